@@ -1,0 +1,1 @@
+//! `check`: the deployment lessons as rules over manifests, Dockerfiles, contexts and built images.

@@ -1,0 +1,1 @@
+//! Rolling new images out to Amazon ECS.

@@ -1,0 +1,186 @@
+//! One image build through the engine's `/build` endpoint (classic builder): the deterministic
+//! context tar streamed from a blocking writer thread, progress lines passed to the caller, the
+//! image id taken from the final `aux` message.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::engine::{Engine, EngineCredentials, KEY_LABEL, NAME_LABEL};
+use super::EngineError;
+use crate::hash::{tarball, ImageInputs};
+use crate::names::{Key, Platform};
+
+/// Size of each chunk sent to the engine, and how many may wait in the channel: at most
+/// `CHUNK * (QUEUE + 1)` bytes of context are in memory at once.
+const CHUNK: usize = 256 * 1024;
+const QUEUE: usize = 4;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The image's inputs (shared with the writer thread).
+    pub inputs: Arc<ImageInputs>,
+    /// Its key (goes into a label).
+    pub key: Key,
+    /// Build args, including the `<DEP>_IMAGE` ones.
+    pub args: HashMap<String, String>,
+    /// Target stage.
+    pub target: Option<String>,
+    /// Platform.
+    pub platform: Platform,
+    /// Extra labels (revision, source).
+    pub labels: HashMap<String, String>,
+    /// The first tag (`repository:keytag`), applied by the engine only when the build succeeds.
+    pub tag: String,
+    /// `--no-cache`.
+    pub no_cache: bool,
+    /// `--pull`.
+    pub pull: bool,
+    /// Credentials for registries the bases come from.
+    pub credentials: Vec<EngineCredentials>,
+}
+
+/// A writer that sends full chunks into a channel, blocking when the engine reads slower than
+/// the files are read.
+struct ChannelWriter {
+    tx: mpsc::Sender<Result<Bytes, io::Error>>,
+    buffer: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the engine stopped reading the context"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = CHUNK - self.buffer.len();
+        let n = room.min(data.len());
+        self.buffer.extend_from_slice(&data[..n]);
+        if self.buffer.len() == CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// Starts writing the context tar on a blocking thread; returns the stream of its chunks.
+fn context_stream(inputs: Arc<ImageInputs>) -> impl futures_util::Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    tokio::task::spawn_blocking(move || {
+        let mut writer = ChannelWriter { tx: tx.clone(), buffer: Vec::with_capacity(CHUNK) };
+        if let Err(error) = tarball::write(&inputs, &mut writer) {
+            // Make the upload fail, so the engine never builds from a partial context.
+            let _ = tx.blocking_send(Err(error));
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+}
+
+/// Builds an image; `on_line` receives every line of build output. Returns the image id.
+pub async fn build(engine: &Engine, request: BuildRequest, mut on_line: impl FnMut(&str)) -> Result<String, EngineError> {
+    let image = request.inputs.image.clone();
+    let mut labels = request.labels.clone();
+    labels.insert(KEY_LABEL.to_string(), request.key.hex());
+    labels.insert(NAME_LABEL.to_string(), image.to_string());
+    let options = BuildImageOptions {
+        dockerfile: request.inputs.dockerfile_path.clone(),
+        t: Some(request.tag.clone()),
+        nocache: request.no_cache,
+        pull: request.pull.then(|| "1".to_string()),
+        rm: true,
+        // Without forcerm a failed build leaves its intermediate container behind.
+        forcerm: true,
+        buildargs: Some(request.args.clone()),
+        labels: Some(labels),
+        platform: request.platform.to_string(),
+        target: request.target.clone().unwrap_or_default(),
+        version: BuilderVersion::BuilderV1,
+        ..Default::default()
+    };
+    let credentials: HashMap<String, bollard::auth::DockerCredentials> =
+        request.credentials.iter().map(|c| (c.server.clone(), c.to_bollard())).collect();
+    let body = bollard::body_try_stream(context_stream(request.inputs.clone()));
+    let mut stream = engine.docker.build_image(options, (!credentials.is_empty()).then_some(credentials), Some(body));
+
+    let mut image_id = None;
+    let mut step = None;
+    let mut partial = String::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(text) = info.stream {
+                    partial.push_str(&text);
+                    while let Some(i) = partial.find('\n') {
+                        let line: String = partial.drain(..=i).collect();
+                        let line = line.trim_end();
+                        if line.starts_with("Step ") {
+                            step = Some(line.to_string());
+                        }
+                        on_line(line);
+                    }
+                }
+                if let Some(status) = info.status {
+                    on_line(status.trim_end());
+                }
+                if let Some(aux) = info.aux.and_then(|a| a.id) {
+                    image_id = Some(aux);
+                }
+                if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                    return Err(EngineError::Build { image, step, message: detail.trim().to_string(), log: None });
+                }
+            }
+            Err(error) => {
+                if !partial.trim().is_empty() {
+                    on_line(partial.trim_end());
+                }
+                let message = match error {
+                    bollard::errors::Error::DockerStreamError { error } => error,
+                    bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+                    other => other.to_string(),
+                };
+                return Err(EngineError::Build { image, step, message: message.trim().to_string(), log: None });
+            }
+        }
+    }
+    if !partial.trim().is_empty() {
+        on_line(partial.trim_end());
+    }
+    let id = match image_id {
+        Some(id) => id,
+        // Older engines print "Successfully built <id>" instead of an aux message.
+        None => engine
+            .inspect(&request.tag)
+            .await?
+            .map(|d| d.id)
+            .ok_or_else(|| EngineError::Build { image: image.clone(), step: None, message: "the engine reported no image id".into(), log: None })?,
+    };
+    let details = engine.inspect(&id).await?.unwrap_or_default();
+    if details.architecture != request.platform.architecture() {
+        // Remove the wrong image's tag so nothing mistakes it for a good build.
+        let _ = engine.remove_image(&request.tag).await;
+        return Err(EngineError::PlatformMismatch {
+            image,
+            wanted: request.platform.to_string(),
+            got: format!("{}/{}", details.os, details.architecture),
+        });
+    }
+    Ok(id)
+}

@@ -1,0 +1,278 @@
+//! The connection to the Docker engine, and the image calls every command needs: find images by
+//! key, resolve base images, tag, inspect, push.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::query_parameters::{ListImagesOptions, PushImageOptions, TagImageOptions};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use super::EngineError;
+use crate::names::{Digest, ImageRef, Key};
+
+/// The label that carries an image's key.
+pub const KEY_LABEL: &str = "io.fleet-images.key";
+/// The label that carries the manifest's image name.
+pub const NAME_LABEL: &str = "io.fleet-images.image";
+
+/// How long the engine may take to answer a ping before it counts as unreachable.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long any request may wait for the engine's response headers. Builds answer once the
+/// context is received, which for a large context over a slow link takes a while.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// A connected engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) docker: Docker,
+    host: String,
+}
+
+/// What the tool needs to know of a local image.
+#[derive(Debug, Clone, Default)]
+pub struct ImageDetails {
+    /// Image id (`sha256:…`).
+    pub id: String,
+    /// `os`.
+    pub os: String,
+    /// `architecture`.
+    pub architecture: String,
+    /// The user it runs as (empty: root).
+    pub user: String,
+    /// Exposed ports, as `8080/tcp`.
+    pub exposed_ports: Vec<String>,
+    /// Environment, as `NAME=value`.
+    pub env: Vec<String>,
+    /// Whether it has a healthcheck.
+    pub healthcheck: bool,
+    /// Labels.
+    pub labels: HashMap<String, String>,
+    /// `repo@sha256:…` digests the engine knows for it.
+    pub repo_digests: Vec<String>,
+}
+
+/// Registry credentials for the engine (a push, a pull of a base).
+#[derive(Clone, Default)]
+pub struct EngineCredentials {
+    /// User name (`AWS` for ECR).
+    pub username: String,
+    /// Password or token.
+    pub password: crate::registry::Secret,
+    /// Registry host.
+    pub server: String,
+}
+
+impl std::fmt::Debug for EngineCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EngineCredentials({}@{}, <redacted>)", self.username, self.server)
+    }
+}
+
+impl EngineCredentials {
+    pub(crate) fn to_bollard(&self) -> bollard::auth::DockerCredentials {
+        bollard::auth::DockerCredentials {
+            username: Some(self.username.clone()),
+            password: Some(self.password.expose().to_string()),
+            serveraddress: Some(self.server.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+/// The result of a push.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// The manifest digest the registry stored.
+    pub digest: Digest,
+    /// Layers uploaded (as opposed to already present).
+    pub layers_uploaded: usize,
+}
+
+impl Engine {
+    /// Connects as `DOCKER_HOST` says (unix socket, tcp, tcp with TLS through
+    /// `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), negotiates the API version and pings.
+    pub async fn connect() -> Result<Engine, EngineError> {
+        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+        let unreachable = |source| EngineError::Unreachable { host: host.clone(), source };
+        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
+        let docker = docker.with_timeout(PING_TIMEOUT);
+        let docker = match tokio::time::timeout(PING_TIMEOUT, docker.negotiate_version()).await {
+            Ok(result) => result.map_err(unreachable)?,
+            Err(_) => return Err(unreachable(bollard::errors::Error::RequestTimeoutError)),
+        };
+        match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
+            Ok(result) => result.map_err(unreachable)?,
+            Err(_) => return Err(unreachable(bollard::errors::Error::RequestTimeoutError)),
+        };
+        Ok(Engine {
+            docker: docker.with_timeout(REQUEST_TIMEOUT),
+            host,
+        })
+    }
+
+    /// The host connected to.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+        let action = action.into();
+        move |source| EngineError::Api { action, source }
+    }
+
+    /// Every local image that carries a key label, by key: one call for the whole fleet.
+    pub async fn images_by_key(&self) -> Result<HashMap<Key, String>, EngineError> {
+        let options = ListImagesOptions {
+            filters: Some(HashMap::from([("label".to_string(), vec![KEY_LABEL.to_string()])])),
+            ..Default::default()
+        };
+        let images = self.docker.list_images(Some(options)).await.map_err(Self::api("list images"))?;
+        let mut out = HashMap::new();
+        for image in images {
+            if let Some(key) = image.labels.get(KEY_LABEL).and_then(|k| k.parse::<Key>().ok()) {
+                // Newest wins when several images carry the same key (a `--force` rebuild).
+                out.insert(key, image.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inspects a local image; `None` when the engine does not have it.
+    pub async fn inspect(&self, reference: &str) -> Result<Option<ImageDetails>, EngineError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(image) => {
+                let config = image.config.unwrap_or_default();
+                let mut exposed: Vec<String> = config.exposed_ports.unwrap_or_default().into_iter().collect();
+                exposed.sort();
+                let healthcheck = config
+                    .healthcheck
+                    .and_then(|h| h.test)
+                    .is_some_and(|t| !t.is_empty() && t.first().map(String::as_str) != Some("NONE"));
+                Ok(Some(ImageDetails {
+                    id: image.id.unwrap_or_default(),
+                    os: image.os.unwrap_or_default(),
+                    architecture: image.architecture.unwrap_or_default(),
+                    user: config.user.unwrap_or_default(),
+                    exposed_ports: exposed,
+                    env: config.env.unwrap_or_default(),
+                    healthcheck,
+                    labels: config.labels.unwrap_or_default(),
+                    repo_digests: image.repo_digests.unwrap_or_default(),
+                }))
+            }
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+            Err(source) => Err(EngineError::Api {
+                action: format!("inspect image `{reference}`"),
+                source,
+            }),
+        }
+    }
+
+    /// The manifest digest a registry holds for `reference`, asked through the engine
+    /// (`GET /distribution/{name}/json`, which reads the manifest and pulls nothing).
+    pub async fn registry_digest(
+        &self,
+        reference: &ImageRef,
+        credentials: Option<&EngineCredentials>,
+    ) -> Result<Digest, bollard::errors::Error> {
+        let inspect = self
+            .docker
+            .inspect_registry_image(&reference.to_string(), credentials.map(EngineCredentials::to_bollard))
+            .await?;
+        inspect
+            .descriptor
+            .digest
+            .and_then(|d| d.parse().ok())
+            .ok_or(bollard::errors::Error::DockerResponseServerError {
+                status_code: 502,
+                message: "the registry answered without a digest".into(),
+            })
+    }
+
+    /// Adds `repository:tag` to a local image.
+    pub async fn tag(&self, image: &str, repository: &str, tag: &str) -> Result<(), EngineError> {
+        let options = TagImageOptions {
+            repo: Some(repository.to_string()),
+            tag: Some(tag.to_string()),
+        };
+        self.docker
+            .tag_image(image, Some(options))
+            .await
+            .map_err(Self::api(format!("tag image {image} as {repository}:{tag}")))
+    }
+
+    /// Removes a tag or image (used for cleanup; a missing image is not an error).
+    pub async fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::RemoveImageOptions {
+            force: true,
+            noprune: false,
+            platforms: None,
+        };
+        match self.docker.remove_image(reference, Some(options), None).await {
+            Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(source) => Err(EngineError::Api {
+                action: format!("remove image `{reference}`"),
+                source,
+            }),
+        }
+    }
+
+    /// Pushes `repository:tag` (a name that includes the registry host) and returns the digest
+    /// the registry stored. Errors inside the push stream arrive while HTTP said 200; they are
+    /// turned into [`EngineError::Push`].
+    pub async fn push(
+        &self,
+        repository: &str,
+        tag: &str,
+        credentials: Option<&EngineCredentials>,
+    ) -> Result<Pushed, EngineError> {
+        let reference = format!("{repository}:{tag}");
+        let options = PushImageOptions {
+            tag: Some(tag.to_string()),
+            platform: None,
+        };
+        let mut stream = self.docker.push_image(
+            repository,
+            Some(options),
+            credentials.map(EngineCredentials::to_bollard),
+        );
+        let mut digest = None;
+        let mut uploaded = 0;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    let status = info.status.unwrap_or_default();
+                    if status == "Pushed" {
+                        uploaded += 1;
+                    }
+                    // The last status line: "<tag>: digest: sha256:… size: N".
+                    if let Some(rest) = status.split("digest: ").nth(1) {
+                        digest = rest.split_whitespace().next().and_then(|d| d.parse::<Digest>().ok());
+                    }
+                }
+                Err(error) => {
+                    let message = match &error {
+                        bollard::errors::Error::DockerStreamError { error } => error.clone(),
+                        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    };
+                    let lower = message.to_ascii_lowercase();
+                    let auth = lower.contains("unauthorized")
+                        || lower.contains("authentication required")
+                        || lower.contains("no basic auth credentials")
+                        || lower.contains("denied");
+                    return Err(EngineError::Push { reference, message, auth });
+                }
+            }
+        }
+        match digest {
+            Some(digest) => Ok(Pushed { digest, layers_uploaded: uploaded }),
+            None => Err(EngineError::Push {
+                reference,
+                message: "the engine did not report the pushed digest".into(),
+                auth: false,
+            }),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! What can go wrong talking to the Docker engine.
+
+use std::path::PathBuf;
+
+use crate::error::{Diagnostic, Exit};
+use crate::names::ImageName;
+
+/// An engine failure.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The engine did not answer.
+    #[error("cannot reach the Docker engine at `{host}`")]
+    Unreachable {
+        /// `DOCKER_HOST` or the default socket.
+        host: String,
+        /// Why.
+        #[source]
+        source: bollard::errors::Error,
+    },
+    /// An API call failed.
+    #[error("the Docker engine refused to {action}")]
+    Api {
+        /// What was asked, in words.
+        action: String,
+        /// Why.
+        #[source]
+        source: bollard::errors::Error,
+    },
+    /// A build failed.
+    #[error("build of `{image}` failed{}: {message}", step.as_ref().map(|s| format!(" at `{s}`")).unwrap_or_default())]
+    Build {
+        /// The image.
+        image: ImageName,
+        /// The step that failed (`Step 4/9 : RUN npm ci`), when known.
+        step: Option<String>,
+        /// The engine's message.
+        message: String,
+        /// The full log.
+        log: Option<PathBuf>,
+    },
+    /// The built image is not for the requested platform (the classic builder does not enforce it).
+    #[error("image `{image}` was built for `{got}`, not for `{wanted}`")]
+    PlatformMismatch {
+        /// The image.
+        image: ImageName,
+        /// Requested.
+        wanted: String,
+        /// Built.
+        got: String,
+    },
+    /// A base image is neither local nor in a registry the engine can reach.
+    #[error("base image `{reference}` of image `{image}` is neither in the local engine nor in a registry it can reach")]
+    BaseMissing {
+        /// The image.
+        image: ImageName,
+        /// The base.
+        reference: String,
+        /// The build arg that sets it.
+        arg: Option<String>,
+        /// Why the registry did not answer.
+        #[source]
+        source: Option<bollard::errors::Error>,
+    },
+    /// A push failed.
+    #[error("push of `{reference}` failed: {message}")]
+    Push {
+        /// What was pushed.
+        reference: String,
+        /// The engine's message.
+        message: String,
+        /// Whether the registry refused the credentials.
+        auth: bool,
+    },
+    /// Writing the build context failed.
+    #[error("cannot send the build context of `{image}`")]
+    Context {
+        /// The image.
+        image: ImageName,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl EngineError {
+    /// Whether the failure was the engine being unreachable (as opposed to the work failing).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, EngineError::Unreachable { .. })
+    }
+}
+
+impl Diagnostic for EngineError {
+    fn exit(&self) -> Exit {
+        match self {
+            EngineError::Unreachable { .. } | EngineError::Api { .. } => Exit::Unavailable,
+            EngineError::Push { auth: true, .. } => Exit::Unavailable,
+            EngineError::BaseMissing { .. } => Exit::BadInput,
+            _ => Exit::Failed,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            EngineError::Unreachable { .. } => Some(
+                "is dockerd running? Is `DOCKER_HOST` right (unix:///var/run/docker.sock, tcp://HOST:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)?".into(),
+            ),
+            EngineError::Build { log: Some(log), .. } => Some(format!("the full log is in {}", log.display())),
+            EngineError::PlatformMismatch { wanted, .. } => Some(format!(
+                "the engine's classic builder ignores `platform`: build on a `{wanted}` engine, or use a base image for `{wanted}`"
+            )),
+            EngineError::BaseMissing { arg: Some(arg), .. } => Some(format!(
+                "pull or load it, or point it elsewhere with build arg `{arg}` in the manifest's `args`"
+            )),
+            EngineError::BaseMissing { .. } => Some("pull or load it into the engine, or make the registry reachable".into()),
+            EngineError::Push { auth: true, .. } => Some("check the registry credentials (see the README, \"Registries\")".into()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The Docker engine: connection, builds, image calls, and containers for checks and tests.
+//! bollard's types stay inside this module.
+
+pub mod build;
+pub mod containers;
+mod engine;
+mod error;
+
+pub use build::{build, BuildRequest};
+pub use engine::{Engine, EngineCredentials, ImageDetails, Pushed, KEY_LABEL, NAME_LABEL};
+pub use error::EngineError;

@@ -1,0 +1,308 @@
+//! Reading one image's inputs: its Dockerfile, its ignore file and the context entries that will
+//! be sent, each file's content hashed (in parallel, through the content cache).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sha2::{Digest as _, Sha256};
+
+use super::cache::{ContentCache, Stamp};
+use super::dockerfile::{self, ContextReads, Dockerfile, ImageUse};
+use super::dockerignore::DockerIgnore;
+use super::entry::{Entry, EntryKind};
+use super::walk::{walk, FoundKind};
+use super::HashError;
+use crate::manifest::ImageSpec;
+use crate::names::{ImageName, ImageRef};
+
+/// Where the Dockerfile goes in the sent context when it lives outside the context directory.
+pub const OUTSIDE_DOCKERFILE: &str = ".fleet-images.Dockerfile";
+
+/// An external image the Dockerfile builds from or copies from.
+#[derive(Debug, Clone)]
+pub struct Base {
+    /// The reference after build-arg substitution.
+    pub reference: ImageRef,
+    /// Dockerfile line.
+    pub line: usize,
+    /// The build arg that set it, so errors can say how to point it elsewhere.
+    pub arg: Option<String>,
+}
+
+/// Everything an image's build will see, read from disk.
+#[derive(Debug)]
+pub struct ImageInputs {
+    /// The image.
+    pub image: ImageName,
+    /// The context directory.
+    pub context: PathBuf,
+    /// The Dockerfile on disk.
+    pub dockerfile: PathBuf,
+    /// Its bytes.
+    pub dockerfile_bytes: Vec<u8>,
+    /// Its path within the sent context.
+    pub dockerfile_path: String,
+    /// The ignore file used, if any.
+    pub ignore_file: Option<PathBuf>,
+    /// The parsed Dockerfile.
+    pub parsed: Dockerfile,
+    /// External bases (not fleet images).
+    pub bases: Vec<Base>,
+    /// Why the whole filtered context is sent, when it is.
+    pub whole_context: Option<String>,
+    /// The entries sent, sorted by path.
+    pub entries: Vec<Entry>,
+    /// For each entry, the file on disk.
+    pub sources: Vec<PathBuf>,
+}
+
+impl ImageInputs {
+    /// Total bytes of file content sent.
+    pub fn bytes(&self) -> u64 {
+        self.entries.iter().map(Entry::size).sum()
+    }
+
+    /// Number of regular files sent.
+    pub fn files(&self) -> usize {
+        self.entries.iter().filter(|e| matches!(e.kind, EntryKind::File { .. })).count()
+    }
+}
+
+/// A stand-in value for a dependency's `<NAME>_IMAGE` arg while parsing; the real reference is
+/// only known once the dependency is built or found.
+fn placeholder(dep: &ImageName) -> String {
+    format!("fleet-images.invalid/{dep}:pending")
+}
+
+/// Reads an image's inputs.
+pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashError> {
+    let image = spec.name.clone();
+    let context = spec.context.value.clone();
+    if !context.is_dir() {
+        return Err(HashError::MissingContext {
+            image,
+            path: context,
+            location: spec.context.location.clone(),
+            vars: spec.context.vars.clone(),
+        });
+    }
+    let dockerfile = spec.dockerfile.value.clone();
+    let dockerfile_bytes = match fs::read(&dockerfile) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || dockerfile.is_dir() => {
+            return Err(HashError::MissingDockerfile {
+                image,
+                path: dockerfile,
+                location: spec.dockerfile.location.clone(),
+                vars: spec.dockerfile.vars.clone(),
+            })
+        }
+        Err(source) => return Err(HashError::Io { image, path: dockerfile, source }),
+    };
+
+    let inside = relative_inside(&context, &dockerfile);
+    let dockerfile_path = inside.clone().unwrap_or_else(|| OUTSIDE_DOCKERFILE.to_string());
+
+    let (ignore, ignore_file) = read_ignore(&image, &context, &dockerfile)?;
+
+    let mut args: BTreeMap<String, Option<String>> =
+        spec.args.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+    for dep in &spec.depends_on {
+        args.insert(dep.build_arg(), Some(placeholder(dep)));
+    }
+    let text = String::from_utf8_lossy(&dockerfile_bytes);
+    let parsed = dockerfile::parse_for_target(&text, &args, spec.target.as_deref()).map_err(|source| HashError::Dockerfile {
+        image: image.clone(),
+        path: dockerfile.clone(),
+        source,
+    })?;
+
+    let dep_args: Vec<String> = spec.depends_on.iter().map(ImageName::build_arg).collect();
+    let mut bases = Vec::new();
+    for external in &parsed.external_images {
+        if external.arg.as_ref().is_some_and(|a| dep_args.contains(a)) || external.reference.starts_with("fleet-images.invalid/") {
+            continue;
+        }
+        if external.via == ImageUse::From && external.reference == "scratch" {
+            continue;
+        }
+        let reference = external.reference.parse::<ImageRef>().map_err(|source| HashError::BadBase {
+            image: image.clone(),
+            reference: external.reference.clone(),
+            dockerfile: dockerfile.clone(),
+            line: external.line,
+            arg: external.arg.clone(),
+            source,
+        })?;
+        if !bases.iter().any(|b: &Base| b.reference == reference) {
+            bases.push(Base { reference, line: external.line, arg: external.arg.clone() });
+        }
+    }
+
+    let whole_context = match &parsed.context_reads {
+        ContextReads::Whole { reason, .. } => Some(reason.clone()),
+        ContextReads::Paths(_) => None,
+    };
+    let found = walk(&image, &context, &ignore, &parsed.context_reads, inside.as_deref())?;
+    if let ContextReads::Paths(sources) = &parsed.context_reads {
+        for source in sources {
+            if !found.iter().any(|f| Some(f.rel.as_str()) != inside.as_deref() && source.covers(&f.rel))
+                && !(inside.as_deref().is_some_and(|d| source.covers(d)))
+            {
+                let exists = context.join(&source.pattern).exists();
+                let (why, hint) = match (&ignore_file, exists) {
+                    (Some(file), true) => (
+                        format!("is excluded by `{}`", file.display()),
+                        format!("remove the pattern that excludes `{}` or add `!{}` to the ignore file", source.pattern, source.pattern),
+                    ),
+                    _ => (
+                        format!("does not exist in the build context `{}`", context.display()),
+                        "check the path: COPY and ADD sources are relative to the context directory".to_string(),
+                    ),
+                };
+                return Err(HashError::SourceNotSent {
+                    image,
+                    pattern: source.pattern.clone(),
+                    line: source.line,
+                    why,
+                    dockerfile,
+                    hint,
+                });
+            }
+        }
+    }
+
+    let (entries, sources) = hash_entries(&image, found, cache)?;
+    let mut inputs = ImageInputs {
+        image,
+        context,
+        dockerfile,
+        dockerfile_bytes,
+        dockerfile_path,
+        ignore_file,
+        parsed,
+        bases,
+        whole_context,
+        entries,
+        sources,
+    };
+    if inside.is_none() {
+        // Sent under a fixed name; its bytes are in the key through `dockerfile_bytes`.
+        inputs.sources.push(inputs.dockerfile.clone());
+        let sha256: [u8; 32] = Sha256::digest(&inputs.dockerfile_bytes).into();
+        inputs.entries.push(Entry {
+            path: OUTSIDE_DOCKERFILE.to_string(),
+            kind: EntryKind::File { size: inputs.dockerfile_bytes.len() as u64, executable: false, sha256 },
+        });
+    }
+    Ok(inputs)
+}
+
+/// The path of `file` relative to `dir` when it lies inside it.
+fn relative_inside(dir: &Path, file: &Path) -> Option<String> {
+    let dir = fs::canonicalize(dir).ok()?;
+    let file = fs::canonicalize(file).ok()?;
+    let rel = file.strip_prefix(&dir).ok()?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
+}
+
+/// `<Dockerfile>.dockerignore` beside the Dockerfile wins over `.dockerignore` at the context root.
+fn read_ignore(image: &ImageName, context: &Path, dockerfile: &Path) -> Result<(DockerIgnore, Option<PathBuf>), HashError> {
+    let mut beside = dockerfile.as_os_str().to_owned();
+    beside.push(".dockerignore");
+    let candidates = [PathBuf::from(beside), context.join(".dockerignore")];
+    for path in candidates {
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let ignore = DockerIgnore::parse(&text).map_err(|source| HashError::Ignore {
+                    image: image.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
+                return Ok((ignore, Some(path)));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(HashError::Io { image: image.clone(), path, source }),
+        }
+    }
+    Ok((DockerIgnore::empty(), None))
+}
+
+/// Hashes a file's content with a reused buffer.
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 1 << 20]);
+    }
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    })?;
+    Ok(hasher.finalize().into())
+}
+
+/// Hashes a file and checks it did not change meanwhile; tries a few times.
+fn hash_stable(image: &ImageName, path: &Path, mut stamp: Stamp) -> Result<(Stamp, [u8; 32]), HashError> {
+    let io = |source| HashError::Io { image: image.clone(), path: path.to_path_buf(), source };
+    for _ in 0..3 {
+        let sha = sha256_file(path).map_err(io)?;
+        let after = Stamp::of(&fs::symlink_metadata(path).map_err(io)?);
+        if after == stamp {
+            return Ok((stamp, sha));
+        }
+        stamp = after;
+    }
+    Err(HashError::Unstable { image: image.clone(), path: path.to_path_buf() })
+}
+
+fn hash_entries(
+    image: &ImageName,
+    found: Vec<super::walk::Found>,
+    cache: &ContentCache,
+) -> Result<(Vec<Entry>, Vec<PathBuf>), HashError> {
+    let results: Vec<Result<(Entry, PathBuf), HashError>> = found
+        .into_par_iter()
+        .with_min_len(16)
+        .map(|f| {
+            let kind = match f.kind {
+                FoundKind::Dir => EntryKind::Dir,
+                FoundKind::Symlink { target } => EntryKind::Symlink { target },
+                FoundKind::File { meta } => {
+                    let stamp = Stamp::of(&meta);
+                    let executable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
+                    let (stamp, sha256) = match cache.get(&stamp) {
+                        Some(sha) => (stamp, sha),
+                        None => {
+                            let (stamp, sha) = hash_stable(image, &f.abs, stamp)?;
+                            cache.put(stamp, sha);
+                            (stamp, sha)
+                        }
+                    };
+                    EntryKind::File { size: stamp.size(), executable, sha256 }
+                }
+            };
+            Ok((Entry { path: f.rel, kind }, f.abs))
+        })
+        .collect();
+    let mut entries = Vec::with_capacity(results.len());
+    let mut sources = Vec::with_capacity(results.len());
+    for result in results {
+        let (entry, source) = result?;
+        entries.push(entry);
+        sources.push(source);
+    }
+    Ok((entries, sources))
+}

@@ -1,0 +1,20 @@
+//! Reading and hashing what each image's build can see: `.dockerignore` and Dockerfile rules,
+//! one walk over the context, the content cache, the key, and the deterministic tar that sends
+//! exactly the hashed entries.
+
+pub mod cache;
+#[path = "stub_dockerfile.rs"]
+pub mod dockerfile;
+#[path = "stub_dockerignore.rs"]
+pub mod dockerignore;
+mod entry;
+mod error;
+pub mod inputs;
+pub mod key;
+pub mod tarball;
+mod walk;
+
+pub use cache::ContentCache;
+pub use entry::{Entry, EntryJson, EntryKind};
+pub use error::HashError;
+pub use inputs::{Base, ImageInputs};

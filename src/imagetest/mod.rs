@@ -1,0 +1,1 @@
+//! `test`: starting each image locally and probing that it serves what it should.

@@ -1,0 +1,561 @@
+//! Reading `fleet.toml` into a validated [`Manifest`]: every key known, every value typed, every
+//! `${var}` resolved, every dependency defined and acyclic.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::model::*;
+use super::reader::{Source, Table};
+use super::vars::Vars;
+use super::ManifestError;
+use crate::error::{did_you_mean, Location};
+use crate::names::{ImageName, Platform, RepositoryName, Tag};
+
+/// What the command line adds to the manifest.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--var name=value`, in order.
+    pub vars: Vec<(String, String)>,
+    /// The environment to read `FLEET_VAR_*` from (the process environment in the CLI; explicit
+    /// in tests).
+    pub env: BTreeMap<String, String>,
+}
+
+/// Default number of task-definition revisions kept active per family.
+pub const DEFAULT_KEEP_REVISIONS: u32 = 5;
+/// Default number of key-tagged images the ECR lifecycle policy keeps.
+pub const DEFAULT_KEEP_IMAGES: u32 = 30;
+/// Default time a local image test may take to answer.
+pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+const TOP_KEYS: &[&str] = &["vars", "defaults", "registry", "images"];
+const IMAGE_KEYS: &[&str] = &[
+    "context", "dockerfile", "args", "target", "platform", "depends_on", "repository", "tags", "deploy", "test", "check",
+];
+
+/// Reads and validates the manifest at `path`.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Manifest, ManifestError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text, options)
+}
+
+/// Parses manifest text as if read from `path` (relative paths in it start at `path`'s directory).
+pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest, ManifestError> {
+    let source = Source {
+        display: path.display().to_string(),
+        text,
+    };
+    let document = toml::de::DeTable::parse(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let mut location = source.location(&span, "");
+        let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..span.start.min(text.len())].chars().count() + 1;
+        location.key = Some(format!("column {column}"));
+        ManifestError::Syntax {
+            location,
+            message: e.message().lines().next().unwrap_or("syntax error").trim().to_string(),
+        }
+    })?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+
+    let mut cli_vars = BTreeMap::new();
+    for (k, v) in &options.vars {
+        cli_vars.insert(k.clone(), v.clone());
+    }
+    let mut vars = Vars::new(cli_vars, options.env.clone());
+    let mut root = Table::root(&source, &document);
+
+    if let Some(mut table) = root.table("vars")? {
+        vars.set_defaults(table.raw_strings()?.into_iter().collect());
+        table.finish(&[])?;
+    }
+
+    let mut default_platform = None;
+    if let Some(mut table) = root.table("defaults")? {
+        default_platform = read_platform(&mut table, &mut vars)?;
+        table.finish(&["platform"])?;
+    }
+
+    let registry = match root.table("registry")? {
+        Some(table) => Some(read_registry(table, &mut vars)?),
+        None => None,
+    };
+    let prefix = registry.as_ref().map(|r| r.repository_prefix.clone()).unwrap_or_default();
+
+    let mut images = Vec::new();
+    let Some(mut images_table) = root.table("images")? else {
+        return Err(ManifestError::MissingKey {
+            location: root.location(),
+            key: "images",
+            table: "the manifest".into(),
+            example: "[images.element] context = \"..\"",
+        });
+    };
+    for (name, location) in images_table.keys() {
+        let image_name: ImageName = name.parse().map_err(|e: crate::names::NameError| ManifestError::InvalidValue {
+            location: location.clone(),
+            message: e.to_string(),
+            hint: Some("rename the `[images.<name>]` table".into()),
+        })?;
+        let table = images_table.table(&name)?.expect("key listed above");
+        images.push(read_image(table, image_name, &dir, &prefix, default_platform.as_ref(), &mut vars)?);
+    }
+    images_table.finish(&[])?;
+    root.finish(TOP_KEYS)?;
+
+    if !vars.unresolved.is_empty() {
+        return Err(ManifestError::UnresolvedVars {
+            names: std::mem::take(&mut vars.unresolved),
+        });
+    }
+    check_dependencies(&images)?;
+
+    Ok(Manifest {
+        path: path.to_path_buf(),
+        dir,
+        vars: vars.effective(),
+        registry,
+        images,
+    })
+}
+
+fn read_platform(table: &mut Table<'_, '_>, vars: &mut Vars) -> Result<Option<Platform>, ManifestError> {
+    let Some((text, location, _)) = table.string("platform", vars)? else { return Ok(None) };
+    text.parse::<Platform>().map(Some).map_err(|e| ManifestError::InvalidValue {
+        location,
+        message: e.to_string(),
+        hint: Some("ECS on Graviton is `linux/arm64`; on Intel and AMD it is `linux/amd64`".into()),
+    })
+}
+
+fn read_registry(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<RegistryConfig, ManifestError> {
+    let location = table.location();
+    let kind_text = table.string("kind", vars)?;
+    let kind = match kind_text.as_ref().map(|(k, _, _)| k.as_str()) {
+        Some("ecr") => RegistryKind::Ecr {
+            region: table.string("region", vars)?.map(|(v, _, _)| v),
+            account: match table.string("account", vars)? {
+                Some((account, loc, _)) if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) => {
+                    return Err(ManifestError::InvalidValue {
+                        location: loc,
+                        message: format!("`registry.account` must be a 12-digit AWS account id, not `{account}`"),
+                        hint: None,
+                    })
+                }
+                other => other.map(|(v, _, _)| v),
+            },
+            endpoint: table.string("endpoint", vars)?.map(|(v, _, _)| v),
+        },
+        Some("registry") => match table.string("url", vars)? {
+            Some((url, loc, _)) => {
+                let host = url.trim_start_matches("https://").trim_start_matches("http://");
+                if host.is_empty() || host.contains(char::is_whitespace) {
+                    return Err(ManifestError::InvalidValue {
+                        location: loc,
+                        message: format!("`registry.url` `{url}` is not of the form `host[:port][/prefix]`"),
+                        hint: Some("for example `url = \"registry.example.com/fleet\"`".into()),
+                    });
+                }
+                RegistryKind::Registry {
+                    url: host.trim_end_matches('/').to_string(),
+                }
+            }
+            None => {
+                return Err(ManifestError::MissingKey {
+                    location,
+                    key: "url",
+                    table: "`[registry]`".into(),
+                    example: "url = \"registry.example.com/fleet\"",
+                })
+            }
+        },
+        Some(other) => {
+            let (_, loc, _) = kind_text.clone().expect("matched Some");
+            return Err(ManifestError::InvalidValue {
+                location: loc,
+                message: format!("`registry.kind` must be `ecr` or `registry`, not `{other}`"),
+                hint: did_you_mean(other, ["ecr", "registry"]).map(|s| format!("did you mean `{s}`?")),
+            });
+        }
+        None => {
+            return Err(ManifestError::MissingKey {
+                location,
+                key: "kind",
+                table: "`[registry]`".into(),
+                example: "kind = \"ecr\"",
+            })
+        }
+    };
+    let repository_prefix = table.string("repository_prefix", vars)?.map(|(v, _, _)| v).unwrap_or_default();
+    let tag_mutability = match table.string("tag_mutability", vars)? {
+        None => TagMutability::Immutable,
+        Some((v, _, _)) if v.eq_ignore_ascii_case("immutable") => TagMutability::Immutable,
+        Some((v, _, _)) if v.eq_ignore_ascii_case("mutable") => TagMutability::Mutable,
+        Some((v, loc, _)) => {
+            return Err(ManifestError::InvalidValue {
+                location: loc,
+                message: format!("`registry.tag_mutability` must be `mutable` or `immutable`, not `{v}`"),
+                hint: None,
+            })
+        }
+    };
+    let scan_on_push = table.boolean("scan_on_push")?.unwrap_or(true);
+    let keep_images = table.integer("keep_images", 1..10_001)?.map_or(DEFAULT_KEEP_IMAGES, |v| v as u32);
+    let known: &[&str] = match kind {
+        RegistryKind::Ecr { .. } => &["kind", "region", "account", "endpoint", "repository_prefix", "tag_mutability", "scan_on_push", "keep_images"],
+        RegistryKind::Registry { .. } => &["kind", "url", "repository_prefix", "tag_mutability", "scan_on_push", "keep_images"],
+    };
+    table.finish(known)?;
+    Ok(RegistryConfig {
+        kind,
+        repository_prefix,
+        tag_mutability,
+        scan_on_push,
+        keep_images,
+        location,
+    })
+}
+
+fn sourced_path(dir: &Path, value: String, location: Location, vars: Vec<String>) -> Sourced<PathBuf> {
+    Sourced {
+        value: dir.join(value),
+        location,
+        vars,
+    }
+}
+
+fn read_image(
+    mut table: Table<'_, '_>,
+    name: ImageName,
+    dir: &Path,
+    prefix: &str,
+    default_platform: Option<&Platform>,
+    vars: &mut Vars,
+) -> Result<ImageSpec, ManifestError> {
+    let location = table.location();
+    let Some((context, context_loc, context_vars)) = table.string("context", vars)? else {
+        return Err(ManifestError::MissingKey {
+            location,
+            key: "context",
+            table: table.display_name(),
+            example: "context = \".\"",
+        });
+    };
+    let context = sourced_path(dir, context, context_loc, context_vars);
+    let dockerfile = match table.string("dockerfile", vars)? {
+        Some((file, loc, used)) => sourced_path(dir, file, loc, used),
+        None => Sourced {
+            value: context.value.join("Dockerfile"),
+            location: context.location.clone(),
+            vars: context.vars.clone(),
+        },
+    };
+    let args = table.string_map("args", vars)?;
+    for (arg, _) in &args {
+        if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '=') {
+            return Err(ManifestError::InvalidValue {
+                location: table.location_of("args"),
+                message: format!("build arg name `{arg}` is not valid"),
+                hint: Some("use letters, digits and `_`".into()),
+            });
+        }
+    }
+    let target = table.string("target", vars)?.map(|(v, _, _)| v);
+    let own_platform = read_platform(&mut table, vars)?;
+    let platform_declared = own_platform.is_some() || default_platform.is_some();
+    let platform = own_platform.or_else(|| default_platform.cloned()).unwrap_or_else(Platform::host);
+
+    let mut depends_on = Vec::new();
+    for (dep, loc) in table.strings("depends_on", vars)?.unwrap_or_default() {
+        let dep_name = dep.parse::<ImageName>().map_err(|e| ManifestError::InvalidValue {
+            location: loc.clone(),
+            message: e.to_string(),
+            hint: None,
+        })?;
+        if dep_name == name {
+            return Err(ManifestError::Cycle {
+                location: loc,
+                cycle: vec![name.clone(), name],
+            });
+        }
+        depends_on.push(dep_name);
+    }
+
+    let repository_text = match table.string("repository", vars)? {
+        Some((repo, loc, _)) => (format!("{prefix}{repo}"), loc),
+        None => (format!("{prefix}{name}"), location.clone()),
+    };
+    let repository = repository_text.0.parse::<RepositoryName>().map_err(|e| ManifestError::InvalidValue {
+        location: repository_text.1.clone(),
+        message: e.to_string(),
+        hint: Some("set `repository` (and `[registry] repository_prefix`) to a lowercase path such as `fleet/element`".into()),
+    })?;
+
+    let mut tags = Vec::new();
+    for (tag, loc) in table.strings("tags", vars)?.unwrap_or_default() {
+        tags.push(tag.parse::<Tag>().map_err(|e| ManifestError::InvalidValue {
+            location: loc,
+            message: e.to_string(),
+            hint: None,
+        })?);
+    }
+
+    let deploy = match table.table("deploy")? {
+        Some(t) => read_deploy(t, vars)?,
+        None => DeploySpec {
+            keep_revisions: DEFAULT_KEEP_REVISIONS,
+            ..DeploySpec::default()
+        },
+    };
+    let test = match table.table("test")? {
+        Some(t) => Some(read_test(t, vars)?),
+        None => None,
+    };
+    let check = match table.table("check")? {
+        Some(t) => read_check(t, vars)?,
+        None => CheckSpec::default(),
+    };
+    table.finish(IMAGE_KEYS)?;
+    Ok(ImageSpec {
+        name,
+        location,
+        context,
+        dockerfile,
+        args,
+        target,
+        platform,
+        platform_declared,
+        depends_on,
+        repository,
+        tags,
+        deploy,
+        test,
+        check,
+    })
+}
+
+fn required_string(table: &mut Table<'_, '_>, key: &'static str, example: &'static str, vars: &mut Vars) -> Result<String, ManifestError> {
+    match table.string(key, vars)? {
+        Some((v, _, _)) if !v.is_empty() => Ok(v),
+        _ => Err(ManifestError::MissingKey {
+            location: table.location(),
+            key,
+            table: table.display_name(),
+            example,
+        }),
+    }
+}
+
+fn read_deploy(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<DeploySpec, ManifestError> {
+    let mut services = Vec::new();
+    for mut entry in table.tables("services")? {
+        services.push(ServiceTarget {
+            cluster: required_string(&mut entry, "cluster", "cluster = \"fleet\"", vars)?,
+            service: required_string(&mut entry, "service", "service = \"element\"", vars)?,
+            container: required_string(&mut entry, "container", "container = \"element\"", vars)?,
+            always_on: entry.boolean("always_on")?.unwrap_or(true),
+        });
+        entry.finish(&["cluster", "service", "container", "always_on"])?;
+    }
+    let mut task_families = Vec::new();
+    for mut entry in table.tables("task_families")? {
+        task_families.push(FamilyTarget {
+            family: required_string(&mut entry, "family", "family = \"fleet-agent\"", vars)?,
+            container: required_string(&mut entry, "container", "container = \"agent\"", vars)?,
+        });
+        entry.finish(&["family", "container"])?;
+    }
+    let keep_revisions = table.integer("keep_revisions", 1..1001)?.map_or(DEFAULT_KEEP_REVISIONS, |v| v as u32);
+    table.finish(&["services", "task_families", "keep_revisions"])?;
+    Ok(DeploySpec {
+        services,
+        task_families,
+        keep_revisions,
+    })
+}
+
+fn read_port(table: &mut Table<'_, '_>, key: &str) -> Result<Option<u16>, ManifestError> {
+    Ok(table.integer(key, 1..65536)?.map(|p| p as u16))
+}
+
+fn read_test(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<TestSpec, ManifestError> {
+    let location = table.location();
+    let tcp = read_port(&mut table, "tcp")?;
+    let http = match table.table("http")? {
+        Some(mut http) => {
+            let Some(port) = read_port(&mut http, "port")? else {
+                return Err(ManifestError::MissingKey {
+                    location: http.location(),
+                    key: "port",
+                    table: http.display_name(),
+                    example: "http = { port = 8080, path = \"/\" }",
+                });
+            };
+            let path = http.string("path", vars)?.map_or_else(|| "/".to_string(), |(p, _, _)| p);
+            let status = table_status(&mut http)?;
+            let contains = http.string("contains", vars)?.map(|(c, _, _)| c);
+            http.finish(&["port", "path", "status", "contains"])?;
+            Some(Probe::Http {
+                port,
+                path: if path.starts_with('/') { path } else { format!("/{path}") },
+                status,
+                contains,
+            })
+        }
+        None => None,
+    };
+    let probe = match (tcp, http) {
+        (Some(port), None) => Some(Probe::Tcp { port }),
+        (None, Some(probe)) => Some(probe),
+        (Some(_), Some(_)) => {
+            return Err(ManifestError::InvalidValue {
+                location: table.location_of("tcp"),
+                message: format!("{} sets both `tcp` and `http`", table.display_name()),
+                hint: Some("keep one probe: `http` checks more than `tcp`".into()),
+            })
+        }
+        (None, None) => None,
+    };
+    let user = table.string("user", vars)?.map(|(u, _, _)| u);
+    let timeout = match table.string("timeout", vars)? {
+        None => DEFAULT_TEST_TIMEOUT,
+        Some((text, loc, _)) => humantime::parse_duration(&text).map_err(|e| ManifestError::InvalidValue {
+            location: loc,
+            message: format!("`timeout` `{text}` is not a duration: {e}"),
+            hint: Some("write it like `30s`, `2m` or `1m 30s`".into()),
+        })?,
+    };
+    let env = table.string_map("env", vars)?;
+    table.finish(&["tcp", "http", "user", "timeout", "env"])?;
+    Ok(TestSpec {
+        probe,
+        user,
+        timeout,
+        env,
+        location,
+    })
+}
+
+fn table_status(table: &mut Table<'_, '_>) -> Result<u16, ManifestError> {
+    Ok(table.integer("status", 100..600)?.map_or(200, |s| s as u16))
+}
+
+fn read_check(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<CheckSpec, ManifestError> {
+    let env_files = table.strings("env_files", vars)?.unwrap_or_default().into_iter().map(|(v, _)| v).collect();
+    let element_config = table.string("element_config", vars)?.map(|(v, _, _)| v);
+    let allow = table.strings("allow", vars)?.unwrap_or_default().into_iter().map(|(v, _)| v).collect();
+    table.finish(&["env_files", "element_config", "allow"])?;
+    Ok(CheckSpec {
+        env_files,
+        element_config,
+        allow,
+    })
+}
+
+fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
+    let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+    for image in images {
+        for dep in &image.depends_on {
+            if !names.contains(&dep.as_str()) {
+                return Err(ManifestError::UnknownDependency {
+                    location: Location {
+                        key: Some(format!("images.{}.depends_on", image.name)),
+                        ..image.location.clone()
+                    },
+                    image: image.name.clone(),
+                    dependency: dep.to_string(),
+                    suggestion: did_you_mean(dep.as_str(), names.iter().copied()).map(str::to_string),
+                });
+            }
+        }
+    }
+    // Depth-first search for a cycle, reporting the first one found in file order.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    fn visit<'a>(i: usize, images: &'a [ImageSpec], marks: &mut [Mark], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+        marks[i] = Mark::Active;
+        stack.push(i);
+        for dep in &images[i].depends_on {
+            let j = images.iter().position(|x| &x.name == dep).expect("checked above");
+            match marks[j] {
+                Mark::Active => {
+                    let start = stack.iter().position(|&s| s == j).expect("on stack");
+                    let mut cycle = stack[start..].to_vec();
+                    cycle.push(j);
+                    return Some(cycle);
+                }
+                Mark::New => {
+                    if let Some(cycle) = visit(j, images, marks, stack) {
+                        return Some(cycle);
+                    }
+                }
+                Mark::Done => {}
+            }
+        }
+        stack.pop();
+        marks[i] = Mark::Done;
+        None
+    }
+    let mut marks = vec![Mark::New; images.len()];
+    for i in 0..images.len() {
+        if marks[i] == Mark::New {
+            if let Some(cycle) = visit(i, images, &mut marks, &mut Vec::new()) {
+                return Err(ManifestError::Cycle {
+                    location: Location {
+                        key: Some(format!("images.{}.depends_on", images[cycle[0]].name)),
+                        ..images[cycle[0]].location.clone()
+                    },
+                    cycle: cycle.into_iter().map(|i| images[i].name.clone()).collect(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The images a command works on: the named ones (all when none is named) plus everything they
+/// depend on, in dependency order (dependencies first, otherwise file order).
+pub fn select(manifest: &Manifest, names: &[String]) -> Result<Vec<ImageName>, ManifestError> {
+    let mut wanted: Vec<ImageName> = Vec::new();
+    let all: Vec<&str> = manifest.images.iter().map(|i| i.name.as_str()).collect();
+    if names.is_empty() {
+        wanted = manifest.images.iter().map(|i| i.name.clone()).collect();
+    }
+    for name in names {
+        match manifest.images.iter().find(|i| i.name.as_str() == name) {
+            Some(image) => wanted.push(image.name.clone()),
+            None => {
+                return Err(ManifestError::UnknownImage {
+                    manifest: manifest.path.clone(),
+                    name: name.clone(),
+                    suggestion: did_you_mean(name, all.iter().copied()).map(str::to_string),
+                    known: all.iter().map(|s| s.to_string()).collect(),
+                })
+            }
+        }
+    }
+    let mut order = Vec::new();
+    fn add(name: &ImageName, manifest: &Manifest, order: &mut Vec<ImageName>) {
+        if order.contains(name) {
+            return;
+        }
+        let image = manifest.image(name).expect("validated");
+        for dep in &image.depends_on {
+            add(dep, manifest, order);
+        }
+        order.push(name.clone());
+    }
+    for name in &wanted {
+        add(name, manifest, &mut order);
+    }
+    Ok(order)
+}

@@ -1,0 +1,16 @@
+//! The fleet manifest (`images/fleet.toml`): its model, and loading it with errors that name the
+//! file, line and key.
+
+mod error;
+mod load;
+mod model;
+mod reader;
+mod vars;
+
+pub use error::ManifestError;
+pub use load::{load, parse, select, LoadOptions, DEFAULT_KEEP_IMAGES, DEFAULT_KEEP_REVISIONS, DEFAULT_TEST_TIMEOUT};
+pub use model::*;
+pub use vars::env_name;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! The record of an image's inputs at the last successful plan or build on this machine, and the
+//! comparison `plan --explain` prints: added, removed and changed paths, changed args (never their
+//! values), changed bases and dependencies.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::hash::{EntryKind, ImageInputs};
+use crate::names::{ImageName, Key};
+
+/// What was recorded about one image.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct Record {
+    /// The key.
+    pub key: String,
+    /// Per path: `file:<exec>:<sha256>`, `dir`, or `symlink:<target>`.
+    pub entries: BTreeMap<String, String>,
+    /// Per arg name: salted sha256 of its value, so a change shows without the value being kept.
+    pub args: BTreeMap<String, String>,
+    /// Salt of the arg hashes.
+    pub salt: String,
+    /// sha256 of the Dockerfile.
+    pub dockerfile: String,
+    /// Per base reference: its identity.
+    pub bases: BTreeMap<String, String>,
+    /// Per dependency: its key.
+    pub dependencies: BTreeMap<String, String>,
+    /// Platform and target.
+    pub platform: String,
+    /// Target stage.
+    pub target: Option<String>,
+}
+
+fn salted(salt: &str, value: &str) -> String {
+    hex::encode(Sha256::digest(format!("{salt}\0{value}")))
+}
+
+/// Everything needed to record an image's inputs.
+pub struct RecordInputs<'a> {
+    /// The read inputs.
+    pub inputs: &'a ImageInputs,
+    /// The key.
+    pub key: Key,
+    /// Args passed (from the manifest).
+    pub args: &'a BTreeMap<String, String>,
+    /// Base identities.
+    pub bases: &'a [(String, String)],
+    /// Dependencies and their keys.
+    pub dependencies: &'a [(ImageName, Key)],
+    /// Platform.
+    pub platform: String,
+    /// Target.
+    pub target: Option<String>,
+}
+
+impl Record {
+    /// Builds a record; `salt` is reused from the previous record when there is one so arg hashes
+    /// compare.
+    pub fn new(r: &RecordInputs<'_>, salt: Option<&str>) -> Self {
+        let salt = salt.map(str::to_string).unwrap_or_else(|| {
+            let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+            hex::encode(&Sha256::digest(seed)[..16])
+        });
+        let entries = r
+            .inputs
+            .entries
+            .iter()
+            .map(|e| {
+                let v = match &e.kind {
+                    EntryKind::File { executable, sha256, .. } => format!("file:{}:{}", u8::from(*executable), hex::encode(sha256)),
+                    EntryKind::Dir => "dir".to_string(),
+                    EntryKind::Symlink { target } => format!("symlink:{target}"),
+                };
+                (e.path.clone(), v)
+            })
+            .collect();
+        Self {
+            key: r.key.hex(),
+            entries,
+            args: r.args.iter().map(|(k, v)| (k.clone(), salted(&salt, v))).collect(),
+            salt,
+            dockerfile: hex::encode(Sha256::digest(&r.inputs.dockerfile_bytes)),
+            bases: r.bases.iter().cloned().collect(),
+            dependencies: r.dependencies.iter().map(|(n, k)| (n.to_string(), k.hex())).collect(),
+            platform: r.platform.clone(),
+            target: r.target.clone(),
+        }
+    }
+}
+
+/// Where records live.
+pub fn record_path(state_dir: &Path, image: &ImageName) -> PathBuf {
+    state_dir.join("inputs").join(format!("{image}.json"))
+}
+
+/// Loads the previous record of an image.
+pub fn load(state_dir: &Path, image: &ImageName) -> Option<Record> {
+    let bytes = fs::read(record_path(state_dir, image)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Saves a record (best effort: a record only helps explain).
+pub fn save(state_dir: &Path, image: &ImageName, record: &Record) {
+    let path = record_path(state_dir, image);
+    if let Some(dir) = path.parent() {
+        let _ = fs::create_dir_all(dir);
+    }
+    if let Ok(json) = serde_json::to_vec(record) {
+        let tmp = path.with_extension("json.tmp");
+        if fs::write(&tmp, json).is_ok() {
+            let _ = fs::rename(tmp, path);
+        }
+    }
+}
+
+/// The differences between the previous record and the current one, one line each.
+pub fn compare(old: &Record, new: &Record) -> Vec<String> {
+    let mut lines = Vec::new();
+    if old.key == new.key {
+        return lines;
+    }
+    for (path, value) in &new.entries {
+        match old.entries.get(path) {
+            None => lines.push(format!("added: {path}")),
+            Some(previous) if previous != value => {
+                let what = match (previous.split(':').nth(1), value.split(':').nth(1)) {
+                    (Some(a), Some(b)) if a != b && previous.starts_with("file") && value.starts_with("file") && previous.rsplit(':').next() == value.rsplit(':').next() => "changed (exec bit)",
+                    _ => "changed",
+                };
+                lines.push(format!("{what}: {path}"));
+            }
+            _ => {}
+        }
+    }
+    for path in old.entries.keys() {
+        if !new.entries.contains_key(path) {
+            lines.push(format!("removed: {path}"));
+        }
+    }
+    if old.dockerfile != new.dockerfile {
+        lines.push("changed: the Dockerfile".into());
+    }
+    for (arg, value) in &new.args {
+        match old.args.get(arg) {
+            None => lines.push(format!("arg added: {arg}")),
+            Some(v) if v != value => lines.push(format!("arg changed: {arg}")),
+            _ => {}
+        }
+    }
+    for arg in old.args.keys().filter(|a| !new.args.contains_key(*a)) {
+        lines.push(format!("arg removed: {arg}"));
+    }
+    for (base, identity) in &new.bases {
+        match old.bases.get(base) {
+            None => lines.push(format!("base added: {base}")),
+            Some(v) if v != identity => lines.push(format!("base changed: {base} ({v} -> {identity})")),
+            _ => {}
+        }
+    }
+    for base in old.bases.keys().filter(|b| !new.bases.contains_key(*b)) {
+        lines.push(format!("base removed: {base}"));
+    }
+    for (dep, key) in &new.dependencies {
+        if old.dependencies.get(dep) != Some(key) {
+            lines.push(format!("dependency changed: {dep}"));
+        }
+    }
+    if old.platform != new.platform {
+        lines.push(format!("platform changed: {} -> {}", old.platform, new.platform));
+    }
+    if old.target != new.target {
+        lines.push(format!("target changed: {:?} -> {:?}", old.target, new.target));
+    }
+    lines
+}

@@ -1,0 +1,6 @@
+//! Registries: credentials, secrets, and the OCI distribution API for looking up and retagging
+//! images without pulling them; Amazon ECR through the AWS SDK.
+
+mod secret;
+
+pub use secret::Secret;

@@ -1,0 +1,64 @@
+//! Plain lines prefixed with the subject (`[element] Step 2/5 : COPY …`), for CI logs and pipes.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use super::{format_duration, Event, Level, Reporter};
+
+/// Writes one line per event to stderr.
+#[derive(Debug)]
+pub struct PlainReporter {
+    verbose: bool,
+    quiet: bool,
+    lock: Mutex<()>,
+}
+
+impl PlainReporter {
+    /// `verbose` shows build output lines; `quiet` shows only warnings and errors.
+    pub fn new(verbose: bool, quiet: bool) -> Self {
+        Self { verbose, quiet, lock: Mutex::new(()) }
+    }
+
+    fn line(&self, subject: &str, text: &str) {
+        let _guard = self.lock.lock();
+        let mut err = std::io::stderr().lock();
+        let _ = if subject.is_empty() { writeln!(err, "{text}") } else { writeln!(err, "[{subject}] {text}") };
+    }
+}
+
+impl Reporter for PlainReporter {
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::Started { subject, action } if !self.quiet => self.line(subject, &format!("{action} started")),
+            Event::Step { subject, text } if !self.quiet => self.line(subject, text),
+            Event::Line { subject, text } if self.verbose => self.line(subject, text),
+            Event::Finished { subject, ok, summary, duration } => {
+                if !ok || !self.quiet {
+                    let mark = if ok { "ok" } else { "FAILED" };
+                    self.line(subject, &format!("{mark}: {summary} ({})", format_duration(duration)));
+                }
+            }
+            Event::Note { subject, level, text } => {
+                let show = match level {
+                    Level::Debug => self.verbose,
+                    Level::Info => !self.quiet,
+                    Level::Warn | Level::Error => true,
+                };
+                if show {
+                    let prefix = match level {
+                        Level::Warn => "warning: ",
+                        Level::Error => "error: ",
+                        _ => "",
+                    };
+                    self.line(subject, &format!("{prefix}{text}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn print(&self, text: &str) {
+        let _guard = self.lock.lock();
+        let _ = write!(std::io::stderr().lock(), "{text}");
+    }
+}
