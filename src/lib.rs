@@ -7,9 +7,12 @@
 //! do, and an executor carries the plan out while a reporter shows progress.
 
 pub mod check;
+pub mod cli;
+pub mod commands;
 pub mod deploy;
 pub mod docker;
 pub mod error;
+pub mod execute;
 pub mod hash;
 pub mod imagetest;
 pub mod manifest;

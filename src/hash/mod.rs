@@ -5,7 +5,6 @@
 pub mod cache;
 #[path = "stub_dockerfile.rs"]
 pub mod dockerfile;
-#[path = "stub_dockerignore.rs"]
 pub mod dockerignore;
 mod entry;
 mod error;

@@ -28,7 +28,6 @@ pub(crate) enum FoundKind {
 
 struct Walker<'a> {
     image: &'a ImageName,
-    root: &'a Path,
     ignore: &'a DockerIgnore,
     /// `None`: every entry is wanted. `Some`: only what these sources cover.
     sources: Option<&'a [ContextSource]>,
@@ -150,7 +149,6 @@ pub(crate) fn walk(
 ) -> Result<Vec<Found>, HashError> {
     let mut walker = Walker {
         image,
-        root,
         ignore,
         sources: match reads {
             ContextReads::Paths(sources) => Some(sources.as_slice()),
@@ -183,21 +181,6 @@ pub(crate) fn walk(
                 let parent_excluded = !parent.is_empty() && walker.excluded_path(parent);
                 walker.visit(start.to_string(), abs, parent_excluded)?;
             }
-            // Parents of everything selected, so the tar holds every directory it needs.
-            let paths: Vec<String> = walker.found.keys().cloned().collect();
-            for path in paths {
-                let mut parent = path.as_str();
-                while let Some((p, _)) = parent.rsplit_once('/') {
-                    parent = p;
-                    if walker.found.contains_key(parent) {
-                        break;
-                    }
-                    walker.found.insert(
-                        parent.to_string(),
-                        Found { rel: parent.to_string(), abs: root.join(parent), kind: FoundKind::Dir },
-                    );
-                }
-            }
         }
     }
     if let Some(always) = always {
@@ -207,6 +190,18 @@ pub(crate) fn walk(
             walker.found.insert(always.to_string(), Found { rel: always.to_string(), abs, kind: FoundKind::File { meta } });
         }
     }
-    let _ = walker.root;
+    // Parents of everything selected, so the tar holds every directory it needs (also an excluded
+    // directory when something below it is re-included, as BuildKit sends it).
+    let paths: Vec<String> = walker.found.keys().cloned().collect();
+    for path in paths {
+        let mut parent = path.as_str();
+        while let Some((p, _)) = parent.rsplit_once('/') {
+            parent = p;
+            if walker.found.contains_key(parent) {
+                break;
+            }
+            walker.found.insert(parent.to_string(), Found { rel: parent.to_string(), abs: root.join(parent), kind: FoundKind::Dir });
+        }
+    }
     Ok(walker.found.into_values().collect())
 }

@@ -89,8 +89,10 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
 
     let mut images = Vec::new();
     let Some(mut images_table) = root.table("images")? else {
+        let location = root.location();
+        root.finish(TOP_KEYS)?;
         return Err(ManifestError::MissingKey {
-            location: root.location(),
+            location,
             key: "images",
             table: "the manifest".into(),
             example: "[images.element] context = \"..\"",

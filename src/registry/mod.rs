@@ -2,5 +2,7 @@
 //! images without pulling them; Amazon ECR through the AWS SDK.
 
 mod secret;
+mod stub;
 
 pub use secret::Secret;
+pub use stub::*;

@@ -1,0 +1,234 @@
+//! `build`: build what the engine (or, with `--push`, the registry) does not have, then push,
+//! write moving tags and deploy as asked.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde_json::json;
+
+use super::prepare::{observe, save_records, ObserveOptions, Observation};
+use super::{deploy, push, Failure};
+use crate::cli::args::BuildArgs;
+use crate::cli::Session;
+use crate::error::Exit;
+use crate::execute::builds::{self, local_ref, BuildJob, BuildSettings};
+use crate::execute::{outcome, ImageResult, Outcome};
+use crate::names::ImageName;
+use crate::plan::{self, PlanOptions, Status};
+use crate::report::{Event, Level};
+
+/// Runs `build`.
+pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
+    let extra_tags = push::parse_tags(&args.push_options.tags)?;
+    let deploy_timeout = deploy::parse_timeout(&args.deploy_options.timeout)?;
+    let observation = observe(session, &args.select.images, ObserveOptions { engine_required: true, pull: args.pull }).await?;
+    let registry = if args.push { Some(push::connect(&observation).await?) } else { None };
+    let remote = match &registry {
+        Some(registry) => push::lookup(registry, &observation).await?,
+        None => HashMap::new(),
+    };
+    let plan = plan::plan(&push::observed(&observation, &remote), PlanOptions {
+        force: args.force,
+        push: args.push,
+        registry_observed: registry.is_some(),
+        engine_observed: true,
+    });
+    if args.dry_run {
+        for image in &plan.images {
+            let key = image.key.map(|k| k.short()).unwrap_or_else(|| "-".into());
+            println!("{} {} {key} {}", image.name, image.status.as_str(), image.reason);
+        }
+        return Ok(Exit::Success);
+    }
+    if let Some(registry) = &registry {
+        let repositories: Vec<_> = observation.images.iter().map(|p| p.spec.repository.clone()).collect();
+        for change in registry.ensure_repositories(&repositories).await? {
+            session.reporter.event(Event::Note { subject: "", level: Level::Info, text: &format!("{}: {}", change.repository, change.action) });
+        }
+    }
+
+    let interrupted = tokio::signal::ctrl_c();
+    let work = execute(session, &args, &observation, &plan, &remote, registry.as_ref(), &extra_tags);
+    tokio::select! {
+        (results, exit, deploy_json) = work => {
+            if exit != Exit::BadInput && results.iter().all(|r| r.outcome.ok()) {
+                save_records(session, &observation);
+            }
+            let _ = deploy_timeout;
+            Ok(finish(session, "fleet-images build", &results, deploy_json, args.push_options.json_out.as_deref(), exit))
+        }
+        _ = interrupted => {
+            session.reporter.finish();
+            eprintln!("interrupted: running builds were cancelled; unfinished images were not tagged");
+            Ok(Exit::Interrupted)
+        }
+    }
+}
+
+async fn execute(
+    session: &Session,
+    args: &BuildArgs,
+    observation: &Observation,
+    plan: &plan::Plan,
+    remote: &HashMap<ImageName, crate::names::Digest>,
+    registry: Option<&crate::registry::Registry>,
+    extra_tags: &[crate::names::Tag],
+) -> (Vec<ImageResult>, Exit, Option<serde_json::Value>) {
+    let engine = observation.engine.as_ref().expect("engine required");
+    let mut exit = Exit::Success;
+    let mut results: Vec<ImageResult> = Vec::new();
+    let mut available: BTreeMap<ImageName, String> = BTreeMap::new();
+    let mut jobs = Vec::new();
+    for decision in &plan.images {
+        let prepared = observation.get(&decision.name).expect("planned images were observed");
+        match decision.status {
+            Status::Blocked => {
+                let mut result = ImageResult::new(decision.name.clone(), decision.key, Outcome::Blocked);
+                result.error = Some(decision.reason.clone());
+                session.reporter.event(Event::Note { subject: decision.name.as_str(), level: Level::Error, text: &decision.reason });
+                exit = exit.worst(Exit::BadInput);
+                results.push(result);
+            }
+            Status::Local => {
+                let key = decision.key.expect("local images have a key");
+                let mut result = ImageResult::new(decision.name.clone(), Some(key), Outcome::Local);
+                result.image_id = prepared.local.clone();
+                result.tags.push(local_ref(&prepared.spec, &key));
+                for moving in prepared.spec.tags.iter().chain(extra_tags) {
+                    if let Some(id) = &prepared.local {
+                        if engine.tag(id, prepared.spec.repository.as_str(), moving.as_str()).await.is_ok() {
+                            result.tags.push(format!("{}:{moving}", prepared.spec.repository));
+                        }
+                    }
+                }
+                available.insert(decision.name.clone(), local_ref(&prepared.spec, &key));
+                session.reporter.event(Event::Finished { subject: decision.name.as_str(), ok: true, summary: &format!("up to date ({})", key.short()), duration: Default::default() });
+                results.push(result);
+            }
+            Status::Remote => {
+                let key = decision.key.expect("remote images have a key");
+                let mut result = ImageResult::new(decision.name.clone(), Some(key), Outcome::Remote);
+                result.digest = remote.get(&decision.name).cloned();
+                if let Some(registry) = registry {
+                    available.insert(decision.name.clone(), format!("{}:{}", registry.image_name(&prepared.spec.repository), key.tag()));
+                }
+                session.reporter.event(Event::Finished { subject: decision.name.as_str(), ok: true, summary: &format!("in the registry ({})", key.short()), duration: Default::default() });
+                results.push(result);
+            }
+            Status::Build => {
+                let inputs = prepared.inputs.as_ref().expect("buildable images have inputs").clone();
+                jobs.push(BuildJob { spec: prepared.spec.clone(), inputs, key: decision.key.expect("buildable images have a key") });
+            }
+        }
+    }
+    let settings = BuildSettings {
+        jobs: args.jobs,
+        fail_fast: args.fail_fast,
+        no_cache: args.no_cache,
+        pull: args.pull,
+        labels: revision_labels(&observation.manifest.dir),
+        credentials: registry.and_then(|r| r.engine_credentials()).into_iter().collect(),
+        state_dir: session.state_dir.clone(),
+        extra_tags: extra_tags.to_vec(),
+    };
+    let built = builds::run(engine, jobs, available, &settings, &session.reporter).await;
+    results.extend(built);
+    // Dependency order, as planned.
+    results.sort_by_key(|r| plan.images.iter().position(|p| p.name == r.name));
+    if results.iter().any(|r| matches!(r.outcome, Outcome::Failed | Outcome::Skipped | Outcome::Cancelled)) {
+        exit = exit.worst(Exit::Failed);
+    }
+
+    let mut deploy_json = None;
+    if let Some(registry) = registry {
+        let needs_push: Vec<ImageName> = plan.images.iter().filter(|p| p.push).map(|p| p.name.clone()).collect();
+        push::push_keys(session, engine, registry, observation, &needs_push, &mut results, args.jobs).await;
+        exit = exit.worst(push::write_moving_tags(session, registry, observation, &mut results, extra_tags).await);
+        if args.deploy {
+            if exit == Exit::Success {
+                let (deploy_exit, json) = deploy::deploy_results(session, registry, observation, &results, &args.deploy_options, false, false).await;
+                exit = exit.worst(deploy_exit);
+                deploy_json = json;
+            } else {
+                session.reporter.event(Event::Note { subject: "", level: Level::Warn, text: "not deploying: not every image was built and pushed" });
+            }
+        }
+    }
+    (results, exit, deploy_json)
+}
+
+/// `org.opencontainers.image.revision` and `.source` from the checkout the manifest is in (or
+/// the CI's environment). Credentials in a remote URL are never copied into a label.
+fn revision_labels(dir: &Path) -> HashMap<String, String> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let mut labels = HashMap::new();
+    let revision = std::env::var("GITHUB_SHA").ok().or_else(|| git(&["rev-parse", "HEAD"]));
+    if let Some(revision) = revision {
+        labels.insert("org.opencontainers.image.revision".to_string(), revision);
+    }
+    let source = match (std::env::var("GITHUB_SERVER_URL"), std::env::var("GITHUB_REPOSITORY")) {
+        (Ok(server), Ok(repo)) => Some(format!("{server}/{repo}")),
+        _ => git(&["config", "--get", "remote.origin.url"]).map(|url| strip_userinfo(&url)),
+    };
+    if let Some(source) = source {
+        labels.insert("org.opencontainers.image.source".to_string(), source);
+    }
+    labels
+}
+
+fn strip_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((userinfo, host)) if !userinfo.contains('/') => format!("{scheme}://{host}"),
+            _ => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Prints the summary, writes `--json-out` and the step summary, and returns the exit code.
+pub fn finish(
+    session: &Session,
+    title: &str,
+    results: &[ImageResult],
+    deploy: Option<serde_json::Value>,
+    json_out: Option<&Path>,
+    exit: Exit,
+) -> Exit {
+    session.reporter.finish();
+    if !session.quiet || exit != Exit::Success {
+        eprint!("\n{}", outcome::table(results));
+    }
+    outcome::append_step_summary(title, results);
+    if let Some(path) = json_out {
+        let value = json!({ "images": results, "deploy": deploy, "exit_code": exit.code() });
+        if let Err(error) = outcome::write_json(path, &value) {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            return exit.worst(Exit::BadInput);
+        }
+    }
+    exit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_userinfo;
+
+    #[test]
+    fn credentials_never_reach_the_source_label() {
+        assert_eq!(strip_userinfo("https://user:ghp_secret@github.com/o/r.git"), "https://github.com/o/r.git");
+        assert_eq!(strip_userinfo("git@github.com:o/r.git"), "git@github.com:o/r.git");
+        assert_eq!(strip_userinfo("https://github.com/o/r"), "https://github.com/o/r");
+    }
+}

@@ -1,0 +1,56 @@
+//! `inputs IMAGE`: every entry that will be sent to the engine.
+
+use serde_json::json;
+
+use super::Failure;
+use crate::cli::args::InputsArgs;
+use crate::cli::Session;
+use crate::error::Exit;
+use crate::hash::{self, ContentCache, EntryKind};
+use crate::manifest;
+
+/// Runs `inputs`.
+pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {
+    let manifest = manifest::load(&session.manifest, &session.load)?;
+    let name = manifest::select(&manifest, std::slice::from_ref(&args.image))?
+        .pop()
+        .expect("select returns at least the named image");
+    let spec = manifest.image(&name).expect("selected").clone();
+    let cache = ContentCache::load(&session.state_dir);
+    let inputs = tokio::task::spawn_blocking(move || {
+        let inputs = hash::inputs::read(&spec, &cache);
+        cache.save();
+        inputs
+    })
+    .await
+    .expect("hashing does not panic")?;
+    if args.json {
+        let entries: Vec<_> = inputs.entries.iter().map(|e| e.to_json()).collect();
+        let value = json!({
+            "image": inputs.image,
+            "context": inputs.context,
+            "dockerfile": inputs.dockerfile_path,
+            "ignore_file": inputs.ignore_file,
+            "whole_context": inputs.whole_context,
+            "files": inputs.files(),
+            "bytes": inputs.bytes(),
+            "entries": entries,
+        });
+        println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+    } else {
+        for entry in &inputs.entries {
+            let (kind, detail) = match &entry.kind {
+                EntryKind::File { sha256, .. } => ("file", hex::encode(sha256)),
+                EntryKind::Dir => ("dir", "-".to_string()),
+                EntryKind::Symlink { target } => ("link", format!("-> {target}")),
+            };
+            println!("{kind:4} {:04o} {:>10} {detail} {}", entry.mode(), entry.size(), entry.path);
+        }
+        let scope = match &inputs.whole_context {
+            Some(reason) => format!("the whole filtered context ({reason})"),
+            None => "only the paths the Dockerfile reads".to_string(),
+        };
+        eprintln!("{} files, {} bytes: {scope}", inputs.files(), inputs.bytes());
+    }
+    Ok(Exit::Success)
+}

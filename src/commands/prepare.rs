@@ -1,0 +1,220 @@
+//! The observe half of every command: load the manifest, read and hash each selected image's
+//! inputs, resolve base images through the engine, compute keys in dependency order, and find
+//! which keys the engine already has.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use rayon::prelude::*;
+
+use super::Failure;
+use crate::cli::Session;
+use crate::docker::{Engine, EngineError};
+use crate::error::render;
+use crate::hash::{self, key::KeyInputs, ContentCache, ImageInputs};
+use crate::manifest::{self, ImageSpec, Manifest};
+use crate::names::{ImageName, ImageRef, Key};
+use crate::plan::explain::{Record, RecordInputs};
+use crate::report::Level;
+
+/// One selected image after observation.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Its manifest entry.
+    pub spec: ImageSpec,
+    /// Its inputs, or the rendered error that kept them from being read.
+    pub inputs: Result<Arc<ImageInputs>, String>,
+    /// Its key, when inputs, bases and dependencies are all known.
+    pub key: Option<Key>,
+    /// Each external base with its identity.
+    pub bases: Vec<(String, String)>,
+    /// The id of a local image with this key.
+    pub local: Option<String>,
+    /// The input record for `--explain`.
+    pub record: Option<Record>,
+}
+
+/// The result of observation.
+pub struct Observation {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The selected images, dependencies first.
+    pub images: Vec<Prepared>,
+    /// The engine, when it answered.
+    pub engine: Option<Engine>,
+}
+
+impl Observation {
+    /// The prepared image of that name.
+    pub fn get(&self, name: &ImageName) -> Option<&Prepared> {
+        self.images.iter().find(|p| &p.spec.name == name)
+    }
+}
+
+/// How much to observe.
+#[derive(Debug, Clone, Copy)]
+pub struct ObserveOptions {
+    /// Whether the engine must answer (build) or may be absent (plan, hash).
+    pub engine_required: bool,
+    /// `--pull`: ask registries for base digests even when the base is local.
+    pub pull: bool,
+}
+
+/// Loads the manifest and observes the selected images.
+pub async fn observe(session: &Session, names: &[String], options: ObserveOptions) -> Result<Observation, Failure> {
+    let manifest = manifest::load(&session.manifest, &session.load)?;
+    let selected = manifest::select(&manifest, names)?;
+    let specs: Vec<ImageSpec> = selected.iter().map(|n| manifest.image(n).expect("selected").clone()).collect();
+
+    // The engine connection and the hashing overlap: connecting waits on the network, hashing on
+    // the disk and CPU.
+    let engine_task = tokio::spawn(Engine::connect());
+    let cache = Arc::new(ContentCache::load(&session.state_dir));
+    let cache_for_hash = cache.clone();
+    let read: Vec<Result<Arc<ImageInputs>, String>> = tokio::task::spawn_blocking(move || {
+        specs
+            .par_iter()
+            .map(|spec| hash::inputs::read(spec, &cache_for_hash).map(Arc::new).map_err(|e| render(&e)))
+            .collect()
+    })
+    .await
+    .expect("hashing does not panic");
+    cache.save();
+
+    let (engine, engine_error) = match engine_task.await.expect("connect does not panic") {
+        Ok(engine) => (Some(engine), None),
+        Err(error) if options.engine_required => return Err(error.into()),
+        Err(error) => (None, Some(error)),
+    };
+    if let Some(error) = &engine_error {
+        session.reporter.event(crate::report::Event::Note {
+            subject: "",
+            level: Level::Debug,
+            text: &format!("engine not reachable, planning without it: {}", render(error)),
+        });
+    }
+
+    // Resolve every distinct base once.
+    let mut distinct: Vec<(ImageRef, ImageName, Option<String>)> = Vec::new();
+    for inputs in read.iter().flatten() {
+        for base in &inputs.bases {
+            if !distinct.iter().any(|(r, _, _)| r == &base.reference) {
+                distinct.push((base.reference.clone(), inputs.image.clone(), base.arg.clone()));
+            }
+        }
+    }
+    let identities: HashMap<ImageRef, Result<String, String>> = match &engine {
+        Some(engine) => {
+            let lookups = distinct.iter().map(|(reference, image, arg)| async move {
+                let identity = resolve_base(engine, reference, image, arg.clone(), options.pull).await.map_err(|e| render(&e));
+                (reference.clone(), identity)
+            });
+            join_all(lookups).await.into_iter().collect()
+        }
+        None => distinct.iter().map(|(r, _, _)| (r.clone(), Ok(format!("unresolved:{r}")))).collect(),
+    };
+
+    let local_keys = match &engine {
+        Some(engine) => engine.images_by_key().await?,
+        None => HashMap::new(),
+    };
+
+    let mut images: Vec<Prepared> = Vec::new();
+    for (spec, inputs) in selected.iter().map(|n| manifest.image(n).expect("selected").clone()).zip(read) {
+        let mut prepared = Prepared { spec, inputs, key: None, bases: Vec::new(), local: None, record: None };
+        if let Ok(inputs) = &prepared.inputs {
+            let mut failure = None;
+            for base in &inputs.bases {
+                match &identities[&base.reference] {
+                    Ok(identity) => prepared.bases.push((base.reference.to_string(), identity.clone())),
+                    Err(error) => failure = Some(error.clone()),
+                }
+            }
+            let mut dependencies = Vec::new();
+            for dep in &prepared.spec.depends_on {
+                match images.iter().find(|p| &p.spec.name == dep).and_then(|p| p.key) {
+                    Some(key) => dependencies.push((dep.clone(), key)),
+                    None => failure = failure.or_else(|| Some(format!("it builds on `{dep}`, which cannot be planned"))),
+                }
+            }
+            match failure {
+                Some(error) => prepared.inputs = Err(error),
+                None => {
+                    let args: Vec<(String, String)> = prepared.spec.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let platform = prepared.spec.platform.to_string();
+                    let key = hash::key::compute(&KeyInputs {
+                        dockerfile: &inputs.dockerfile_bytes,
+                        dockerfile_path: &inputs.dockerfile_path,
+                        args: &args,
+                        target: prepared.spec.target.as_deref(),
+                        platform: &platform,
+                        bases: &prepared.bases,
+                        dependencies: &dependencies,
+                        entries: &inputs.entries,
+                    });
+                    let previous_salt = crate::plan::explain::load(&session.state_dir, &prepared.spec.name).map(|r| r.salt);
+                    prepared.record = Some(Record::new(
+                        &RecordInputs {
+                            inputs,
+                            key,
+                            args: &prepared.spec.args,
+                            bases: &prepared.bases,
+                            dependencies: &dependencies,
+                            platform,
+                            target: prepared.spec.target.clone(),
+                        },
+                        previous_salt.as_deref(),
+                    ));
+                    prepared.local = local_keys.get(&key).cloned();
+                    prepared.key = Some(key);
+                }
+            }
+        }
+        images.push(prepared);
+    }
+    Ok(Observation { manifest, images, engine })
+}
+
+/// Identifies a base image: its registry digest where the engine can learn it (the local image's
+/// recorded digest for the same repository, or the registry itself with `--pull` or when the image
+/// is not local), else the local image id.
+async fn resolve_base(
+    engine: &Engine,
+    reference: &ImageRef,
+    image: &ImageName,
+    arg: Option<String>,
+    pull: bool,
+) -> Result<String, EngineError> {
+    let local = engine.inspect(&reference.to_string()).await?;
+    if let (Some(local), false) = (&local, pull) {
+        let name = reference.name();
+        let recorded = local
+            .repo_digests
+            .iter()
+            .find_map(|d| d.split_once('@').filter(|(n, _)| *n == name).map(|(_, digest)| digest.to_string()));
+        return Ok(match recorded {
+            Some(digest) => format!("digest:{digest}"),
+            None => format!("image:{}", local.id),
+        });
+    }
+    match engine.registry_digest(reference, None).await {
+        Ok(digest) => Ok(format!("digest:{digest}")),
+        Err(_) if local.is_some() => Ok(format!("image:{}", local.expect("checked").id)),
+        Err(source) => Err(EngineError::BaseMissing {
+            image: image.clone(),
+            reference: reference.to_string(),
+            arg,
+            source: Some(source),
+        }),
+    }
+}
+
+/// The record of each planned image, saved after a successful plan or build.
+pub fn save_records(session: &Session, observation: &Observation) {
+    for prepared in &observation.images {
+        if let Some(record) = &prepared.record {
+            crate::plan::explain::save(&session.state_dir, &prepared.spec.name, record);
+        }
+    }
+}
