@@ -118,7 +118,10 @@ pub fn render(error: &dyn Diagnostic) -> String {
 }
 
 /// The closest candidate to `word` by edit distance, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -135,7 +138,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(cur) };
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
             prev = cur;
         }
     }
@@ -148,7 +155,10 @@ mod tests {
 
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(did_you_mean("contxt", ["context", "dockerfile"]), Some("context"));
+        assert_eq!(
+            did_you_mean("contxt", ["context", "dockerfile"]),
+            Some("context")
+        );
         assert_eq!(did_you_mean("zzzzzz", ["context", "dockerfile"]), None);
     }
 

@@ -6,6 +6,10 @@
 //! into a key, the engine, registry and ECS are observed read-only, a pure planner decides what to
 //! do, and an executor carries the plan out while a reporter shows progress.
 
+// Errors carry the locations and hints their messages need; they are built once per failure, never
+// on a hot path, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod check;
 pub mod cli;
 pub mod commands;

@@ -10,7 +10,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "fleet-images", version, about, max_term_width = 100)]
 pub struct Cli {
     /// The fleet manifest.
-    #[arg(long, global = true, env = "FLEET_IMAGES_MANIFEST", default_value = "images/fleet.toml", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "FLEET_IMAGES_MANIFEST",
+        default_value = "images/fleet.toml",
+        value_name = "PATH"
+    )]
     pub manifest: PathBuf,
 
     /// Sets a manifest variable (`${NAME}`), over env `FLEET_VAR_<NAME>` and `[vars]`.
@@ -26,11 +32,23 @@ pub struct Cli {
     pub quiet: bool,
 
     /// How progress is shown: live lines on a terminal, prefixed lines, or JSON events (stderr).
-    #[arg(long, global = true, value_enum, default_value = "auto", env = "FLEET_IMAGES_PROGRESS")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        env = "FLEET_IMAGES_PROGRESS"
+    )]
     pub progress: Progress,
 
     /// Where logs, the content cache and input records are kept.
-    #[arg(long, global = true, env = "FLEET_IMAGES_STATE_DIR", default_value = ".fleet-images", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "FLEET_IMAGES_STATE_DIR",
+        default_value = ".fleet-images",
+        value_name = "DIR"
+    )]
     pub state_dir: PathBuf,
 
     /// What to do.

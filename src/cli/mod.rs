@@ -36,11 +36,15 @@ impl Session {
         let mut vars = Vec::new();
         for text in &cli.vars {
             match text.split_once('=') {
-                Some((name, value)) if !name.is_empty() => vars.push((name.to_string(), value.to_string())),
+                Some((name, value)) if !name.is_empty() => {
+                    vars.push((name.to_string(), value.to_string()))
+                }
                 _ => return Err(ManifestError::BadVarArgument { text: text.clone() }),
             }
         }
-        let env: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("FLEET_VAR_")).collect();
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("FLEET_VAR_"))
+            .collect();
         let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
         let progress = match cli.progress {
             Progress::Auto if !ci && std::io::stderr().is_terminal() => Progress::Tty,

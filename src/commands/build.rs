@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::prepare::{observe, save_records, ObserveOptions, Observation};
+use super::prepare::{observe, save_records, Observation, ObserveOptions};
 use super::{deploy, push, Failure};
 use crate::cli::args::BuildArgs;
 use crate::cli::Session;
@@ -21,34 +21,70 @@ use crate::report::{Event, Level};
 pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
     let extra_tags = push::parse_tags(&args.push_options.tags)?;
     let deploy_timeout = deploy::parse_timeout(&args.deploy_options.timeout)?;
-    let observation = observe(session, &args.select.images, ObserveOptions { engine_required: true, pull: args.pull }).await?;
-    let registry = if args.push { Some(push::connect(&observation).await?) } else { None };
+    let observation = observe(
+        session,
+        &args.select.images,
+        ObserveOptions {
+            engine_required: true,
+            pull: args.pull,
+        },
+    )
+    .await?;
+    let registry = if args.push {
+        Some(push::connect(&observation).await?)
+    } else {
+        None
+    };
     let remote = match &registry {
         Some(registry) => push::lookup(registry, &observation).await?,
         None => HashMap::new(),
     };
-    let plan = plan::plan(&push::observed(&observation, &remote), PlanOptions {
-        force: args.force,
-        push: args.push,
-        registry_observed: registry.is_some(),
-        engine_observed: true,
-    });
+    let plan = plan::plan(
+        &push::observed(&observation, &remote),
+        PlanOptions {
+            force: args.force,
+            push: args.push,
+            registry_observed: registry.is_some(),
+            engine_observed: true,
+        },
+    );
     if args.dry_run {
         for image in &plan.images {
             let key = image.key.map(|k| k.short()).unwrap_or_else(|| "-".into());
-            println!("{} {} {key} {}", image.name, image.status.as_str(), image.reason);
+            println!(
+                "{} {} {key} {}",
+                image.name,
+                image.status.as_str(),
+                image.reason
+            );
         }
         return Ok(Exit::Success);
     }
     if let Some(registry) = &registry {
-        let repositories: Vec<_> = observation.images.iter().map(|p| p.spec.repository.clone()).collect();
+        let repositories: Vec<_> = observation
+            .images
+            .iter()
+            .map(|p| p.spec.repository.clone())
+            .collect();
         for change in registry.ensure_repositories(&repositories).await? {
-            session.reporter.event(Event::Note { subject: "", level: Level::Info, text: &format!("{}: {}", change.repository, change.action) });
+            session.reporter.event(Event::Note {
+                subject: "",
+                level: Level::Info,
+                text: &format!("{}: {}", change.repository, change.action),
+            });
         }
     }
 
     let interrupted = tokio::signal::ctrl_c();
-    let work = execute(session, &args, &observation, &plan, &remote, registry.as_ref(), &extra_tags);
+    let work = execute(
+        session,
+        &args,
+        &observation,
+        &plan,
+        &remote,
+        registry.as_ref(),
+        &extra_tags,
+    );
     tokio::select! {
         (results, exit, deploy_json) = work => {
             if exit != Exit::BadInput && results.iter().all(|r| r.outcome.ok()) {
@@ -80,12 +116,19 @@ async fn execute(
     let mut available: BTreeMap<ImageName, String> = BTreeMap::new();
     let mut jobs = Vec::new();
     for decision in &plan.images {
-        let prepared = observation.get(&decision.name).expect("planned images were observed");
+        let prepared = observation
+            .get(&decision.name)
+            .expect("planned images were observed");
         match decision.status {
             Status::Blocked => {
-                let mut result = ImageResult::new(decision.name.clone(), decision.key, Outcome::Blocked);
+                let mut result =
+                    ImageResult::new(decision.name.clone(), decision.key, Outcome::Blocked);
                 result.error = Some(decision.reason.clone());
-                session.reporter.event(Event::Note { subject: decision.name.as_str(), level: Level::Error, text: &decision.reason });
+                session.reporter.event(Event::Note {
+                    subject: decision.name.as_str(),
+                    level: Level::Error,
+                    text: &decision.reason,
+                });
                 exit = exit.worst(Exit::BadInput);
                 results.push(result);
             }
@@ -93,31 +136,72 @@ async fn execute(
                 let key = decision.key.expect("local images have a key");
                 let mut result = ImageResult::new(decision.name.clone(), Some(key), Outcome::Local);
                 result.image_id = prepared.local.clone();
-                result.tags.push(local_ref(&prepared.spec, &key));
-                for moving in prepared.spec.tags.iter().chain(extra_tags) {
-                    if let Some(id) = &prepared.local {
-                        if engine.tag(id, prepared.spec.repository.as_str(), moving.as_str()).await.is_ok() {
-                            result.tags.push(format!("{}:{moving}", prepared.spec.repository));
-                        }
+                // The image may carry this key under another repository (the manifest's
+                // `repository` changed, or another fleet has the same inputs): dependents name it
+                // by this repository's key tag, so make sure that tag exists.
+                let key_tag = key.tag();
+                for tag in std::iter::once(&key_tag)
+                    .chain(prepared.spec.tags.iter())
+                    .chain(extra_tags)
+                {
+                    let id = prepared.local.as_deref().expect("local images have an id");
+                    match engine
+                        .tag(id, prepared.spec.repository.as_str(), tag.as_str())
+                        .await
+                    {
+                        Ok(()) => result
+                            .tags
+                            .push(format!("{}:{tag}", prepared.spec.repository)),
+                        Err(error) => session.reporter.event(Event::Note {
+                            subject: decision.name.as_str(),
+                            level: Level::Warn,
+                            text: &crate::error::render(&error),
+                        }),
                     }
                 }
                 available.insert(decision.name.clone(), local_ref(&prepared.spec, &key));
-                session.reporter.event(Event::Finished { subject: decision.name.as_str(), ok: true, summary: &format!("up to date ({})", key.short()), duration: Default::default() });
+                session.reporter.event(Event::Finished {
+                    subject: decision.name.as_str(),
+                    ok: true,
+                    summary: &format!("up to date ({})", key.short()),
+                    duration: Default::default(),
+                });
                 results.push(result);
             }
             Status::Remote => {
                 let key = decision.key.expect("remote images have a key");
-                let mut result = ImageResult::new(decision.name.clone(), Some(key), Outcome::Remote);
+                let mut result =
+                    ImageResult::new(decision.name.clone(), Some(key), Outcome::Remote);
                 result.digest = remote.get(&decision.name).cloned();
                 if let Some(registry) = registry {
-                    available.insert(decision.name.clone(), format!("{}:{}", registry.image_name(&prepared.spec.repository), key.tag()));
+                    available.insert(
+                        decision.name.clone(),
+                        format!(
+                            "{}:{}",
+                            registry.image_name(&prepared.spec.repository),
+                            key.tag()
+                        ),
+                    );
                 }
-                session.reporter.event(Event::Finished { subject: decision.name.as_str(), ok: true, summary: &format!("in the registry ({})", key.short()), duration: Default::default() });
+                session.reporter.event(Event::Finished {
+                    subject: decision.name.as_str(),
+                    ok: true,
+                    summary: &format!("in the registry ({})", key.short()),
+                    duration: Default::default(),
+                });
                 results.push(result);
             }
             Status::Build => {
-                let inputs = prepared.inputs.as_ref().expect("buildable images have inputs").clone();
-                jobs.push(BuildJob { spec: prepared.spec.clone(), inputs, key: decision.key.expect("buildable images have a key") });
+                let inputs = prepared
+                    .inputs
+                    .as_ref()
+                    .expect("buildable images have inputs")
+                    .clone();
+                jobs.push(BuildJob {
+                    spec: prepared.spec.clone(),
+                    inputs,
+                    key: decision.key.expect("buildable images have a key"),
+                });
             }
         }
     }
@@ -127,7 +211,10 @@ async fn execute(
         no_cache: args.no_cache,
         pull: args.pull,
         labels: revision_labels(&observation.manifest.dir),
-        credentials: registry.and_then(|r| r.engine_credentials()).into_iter().collect(),
+        credentials: registry
+            .and_then(|r| r.engine_credentials())
+            .into_iter()
+            .collect(),
         state_dir: session.state_dir.clone(),
         extra_tags: extra_tags.to_vec(),
     };
@@ -135,22 +222,56 @@ async fn execute(
     results.extend(built);
     // Dependency order, as planned.
     results.sort_by_key(|r| plan.images.iter().position(|p| p.name == r.name));
-    if results.iter().any(|r| matches!(r.outcome, Outcome::Failed | Outcome::Skipped | Outcome::Cancelled)) {
+    if results.iter().any(|r| {
+        matches!(
+            r.outcome,
+            Outcome::Failed | Outcome::Skipped | Outcome::Cancelled
+        )
+    }) {
         exit = exit.worst(Exit::Failed);
     }
 
     let mut deploy_json = None;
     if let Some(registry) = registry {
-        let needs_push: Vec<ImageName> = plan.images.iter().filter(|p| p.push).map(|p| p.name.clone()).collect();
-        push::push_keys(session, engine, registry, observation, &needs_push, &mut results, args.jobs).await;
-        exit = exit.worst(push::write_moving_tags(session, registry, observation, &mut results, extra_tags).await);
+        let needs_push: Vec<ImageName> = plan
+            .images
+            .iter()
+            .filter(|p| p.push)
+            .map(|p| p.name.clone())
+            .collect();
+        push::push_keys(
+            session,
+            engine,
+            registry,
+            observation,
+            &needs_push,
+            &mut results,
+            args.jobs,
+        )
+        .await;
+        exit = exit.worst(
+            push::write_moving_tags(session, registry, observation, &mut results, extra_tags).await,
+        );
         if args.deploy {
             if exit == Exit::Success {
-                let (deploy_exit, json) = deploy::deploy_results(session, registry, observation, &results, &args.deploy_options, false, false).await;
+                let (deploy_exit, json) = deploy::deploy_results(
+                    session,
+                    registry,
+                    observation,
+                    &results,
+                    &args.deploy_options,
+                    false,
+                    false,
+                )
+                .await;
                 exit = exit.worst(deploy_exit);
                 deploy_json = json;
             } else {
-                session.reporter.event(Event::Note { subject: "", level: Level::Warn, text: "not deploying: not every image was built and pushed" });
+                session.reporter.event(Event::Note {
+                    subject: "",
+                    level: Level::Warn,
+                    text: "not deploying: not every image was built and pushed",
+                });
             }
         }
     }
@@ -173,11 +294,16 @@ fn revision_labels(dir: &Path) -> HashMap<String, String> {
             .filter(|s| !s.is_empty())
     };
     let mut labels = HashMap::new();
-    let revision = std::env::var("GITHUB_SHA").ok().or_else(|| git(&["rev-parse", "HEAD"]));
+    let revision = std::env::var("GITHUB_SHA")
+        .ok()
+        .or_else(|| git(&["rev-parse", "HEAD"]));
     if let Some(revision) = revision {
         labels.insert("org.opencontainers.image.revision".to_string(), revision);
     }
-    let source = match (std::env::var("GITHUB_SERVER_URL"), std::env::var("GITHUB_REPOSITORY")) {
+    let source = match (
+        std::env::var("GITHUB_SERVER_URL"),
+        std::env::var("GITHUB_REPOSITORY"),
+    ) {
         (Ok(server), Ok(repo)) => Some(format!("{server}/{repo}")),
         _ => git(&["config", "--get", "remote.origin.url"]).map(|url| strip_userinfo(&url)),
     };
@@ -227,8 +353,17 @@ mod tests {
 
     #[test]
     fn credentials_never_reach_the_source_label() {
-        assert_eq!(strip_userinfo("https://user:ghp_secret@github.com/o/r.git"), "https://github.com/o/r.git");
-        assert_eq!(strip_userinfo("git@github.com:o/r.git"), "git@github.com:o/r.git");
-        assert_eq!(strip_userinfo("https://github.com/o/r"), "https://github.com/o/r");
+        assert_eq!(
+            strip_userinfo("https://user:ghp_secret@github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(
+            strip_userinfo("git@github.com:o/r.git"),
+            "git@github.com:o/r.git"
+        );
+        assert_eq!(
+            strip_userinfo("https://github.com/o/r"),
+            "https://github.com/o/r"
+        );
     }
 }

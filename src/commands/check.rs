@@ -7,5 +7,8 @@ use crate::error::Exit;
 
 /// Runs `check`.
 pub async fn run(_session: &Session, _args: CheckArgs) -> Result<Exit, Failure> {
-    Err(super::ArgumentError { message: "check is not available in this build".into() }.into())
+    Err(super::ArgumentError {
+        message: "check is not available in this build".into(),
+    }
+    .into())
 }

@@ -11,7 +11,10 @@ use crate::registry::Registry;
 /// Parses `--timeout`.
 pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Failure> {
     humantime::parse_duration(text).map_err(|e| {
-        super::ArgumentError { message: format!("--timeout {text}: {e}; write it like `30m` or `90s`") }.into()
+        super::ArgumentError {
+            message: format!("--timeout {text}: {e}; write it like `30m` or `90s`"),
+        }
+        .into()
     })
 }
 
@@ -30,5 +33,8 @@ pub async fn deploy_results(
 
 /// Runs `deploy`.
 pub async fn run(_session: &Session, _args: DeployArgs) -> Result<Exit, Failure> {
-    Err(super::ArgumentError { message: "deploy is not available in this build".into() }.into())
+    Err(super::ArgumentError {
+        message: "deploy is not available in this build".into(),
+    }
+    .into())
 }

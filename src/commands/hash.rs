@@ -8,7 +8,15 @@ use crate::error::Exit;
 
 /// Runs `hash`. An image whose key cannot be computed prints `name -` and makes the exit code 2.
 pub async fn run(session: &Session, args: SelectArgs) -> Result<Exit, Failure> {
-    let observation = observe(session, &args.images, ObserveOptions { engine_required: false, pull: false }).await?;
+    let observation = observe(
+        session,
+        &args.images,
+        ObserveOptions {
+            engine_required: false,
+            pull: false,
+        },
+    )
+    .await?;
     let mut exit = Exit::Success;
     for prepared in &observation.images {
         match (&prepared.key, &prepared.inputs) {

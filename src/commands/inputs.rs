@@ -44,13 +44,22 @@ pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {
                 EntryKind::Dir => ("dir", "-".to_string()),
                 EntryKind::Symlink { target } => ("link", format!("-> {target}")),
             };
-            println!("{kind:4} {:04o} {:>10} {detail} {}", entry.mode(), entry.size(), entry.path);
+            println!(
+                "{kind:4} {:04o} {:>10} {detail} {}",
+                entry.mode(),
+                entry.size(),
+                entry.path
+            );
         }
         let scope = match &inputs.whole_context {
             Some(reason) => format!("the whole filtered context ({reason})"),
             None => "only the paths the Dockerfile reads".to_string(),
         };
-        eprintln!("{} files, {} bytes: {scope}", inputs.files(), inputs.bytes());
+        eprintln!(
+            "{} files, {} bytes: {scope}",
+            inputs.files(),
+            inputs.bytes()
+        );
     }
     Ok(Exit::Success)
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::prepare::{observe, save_records, ObserveOptions, Observation};
+use super::prepare::{observe, save_records, Observation, ObserveOptions};
 use super::{push, Failure};
 use crate::cli::args::PlanArgs;
 use crate::cli::Session;
@@ -11,16 +11,35 @@ use crate::plan::{self, explain, Plan, PlanOptions};
 
 /// Runs `plan`.
 pub async fn run(session: &Session, args: PlanArgs) -> Result<Exit, Failure> {
-    let observation = observe(session, &args.select.images, ObserveOptions { engine_required: false, pull: false }).await?;
-    let remote = if args.push { push::observe_registry(session, &observation).await? } else { Default::default() };
-    let plan = plan::plan(&push::observed(&observation, &remote), PlanOptions {
-        force: false,
-        push: args.push,
-        registry_observed: args.push,
-        engine_observed: observation.engine.is_some(),
-    });
+    let observation = observe(
+        session,
+        &args.select.images,
+        ObserveOptions {
+            engine_required: false,
+            pull: false,
+        },
+    )
+    .await?;
+    let remote = if args.push {
+        push::observe_registry(session, &observation).await?
+    } else {
+        Default::default()
+    };
+    let plan = plan::plan(
+        &push::observed(&observation, &remote),
+        PlanOptions {
+            force: false,
+            push: args.push,
+            registry_observed: args.push,
+            engine_observed: observation.engine.is_some(),
+        },
+    );
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&observation, &plan, args.explain, session)).expect("json"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&observation, &plan, args.explain, session))
+                .expect("json")
+        );
     } else {
         print!("{}", to_text(&observation, &plan, args.explain, session));
     }
@@ -28,16 +47,29 @@ pub async fn run(session: &Session, args: PlanArgs) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
-fn explain_lines(observation: &Observation, name: &crate::names::ImageName, session: &Session) -> Vec<String> {
-    let Some(current) = observation.get(name).and_then(|p| p.record.as_ref()) else { return Vec::new() };
+fn explain_lines(
+    observation: &Observation,
+    name: &crate::names::ImageName,
+    session: &Session,
+) -> Vec<String> {
+    let Some(current) = observation.get(name).and_then(|p| p.record.as_ref()) else {
+        return Vec::new();
+    };
     match explain::load(&session.state_dir, name) {
         None => vec!["no earlier plan or build recorded on this machine".to_string()],
-        Some(previous) if previous.key == current.key => vec!["inputs unchanged since the last recorded run".to_string()],
+        Some(previous) if previous.key == current.key => {
+            vec!["inputs unchanged since the last recorded run".to_string()]
+        }
         Some(previous) => explain::compare(&previous, current),
     }
 }
 
-fn to_json(observation: &Observation, plan: &Plan, explain: bool, session: &Session) -> serde_json::Value {
+fn to_json(
+    observation: &Observation,
+    plan: &Plan,
+    explain: bool,
+    session: &Session,
+) -> serde_json::Value {
     let images: Vec<_> = plan
         .images
         .iter()
@@ -71,28 +103,57 @@ fn to_json(observation: &Observation, plan: &Plan, explain: bool, session: &Sess
 }
 
 fn to_text(observation: &Observation, plan: &Plan, explain: bool, session: &Session) -> String {
-    let width = plan.images.iter().map(|i| i.name.as_str().len()).max().unwrap_or(5).max(5);
+    let width = plan
+        .images
+        .iter()
+        .map(|i| i.name.as_str().len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let mut out = format!("{:width$}  {:7}  {:12}  REASON\n", "IMAGE", "STATUS", "KEY");
     for decision in &plan.images {
-        let key = decision.key.map(|k| k.short()).unwrap_or_else(|| "-".into());
+        let key = decision
+            .key
+            .map(|k| k.short())
+            .unwrap_or_else(|| "-".into());
         let mut reason_lines = decision.reason.lines();
         let first = reason_lines.next().unwrap_or("");
         let first = first.strip_prefix("error: ").unwrap_or(first);
-        out.push_str(&format!("{:width$}  {:7}  {:12}  {first}\n", decision.name, decision.status.as_str(), key));
+        out.push_str(&format!(
+            "{:width$}  {:7}  {:12}  {first}\n",
+            decision.name,
+            decision.status.as_str(),
+            key
+        ));
         for line in reason_lines {
-            out.push_str(&format!("{:width$}  {:7}  {:12}  {}\n", "", "", "", line.trim_start()));
+            out.push_str(&format!(
+                "{:width$}  {:7}  {:12}  {}\n",
+                "",
+                "",
+                "",
+                line.trim_start()
+            ));
         }
         if let Some(prepared) = observation.get(&decision.name) {
             if let Ok(inputs) = &prepared.inputs {
                 for (reference, identity) in &prepared.bases {
                     if identity.starts_with("unresolved:") {
-                        out.push_str(&format!("{:width$}  {:7}  {:12}  base {reference} unresolved (no engine)\n", "", "", ""));
+                        out.push_str(&format!(
+                            "{:width$}  {:7}  {:12}  base {reference} unresolved (no engine)\n",
+                            "", "", ""
+                        ));
                     }
                 }
                 if explain {
                     let what = match &inputs.whole_context {
-                        Some(reason) => format!("inputs: {} files, {} bytes (whole context: {reason})", inputs.files(), inputs.bytes()),
-                        None => format!("inputs: {} files, {} bytes", inputs.files(), inputs.bytes()),
+                        Some(reason) => format!(
+                            "inputs: {} files, {} bytes (whole context: {reason})",
+                            inputs.files(),
+                            inputs.bytes()
+                        ),
+                        None => {
+                            format!("inputs: {} files, {} bytes", inputs.files(), inputs.bytes())
+                        }
                     };
                     out.push_str(&format!("{:width$}  {:7}  {:12}  {what}\n", "", "", ""));
                 }

@@ -62,10 +62,17 @@ pub struct ObserveOptions {
 }
 
 /// Loads the manifest and observes the selected images.
-pub async fn observe(session: &Session, names: &[String], options: ObserveOptions) -> Result<Observation, Failure> {
+pub async fn observe(
+    session: &Session,
+    names: &[String],
+    options: ObserveOptions,
+) -> Result<Observation, Failure> {
     let manifest = manifest::load(&session.manifest, &session.load)?;
     let selected = manifest::select(&manifest, names)?;
-    let specs: Vec<ImageSpec> = selected.iter().map(|n| manifest.image(n).expect("selected").clone()).collect();
+    let specs: Vec<ImageSpec> = selected
+        .iter()
+        .map(|n| manifest.image(n).expect("selected").clone())
+        .collect();
 
     // The engine connection and the hashing overlap: connecting waits on the network, hashing on
     // the disk and CPU.
@@ -75,7 +82,11 @@ pub async fn observe(session: &Session, names: &[String], options: ObserveOption
     let read: Vec<Result<Arc<ImageInputs>, String>> = tokio::task::spawn_blocking(move || {
         specs
             .par_iter()
-            .map(|spec| hash::inputs::read(spec, &cache_for_hash).map(Arc::new).map_err(|e| render(&e)))
+            .map(|spec| {
+                hash::inputs::read(spec, &cache_for_hash)
+                    .map(Arc::new)
+                    .map_err(|e| render(&e))
+            })
             .collect()
     })
     .await
@@ -91,7 +102,10 @@ pub async fn observe(session: &Session, names: &[String], options: ObserveOption
         session.reporter.event(crate::report::Event::Note {
             subject: "",
             level: Level::Debug,
-            text: &format!("engine not reachable, planning without it: {}", render(error)),
+            text: &format!(
+                "engine not reachable, planning without it: {}",
+                render(error)
+            ),
         });
     }
 
@@ -100,19 +114,28 @@ pub async fn observe(session: &Session, names: &[String], options: ObserveOption
     for inputs in read.iter().flatten() {
         for base in &inputs.bases {
             if !distinct.iter().any(|(r, _, _)| r == &base.reference) {
-                distinct.push((base.reference.clone(), inputs.image.clone(), base.arg.clone()));
+                distinct.push((
+                    base.reference.clone(),
+                    inputs.image.clone(),
+                    base.arg.clone(),
+                ));
             }
         }
     }
     let identities: HashMap<ImageRef, Result<String, String>> = match &engine {
         Some(engine) => {
             let lookups = distinct.iter().map(|(reference, image, arg)| async move {
-                let identity = resolve_base(engine, reference, image, arg.clone(), options.pull).await.map_err(|e| render(&e));
+                let identity = resolve_base(engine, reference, image, arg.clone(), options.pull)
+                    .await
+                    .map_err(|e| render(&e));
                 (reference.clone(), identity)
             });
             join_all(lookups).await.into_iter().collect()
         }
-        None => distinct.iter().map(|(r, _, _)| (r.clone(), Ok(format!("unresolved:{r}")))).collect(),
+        None => distinct
+            .iter()
+            .map(|(r, _, _)| (r.clone(), Ok(format!("unresolved:{r}"))))
+            .collect(),
     };
 
     let local_keys = match &engine {
@@ -121,27 +144,53 @@ pub async fn observe(session: &Session, names: &[String], options: ObserveOption
     };
 
     let mut images: Vec<Prepared> = Vec::new();
-    for (spec, inputs) in selected.iter().map(|n| manifest.image(n).expect("selected").clone()).zip(read) {
-        let mut prepared = Prepared { spec, inputs, key: None, bases: Vec::new(), local: None, record: None };
+    for (spec, inputs) in selected
+        .iter()
+        .map(|n| manifest.image(n).expect("selected").clone())
+        .zip(read)
+    {
+        let mut prepared = Prepared {
+            spec,
+            inputs,
+            key: None,
+            bases: Vec::new(),
+            local: None,
+            record: None,
+        };
         if let Ok(inputs) = &prepared.inputs {
             let mut failure = None;
             for base in &inputs.bases {
                 match &identities[&base.reference] {
-                    Ok(identity) => prepared.bases.push((base.reference.to_string(), identity.clone())),
+                    Ok(identity) => prepared
+                        .bases
+                        .push((base.reference.to_string(), identity.clone())),
                     Err(error) => failure = Some(error.clone()),
                 }
             }
             let mut dependencies = Vec::new();
             for dep in &prepared.spec.depends_on {
-                match images.iter().find(|p| &p.spec.name == dep).and_then(|p| p.key) {
+                match images
+                    .iter()
+                    .find(|p| &p.spec.name == dep)
+                    .and_then(|p| p.key)
+                {
                     Some(key) => dependencies.push((dep.clone(), key)),
-                    None => failure = failure.or_else(|| Some(format!("it builds on `{dep}`, which cannot be planned"))),
+                    None => {
+                        failure = failure.or_else(|| {
+                            Some(format!("it builds on `{dep}`, which cannot be planned"))
+                        })
+                    }
                 }
             }
             match failure {
                 Some(error) => prepared.inputs = Err(error),
                 None => {
-                    let args: Vec<(String, String)> = prepared.spec.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let args: Vec<(String, String)> = prepared
+                        .spec
+                        .args
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
                     let platform = prepared.spec.platform.to_string();
                     let key = hash::key::compute(&KeyInputs {
                         dockerfile: &inputs.dockerfile_bytes,
@@ -153,7 +202,9 @@ pub async fn observe(session: &Session, names: &[String], options: ObserveOption
                         dependencies: &dependencies,
                         entries: &inputs.entries,
                     });
-                    let previous_salt = crate::plan::explain::load(&session.state_dir, &prepared.spec.name).map(|r| r.salt);
+                    let previous_salt =
+                        crate::plan::explain::load(&session.state_dir, &prepared.spec.name)
+                            .map(|r| r.salt);
                     prepared.record = Some(Record::new(
                         &RecordInputs {
                             inputs,
@@ -173,7 +224,11 @@ pub async fn observe(session: &Session, names: &[String], options: ObserveOption
         }
         images.push(prepared);
     }
-    Ok(Observation { manifest, images, engine })
+    Ok(Observation {
+        manifest,
+        images,
+        engine,
+    })
 }
 
 /// Identifies a base image: its registry digest where the engine can learn it (the local image's
@@ -189,10 +244,11 @@ async fn resolve_base(
     let local = engine.inspect(&reference.to_string()).await?;
     if let (Some(local), false) = (&local, pull) {
         let name = reference.name();
-        let recorded = local
-            .repo_digests
-            .iter()
-            .find_map(|d| d.split_once('@').filter(|(n, _)| *n == name).map(|(_, digest)| digest.to_string()));
+        let recorded = local.repo_digests.iter().find_map(|d| {
+            d.split_once('@')
+                .filter(|(n, _)| *n == name)
+                .map(|(_, digest)| digest.to_string())
+        });
         return Ok(match recorded {
             Some(digest) => format!("digest:{digest}"),
             None => format!("image:{}", local.id),

@@ -7,7 +7,7 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 
-use super::prepare::{observe, ObserveOptions, Observation};
+use super::prepare::{observe, Observation, ObserveOptions};
 use super::Failure;
 use crate::cli::args::PushArgs;
 use crate::cli::Session;
@@ -44,7 +44,11 @@ pub fn observed(observation: &Observation, remote: &HashMap<ImageName, Digest>) 
 pub async fn connect(observation: &Observation) -> Result<Registry, Failure> {
     let Some(config) = &observation.manifest.registry else {
         return Err(ManifestError::MissingKey {
-            location: crate::error::Location { file: observation.manifest.path.display().to_string(), line: None, key: Some("registry".into()) },
+            location: crate::error::Location {
+                file: observation.manifest.path.display().to_string(),
+                line: None,
+                key: Some("registry".into()),
+            },
             key: "registry",
             table: "the manifest".into(),
             example: "[registry] kind = \"ecr\" (or kind = \"registry\", url = \"host/prefix\")",
@@ -55,11 +59,20 @@ pub async fn connect(observation: &Observation) -> Result<Registry, Failure> {
 }
 
 /// Asks the registry which key tags it has (no pull).
-pub async fn lookup(registry: &Registry, observation: &Observation) -> Result<HashMap<ImageName, Digest>, Failure> {
-    let lookups = observation.images.iter().filter_map(|p| p.key.map(|key| (p, key))).map(|(p, key)| async move {
-        let found = registry.lookup(&p.spec.repository, key.tag().as_str()).await;
-        (p.spec.name.clone(), found)
-    });
+pub async fn lookup(
+    registry: &Registry,
+    observation: &Observation,
+) -> Result<HashMap<ImageName, Digest>, Failure> {
+    let lookups = observation
+        .images
+        .iter()
+        .filter_map(|p| p.key.map(|key| (p, key)))
+        .map(|(p, key)| async move {
+            let found = registry
+                .lookup(&p.spec.repository, key.tag().as_str())
+                .await;
+            (p.spec.name.clone(), found)
+        });
     let mut remote = HashMap::new();
     for (name, found) in join_all(lookups).await {
         if let Some(digest) = found? {
@@ -70,7 +83,10 @@ pub async fn lookup(registry: &Registry, observation: &Observation) -> Result<Ha
 }
 
 /// `plan --push`: connect and look up, read-only.
-pub async fn observe_registry(_session: &Session, observation: &Observation) -> Result<HashMap<ImageName, Digest>, Failure> {
+pub async fn observe_registry(
+    _session: &Session,
+    observation: &Observation,
+) -> Result<HashMap<ImageName, Digest>, Failure> {
     let registry = connect(observation).await?;
     lookup(&registry, observation).await
 }
@@ -89,18 +105,28 @@ pub async fn push_keys(
     let credentials = registry.engine_credentials();
     let pushes = needs_push.iter().filter_map(|name| {
         let result = results.iter().find(|r| &r.name == name)?;
-        let id = result.image_id.clone().or_else(|| observation.get(name)?.local.clone())?;
+        let id = result
+            .image_id
+            .clone()
+            .or_else(|| observation.get(name)?.local.clone())?;
         let key = result.key?;
         let spec = &observation.get(name)?.spec;
         let credentials = credentials.clone();
         Some(async move {
             let started = Instant::now();
             let subject = name.to_string();
-            session.reporter.event(Event::Started { subject: &subject, action: "push" });
+            session.reporter.event(Event::Started {
+                subject: &subject,
+                action: "push",
+            });
             let target = registry.image_name(&spec.repository);
             let tag = key.tag();
             let pushed = match engine.tag(&id, &target, tag.as_str()).await {
-                Ok(()) => engine.push(&target, tag.as_str(), credentials.as_ref()).await,
+                Ok(()) => {
+                    engine
+                        .push(&target, tag.as_str(), credentials.as_ref())
+                        .await
+                }
                 Err(error) => Err(error),
             };
             let elapsed = started.elapsed();
@@ -108,17 +134,36 @@ pub async fn push_keys(
                 Ok(p) => session.reporter.event(Event::Finished {
                     subject: &subject,
                     ok: true,
-                    summary: &format!("pushed {target}:{tag} ({}, {} layers uploaded)", p.digest.short(), p.layers_uploaded),
+                    summary: &format!(
+                        "pushed {target}:{tag} ({}, {} layers uploaded)",
+                        p.digest.short(),
+                        p.layers_uploaded
+                    ),
                     duration: elapsed,
                 }),
-                Err(error) => session.reporter.event(Event::Finished { subject: &subject, ok: false, summary: &render(error), duration: elapsed }),
+                Err(error) => session.reporter.event(Event::Finished {
+                    subject: &subject,
+                    ok: false,
+                    summary: &render(error),
+                    duration: elapsed,
+                }),
             }
-            (name.clone(), format!("{target}:{tag}"), pushed.map_err(|e| render(&e)), elapsed)
+            (
+                name.clone(),
+                format!("{target}:{tag}"),
+                pushed.map_err(|e| render(&e)),
+                elapsed,
+            )
         })
     });
-    let outcomes: Vec<_> = stream::iter(pushes).buffer_unordered(jobs.max(1)).collect().await;
+    let outcomes: Vec<_> = stream::iter(pushes)
+        .buffer_unordered(jobs.max(1))
+        .collect()
+        .await;
     for (name, reference, pushed, elapsed) in outcomes {
-        let Some(result) = results.iter_mut().find(|r| r.name == name) else { continue };
+        let Some(result) = results.iter_mut().find(|r| r.name == name) else {
+            continue;
+        };
         result.duration += elapsed;
         match pushed {
             Ok(p) => {
@@ -156,12 +201,26 @@ pub async fn write_moving_tags(
     }
     let mut exit = Exit::Success;
     for result in results.iter_mut() {
-        let (Some(spec), Some(digest)) = (observation.get(&result.name).map(|p| &p.spec), result.digest.clone()) else { continue };
+        let (Some(spec), Some(digest)) = (
+            observation.get(&result.name).map(|p| &p.spec),
+            result.digest.clone(),
+        ) else {
+            continue;
+        };
         for tag in spec.tags.iter().chain(extra) {
-            match registry.retag(&spec.repository, &digest, tag.as_str()).await {
-                Ok(()) => result.tags.push(format!("{}:{tag}", registry.image_name(&spec.repository))),
+            match registry
+                .retag(&spec.repository, &digest, tag.as_str())
+                .await
+            {
+                Ok(()) => result
+                    .tags
+                    .push(format!("{}:{tag}", registry.image_name(&spec.repository))),
                 Err(error) => {
-                    session.reporter.event(Event::Note { subject: result.name.as_str(), level: Level::Error, text: &render(&error) });
+                    session.reporter.event(Event::Note {
+                        subject: result.name.as_str(),
+                        level: Level::Error,
+                        text: &render(&error),
+                    });
                     result.error = Some(render(&error));
                     exit = exit.worst(crate::error::Diagnostic::exit(&error));
                 }
@@ -175,7 +234,9 @@ pub async fn write_moving_tags(
 pub fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, Failure> {
     let mut out = Vec::new();
     for text in tags {
-        out.push(text.parse::<Tag>().map_err(|e| super::ArgumentError { message: format!("--tag {text}: {e}") })?);
+        out.push(text.parse::<Tag>().map_err(|e| super::ArgumentError {
+            message: format!("--tag {text}: {e}"),
+        })?);
     }
     Ok(out)
 }
@@ -183,20 +244,39 @@ pub fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, Failure> {
 /// Runs `push`: like `build --push`, but an image that would need a build is an error.
 pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
     let extra = parse_tags(&args.push_options.tags)?;
-    let observation = observe(session, &args.select.images, ObserveOptions { engine_required: true, pull: false }).await?;
+    let observation = observe(
+        session,
+        &args.select.images,
+        ObserveOptions {
+            engine_required: true,
+            pull: false,
+        },
+    )
+    .await?;
     let engine = observation.engine.clone().expect("engine required");
     let registry = connect(&observation).await?;
-    let repositories: Vec<_> = observation.images.iter().map(|p| p.spec.repository.clone()).collect();
+    let repositories: Vec<_> = observation
+        .images
+        .iter()
+        .map(|p| p.spec.repository.clone())
+        .collect();
     for change in registry.ensure_repositories(&repositories).await? {
-        session.reporter.event(Event::Note { subject: "", level: Level::Info, text: &format!("{}: {}", change.repository, change.action) });
+        session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Info,
+            text: &format!("{}: {}", change.repository, change.action),
+        });
     }
     let remote = lookup(&registry, &observation).await?;
-    let plan = crate::plan::plan(&observed(&observation, &remote), crate::plan::PlanOptions {
-        force: false,
-        push: true,
-        registry_observed: true,
-        engine_observed: true,
-    });
+    let plan = crate::plan::plan(
+        &observed(&observation, &remote),
+        crate::plan::PlanOptions {
+            force: false,
+            push: true,
+            registry_observed: true,
+            engine_observed: true,
+        },
+    );
     if args.dry_run {
         for image in &plan.images {
             println!("{} {} {}", image.name, image.status.as_str(), image.reason);
@@ -215,7 +295,8 @@ pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
             Status::Local => needs_push.push(decision.name.clone()),
             Status::Build => {
                 result.outcome = Outcome::Failed;
-                result.error = Some("not built: run `fleet-images build --push` to build and push it".into());
+                result.error =
+                    Some("not built: run `fleet-images build --push` to build and push it".into());
             }
             Status::Blocked => {
                 result.outcome = Outcome::Blocked;
@@ -224,8 +305,24 @@ pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
         }
         results.push(result);
     }
-    push_keys(session, &engine, &registry, &observation, &needs_push, &mut results, args.jobs).await;
+    push_keys(
+        session,
+        &engine,
+        &registry,
+        &observation,
+        &needs_push,
+        &mut results,
+        args.jobs,
+    )
+    .await;
     let mut exit = write_moving_tags(session, &registry, &observation, &mut results, &extra).await;
-    exit = super::build::finish(session, "fleet-images push", &results, None, args.push_options.json_out.as_deref(), exit);
+    exit = super::build::finish(
+        session,
+        "fleet-images push",
+        &results,
+        None,
+        args.push_options.json_out.as_deref(),
+        exit,
+    );
     Ok(exit)
 }

@@ -7,5 +7,8 @@ use crate::error::Exit;
 
 /// Runs `test`.
 pub async fn run(_session: &Session, _args: TestArgs) -> Result<Exit, Failure> {
-    Err(super::ArgumentError { message: "test is not available in this build".into() }.into())
+    Err(super::ArgumentError {
+        message: "test is not available in this build".into(),
+    }
+    .into())
 }

@@ -58,10 +58,16 @@ impl ChannelWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK)));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the engine stopped reading the context"))
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buffer,
+            Vec::with_capacity(CHUNK),
+        ));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the engine stopped reading the context",
+            )
+        })
     }
 }
 
@@ -82,20 +88,31 @@ impl Write for ChannelWriter {
 }
 
 /// Starts writing the context tar on a blocking thread; returns the stream of its chunks.
-fn context_stream(inputs: Arc<ImageInputs>) -> impl futures_util::Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
+fn context_stream(
+    inputs: Arc<ImageInputs>,
+) -> impl futures_util::Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
     let (tx, rx) = mpsc::channel(QUEUE);
     tokio::task::spawn_blocking(move || {
-        let mut writer = ChannelWriter { tx: tx.clone(), buffer: Vec::with_capacity(CHUNK) };
+        let mut writer = ChannelWriter {
+            tx: tx.clone(),
+            buffer: Vec::with_capacity(CHUNK),
+        };
         if let Err(error) = tarball::write(&inputs, &mut writer) {
             // Make the upload fail, so the engine never builds from a partial context.
             let _ = tx.blocking_send(Err(error));
         }
     });
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
 }
 
 /// Builds an image; `on_line` receives every line of build output. Returns the image id.
-pub async fn build(engine: &Engine, request: BuildRequest, mut on_line: impl FnMut(&str)) -> Result<String, EngineError> {
+pub async fn build(
+    engine: &Engine,
+    request: BuildRequest,
+    mut on_line: impl FnMut(&str),
+) -> Result<String, EngineError> {
     let image = request.inputs.image.clone();
     let mut labels = request.labels.clone();
     labels.insert(KEY_LABEL.to_string(), request.key.hex());
@@ -115,10 +132,17 @@ pub async fn build(engine: &Engine, request: BuildRequest, mut on_line: impl FnM
         version: BuilderVersion::BuilderV1,
         ..Default::default()
     };
-    let credentials: HashMap<String, bollard::auth::DockerCredentials> =
-        request.credentials.iter().map(|c| (c.server.clone(), c.to_bollard())).collect();
+    let credentials: HashMap<String, bollard::auth::DockerCredentials> = request
+        .credentials
+        .iter()
+        .map(|c| (c.server.clone(), c.to_bollard()))
+        .collect();
     let body = bollard::body_try_stream(context_stream(request.inputs.clone()));
-    let mut stream = engine.docker.build_image(options, (!credentials.is_empty()).then_some(credentials), Some(body));
+    let mut stream = engine.docker.build_image(
+        options,
+        (!credentials.is_empty()).then_some(credentials),
+        Some(body),
+    );
 
     let mut image_id = None;
     let mut step = None;
@@ -144,7 +168,12 @@ pub async fn build(engine: &Engine, request: BuildRequest, mut on_line: impl FnM
                     image_id = Some(aux);
                 }
                 if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                    return Err(EngineError::Build { image, step, message: detail.trim().to_string(), log: None });
+                    return Err(EngineError::Build {
+                        image,
+                        step,
+                        message: detail.trim().to_string(),
+                        log: None,
+                    });
                 }
             }
             Err(error) => {
@@ -156,7 +185,12 @@ pub async fn build(engine: &Engine, request: BuildRequest, mut on_line: impl FnM
                     bollard::errors::Error::DockerResponseServerError { message, .. } => message,
                     other => other.to_string(),
                 };
-                return Err(EngineError::Build { image, step, message: message.trim().to_string(), log: None });
+                return Err(EngineError::Build {
+                    image,
+                    step,
+                    message: message.trim().to_string(),
+                    log: None,
+                });
             }
         }
     }
@@ -170,7 +204,12 @@ pub async fn build(engine: &Engine, request: BuildRequest, mut on_line: impl FnM
             .inspect(&request.tag)
             .await?
             .map(|d| d.id)
-            .ok_or_else(|| EngineError::Build { image: image.clone(), step: None, message: "the engine reported no image id".into(), log: None })?,
+            .ok_or_else(|| EngineError::Build {
+                image: image.clone(),
+                step: None,
+                message: "the engine reported no image id".into(),
+                log: None,
+            })?,
     };
     let details = engine.inspect(&id).await?.unwrap_or_default();
     if details.architecture != request.platform.architecture() {

@@ -65,7 +65,11 @@ pub struct EngineCredentials {
 
 impl std::fmt::Debug for EngineCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "EngineCredentials({}@{}, <redacted>)", self.username, self.server)
+        write!(
+            f,
+            "EngineCredentials({}@{}, <redacted>)",
+            self.username, self.server
+        )
     }
 }
 
@@ -93,8 +97,12 @@ impl Engine {
     /// Connects as `DOCKER_HOST` says (unix socket, tcp, tcp with TLS through
     /// `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), negotiates the API version and pings.
     pub async fn connect() -> Result<Engine, EngineError> {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
-        let unreachable = |source| EngineError::Unreachable { host: host.clone(), source };
+        let host = std::env::var("DOCKER_HOST")
+            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+        let unreachable = |source| EngineError::Unreachable {
+            host: host.clone(),
+            source,
+        };
         let docker = Docker::connect_with_defaults().map_err(unreachable)?;
         let docker = docker.with_timeout(PING_TIMEOUT);
         let docker = match tokio::time::timeout(PING_TIMEOUT, docker.negotiate_version()).await {
@@ -124,13 +132,24 @@ impl Engine {
     /// Every local image that carries a key label, by key: one call for the whole fleet.
     pub async fn images_by_key(&self) -> Result<HashMap<Key, String>, EngineError> {
         let options = ListImagesOptions {
-            filters: Some(HashMap::from([("label".to_string(), vec![KEY_LABEL.to_string()])])),
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec![KEY_LABEL.to_string()],
+            )])),
             ..Default::default()
         };
-        let images = self.docker.list_images(Some(options)).await.map_err(Self::api("list images"))?;
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(Self::api("list images"))?;
         let mut out = HashMap::new();
         for image in images {
-            if let Some(key) = image.labels.get(KEY_LABEL).and_then(|k| k.parse::<Key>().ok()) {
+            if let Some(key) = image
+                .labels
+                .get(KEY_LABEL)
+                .and_then(|k| k.parse::<Key>().ok())
+            {
                 // Newest wins when several images carry the same key (a `--force` rebuild).
                 out.insert(key, image.id);
             }
@@ -143,12 +162,15 @@ impl Engine {
         match self.docker.inspect_image(reference).await {
             Ok(image) => {
                 let config = image.config.unwrap_or_default();
-                let mut exposed: Vec<String> = config.exposed_ports.unwrap_or_default().into_iter().collect();
+                let mut exposed: Vec<String> = config
+                    .exposed_ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
                 exposed.sort();
-                let healthcheck = config
-                    .healthcheck
-                    .and_then(|h| h.test)
-                    .is_some_and(|t| !t.is_empty() && t.first().map(String::as_str) != Some("NONE"));
+                let healthcheck = config.healthcheck.and_then(|h| h.test).is_some_and(|t| {
+                    !t.is_empty() && t.first().map(String::as_str) != Some("NONE")
+                });
                 Ok(Some(ImageDetails {
                     id: image.id.unwrap_or_default(),
                     os: image.os.unwrap_or_default(),
@@ -161,7 +183,9 @@ impl Engine {
                     repo_digests: image.repo_digests.unwrap_or_default(),
                 }))
             }
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
             Err(source) => Err(EngineError::Api {
                 action: format!("inspect image `{reference}`"),
                 source,
@@ -178,7 +202,10 @@ impl Engine {
     ) -> Result<Digest, bollard::errors::Error> {
         let inspect = self
             .docker
-            .inspect_registry_image(&reference.to_string(), credentials.map(EngineCredentials::to_bollard))
+            .inspect_registry_image(
+                &reference.to_string(),
+                credentials.map(EngineCredentials::to_bollard),
+            )
             .await?;
         inspect
             .descriptor
@@ -199,7 +226,9 @@ impl Engine {
         self.docker
             .tag_image(image, Some(options))
             .await
-            .map_err(Self::api(format!("tag image {image} as {repository}:{tag}")))
+            .map_err(Self::api(format!(
+                "tag image {image} as {repository}:{tag}"
+            )))
     }
 
     /// Removes a tag or image (used for cleanup; a missing image is not an error).
@@ -209,8 +238,15 @@ impl Engine {
             noprune: false,
             platforms: None,
         };
-        match self.docker.remove_image(reference, Some(options), None).await {
-            Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        match self
+            .docker
+            .remove_image(reference, Some(options), None)
+            .await
+        {
+            Ok(_)
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
             Err(source) => Err(EngineError::Api {
                 action: format!("remove image `{reference}`"),
                 source,
@@ -248,13 +284,18 @@ impl Engine {
                     }
                     // The last status line: "<tag>: digest: sha256:… size: N".
                     if let Some(rest) = status.split("digest: ").nth(1) {
-                        digest = rest.split_whitespace().next().and_then(|d| d.parse::<Digest>().ok());
+                        digest = rest
+                            .split_whitespace()
+                            .next()
+                            .and_then(|d| d.parse::<Digest>().ok());
                     }
                 }
                 Err(error) => {
                     let message = match &error {
                         bollard::errors::Error::DockerStreamError { error } => error.clone(),
-                        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+                        bollard::errors::Error::DockerResponseServerError { message, .. } => {
+                            message.clone()
+                        }
                         other => other.to_string(),
                     };
                     let lower = message.to_ascii_lowercase();
@@ -262,12 +303,19 @@ impl Engine {
                         || lower.contains("authentication required")
                         || lower.contains("no basic auth credentials")
                         || lower.contains("denied");
-                    return Err(EngineError::Push { reference, message, auth });
+                    return Err(EngineError::Push {
+                        reference,
+                        message,
+                        auth,
+                    });
                 }
             }
         }
         match digest {
-            Some(digest) => Ok(Pushed { digest, layers_uploaded: uploaded }),
+            Some(digest) => Ok(Pushed {
+                digest,
+                layers_uploaded: uploaded,
+            }),
             None => Err(EngineError::Push {
                 reference,
                 message: "the engine did not report the pushed digest".into(),

@@ -74,9 +74,16 @@ pub async fn run(
         let mut i = 0;
         while i < pending.len() {
             let job = &pending[i];
-            if let Some(dep) = job.spec.depends_on.iter().find(|d| failed.contains(*d)).cloned() {
+            if let Some(dep) = job
+                .spec
+                .depends_on
+                .iter()
+                .find(|d| failed.contains(*d))
+                .cloned()
+            {
                 let job = pending.remove(i);
-                let mut result = ImageResult::new(job.spec.name.clone(), Some(job.key), Outcome::Skipped);
+                let mut result =
+                    ImageResult::new(job.spec.name.clone(), Some(job.key), Outcome::Skipped);
                 result.error = Some(format!("it builds on `{dep}`, which failed"));
                 reporter.event(Event::Finished {
                     subject: job.spec.name.as_str(),
@@ -88,7 +95,11 @@ pub async fn run(
                 results.push(result);
                 continue;
             }
-            let ready = job.spec.depends_on.iter().all(|d| available.contains_key(d));
+            let ready = job
+                .spec
+                .depends_on
+                .iter()
+                .all(|d| available.contains_key(d));
             if ready && !stop && running.len() < settings.jobs.max(1) {
                 let job = pending.remove(i);
                 let refs = available.clone();
@@ -97,7 +108,9 @@ pub async fn run(
             }
             i += 1;
         }
-        let Some(result) = running.next().await else { break };
+        let Some(result) = running.next().await else {
+            break;
+        };
         if result.outcome.ok() {
             let spec_ref = result.tags.first().cloned().unwrap_or_default();
             available.insert(result.name.clone(), spec_ref);
@@ -115,7 +128,8 @@ pub async fn run(
     // With --fail-fast, whatever had not started is cancelled.
     for job in pending {
         let mut result = ImageResult::new(job.spec.name.clone(), Some(job.key), Outcome::Cancelled);
-        result.error = Some("not started: an earlier build failed and --fail-fast was given".into());
+        result.error =
+            Some("not started: an earlier build failed and --fail-fast was given".into());
         results.push(result);
     }
     results
@@ -131,7 +145,10 @@ async fn build_one(
     let started = Instant::now();
     let name = job.spec.name.clone();
     let subject = name.to_string();
-    reporter.event(Event::Started { subject: &subject, action: "build" });
+    reporter.event(Event::Started {
+        subject: &subject,
+        action: "build",
+    });
     let log = Arc::new(Mutex::new(Log::create(&settings.state_dir, name.as_str())));
     let tag = local_ref(&job.spec, &job.key);
     let request = BuildRequest {
@@ -153,9 +170,15 @@ async fn build_one(
         docker::build(engine, request, move |line| {
             log.lock().expect("log lock").line(line);
             if line.starts_with("Step ") {
-                reporter.event(Event::Step { subject: &subject, text: line });
+                reporter.event(Event::Step {
+                    subject: &subject,
+                    text: line,
+                });
             } else {
-                reporter.event(Event::Line { subject: &subject, text: line });
+                reporter.event(Event::Line {
+                    subject: &subject,
+                    text: line,
+                });
             }
         })
         .await
@@ -166,9 +189,18 @@ async fn build_one(
         Ok(id) => {
             result.tags.push(tag);
             for moving in job.spec.tags.iter().chain(&settings.extra_tags) {
-                match engine.tag(&id, job.spec.repository.as_str(), moving.as_str()).await {
-                    Ok(()) => result.tags.push(format!("{}:{moving}", job.spec.repository)),
-                    Err(error) => reporter.event(Event::Note { subject: &subject, level: Level::Warn, text: &render(&error) }),
+                match engine
+                    .tag(&id, job.spec.repository.as_str(), moving.as_str())
+                    .await
+                {
+                    Ok(()) => result
+                        .tags
+                        .push(format!("{}:{moving}", job.spec.repository)),
+                    Err(error) => reporter.event(Event::Note {
+                        subject: &subject,
+                        level: Level::Warn,
+                        text: &render(&error),
+                    }),
                 }
             }
             result.image_id = Some(id);
@@ -188,12 +220,19 @@ async fn build_one(
             let text = render(&error);
             let mut detail = text.clone();
             if !tail.is_empty() {
-                detail.push_str(&format!("\n  last lines of the log ({}):", log.path().display()));
+                detail.push_str(&format!(
+                    "\n  last lines of the log ({}):",
+                    log.path().display()
+                ));
                 for line in &tail {
                     detail.push_str(&format!("\n    {line}"));
                 }
             }
-            reporter.event(Event::Note { subject: &subject, level: Level::Error, text: &detail });
+            reporter.event(Event::Note {
+                subject: &subject,
+                level: Level::Error,
+                text: &detail,
+            });
             reporter.event(Event::Finished {
                 subject: &subject,
                 ok: false,
@@ -208,8 +247,15 @@ async fn build_one(
 }
 
 /// The args an image is built with: the manifest's, plus `<DEP>_IMAGE` for each dependency.
-pub fn build_args(spec: &ImageSpec, dependency_refs: &BTreeMap<ImageName, String>) -> HashMap<String, String> {
-    let mut args: HashMap<String, String> = spec.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+pub fn build_args(
+    spec: &ImageSpec,
+    dependency_refs: &BTreeMap<ImageName, String>,
+) -> HashMap<String, String> {
+    let mut args: HashMap<String, String> = spec
+        .args
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for dep in &spec.depends_on {
         if let Some(reference) = dependency_refs.get(dep) {
             args.insert(dep.build_arg(), reference.clone());

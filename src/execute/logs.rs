@@ -19,8 +19,15 @@ impl Log {
     pub fn create(state_dir: &Path, name: &str) -> Self {
         let dir = state_dir.join("logs");
         let path = dir.join(format!("{name}.log"));
-        let file = std::fs::create_dir_all(&dir).and_then(|_| File::create(&path)).ok().map(BufWriter::new);
-        Self { path, file, tail: std::collections::VecDeque::new() }
+        let file = std::fs::create_dir_all(&dir)
+            .and_then(|_| File::create(&path))
+            .ok()
+            .map(BufWriter::new);
+        Self {
+            path,
+            file,
+            tail: std::collections::VecDeque::new(),
+        }
     }
 
     /// Appends a line.

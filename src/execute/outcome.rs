@@ -49,7 +49,10 @@ impl Outcome {
 
     /// Whether the image is usable after the run.
     pub fn ok(self) -> bool {
-        matches!(self, Outcome::Built | Outcome::Local | Outcome::Remote | Outcome::Pushed)
+        matches!(
+            self,
+            Outcome::Built | Outcome::Local | Outcome::Remote | Outcome::Pushed
+        )
     }
 }
 
@@ -107,7 +110,15 @@ fn rows(results: &[ImageResult]) -> Vec<[String; 5]> {
                 r.key.map(|k| k.short()).unwrap_or_else(|| "-".into()),
                 r.outcome.as_str().to_string(),
                 format_duration(r.duration),
-                r.digest.as_ref().map(|d| format!("sha256:{}", d.short())).or_else(|| r.error.as_ref().map(|e| e.lines().next().unwrap_or("").to_string())).unwrap_or_default(),
+                r.digest
+                    .as_ref()
+                    .map(|d| format!("sha256:{}", d.short()))
+                    .or_else(|| {
+                        r.error
+                            .as_ref()
+                            .map(|e| e.lines().next().unwrap_or("").to_string())
+                    })
+                    .unwrap_or_default(),
             ]
         })
         .collect()
@@ -125,7 +136,11 @@ pub fn table(results: &[ImageResult]) -> String {
     }
     let mut out = String::new();
     for row in std::iter::once(header.map(str::to_string)).chain(rows) {
-        let line: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:w$}"))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
@@ -134,7 +149,9 @@ pub fn table(results: &[ImageResult]) -> String {
 
 /// The same table in Markdown.
 pub fn markdown(title: &str, results: &[ImageResult]) -> String {
-    let mut out = format!("### {title}\n\n| image | key | outcome | time | detail |\n|---|---|---|---|---|\n");
+    let mut out = format!(
+        "### {title}\n\n| image | key | outcome | time | detail |\n|---|---|---|---|---|\n"
+    );
     for row in rows(results) {
         let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
@@ -145,7 +162,11 @@ pub fn markdown(title: &str, results: &[ImageResult]) -> String {
 /// Appends the Markdown table to `GITHUB_STEP_SUMMARY` when it is set.
 pub fn append_step_summary(title: &str, results: &[ImageResult]) {
     if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
-        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             let _ = file.write_all(markdown(title, results).as_bytes());
         }
     }

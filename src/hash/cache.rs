@@ -46,11 +46,14 @@ impl Stamp {
     }
 }
 
+/// A cached hash: the stamp it is valid for, the sha256, and whether this run used it.
+type Cached = (Stamp, [u8; 32], bool);
+
 /// The cache, shared by the hashing threads.
 #[derive(Debug)]
 pub struct ContentCache {
     path: Option<PathBuf>,
-    entries: Mutex<HashMap<(u64, u64), (Stamp, [u8; 32], bool)>>,
+    entries: Mutex<HashMap<(u64, u64), Cached>>,
     dirty: Mutex<bool>,
 }
 
@@ -69,10 +72,17 @@ impl ContentCache {
         let path = dir.join("content-cache-v1");
         let mut entries = HashMap::new();
         if let Ok(bytes) = fs::read(&path) {
-            if bytes.len() >= MAGIC.len() && &bytes[..MAGIC.len()] == MAGIC && (bytes.len() - MAGIC.len()) % RECORD == 0 {
+            if bytes.len() >= MAGIC.len()
+                && &bytes[..MAGIC.len()] == MAGIC
+                && (bytes.len() - MAGIC.len()).is_multiple_of(RECORD)
+            {
                 for record in bytes[MAGIC.len()..].chunks_exact(RECORD) {
-                    let u64_at = |i: usize| u64::from_le_bytes(record[i..i + 8].try_into().expect("8 bytes"));
-                    let i128_at = |i: usize| i128::from_le_bytes(record[i..i + 16].try_into().expect("16 bytes"));
+                    let u64_at = |i: usize| {
+                        u64::from_le_bytes(record[i..i + 8].try_into().expect("8 bytes"))
+                    };
+                    let i128_at = |i: usize| {
+                        i128::from_le_bytes(record[i..i + 16].try_into().expect("16 bytes"))
+                    };
                     let stamp = Stamp {
                         dev: u64_at(0),
                         ino: u64_at(8),
@@ -106,11 +116,16 @@ impl ContentCache {
 
     /// Remembers a file's sha256, unless its timestamps are too recent to trust.
     pub fn put(&self, stamp: Stamp, sha: [u8; 32]) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
         if now - stamp.mtime_ns < RACY_WINDOW_NS || now - stamp.ctime_ns < RACY_WINDOW_NS {
             return;
         }
-        self.entries.lock().expect("cache lock").insert((stamp.dev, stamp.ino), (stamp, sha, true));
+        self.entries
+            .lock()
+            .expect("cache lock")
+            .insert((stamp.dev, stamp.ino), (stamp, sha, true));
         *self.dirty.lock().expect("cache lock") = true;
     }
 

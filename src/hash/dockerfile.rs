@@ -141,6 +141,50 @@ impl ContextSource {
             .any(|end| glob_match(&tokens, &chars[..end], false))
     }
 
+    /// Could a path strictly below directory `dir` be covered, so that a walker must descend
+    /// into it? True when `dir` itself is covered or when `dir/` is the start of a possible
+    /// match (`src/*.js` below `src`, `**/*.go` below any directory); `""` is the root.
+    pub fn may_cover_below(&self, dir: &str) -> bool {
+        let Some(dir) = clean_path(dir) else {
+            return false;
+        };
+        if dir.is_empty() || self.covers(&dir) {
+            return true;
+        }
+        let Some(tokens) = tokenize(&self.pattern, false) else {
+            return false;
+        };
+        // The tokens that may come next, after the stars that can match nothing are skipped.
+        let close = |mut states: BTreeSet<usize>| {
+            let mut pending: Vec<usize> = states.iter().copied().collect();
+            while let Some(state) = pending.pop() {
+                if matches!(tokens.get(state), Some(Token::Star | Token::AnyDepth))
+                    && states.insert(state + 1)
+                {
+                    pending.push(state + 1);
+                }
+            }
+            states
+        };
+        let mut states = close(BTreeSet::from([0]));
+        for c in dir.chars().chain(['/']) {
+            let mut next = BTreeSet::new();
+            for &state in &states {
+                match tokens.get(state) {
+                    Some(Token::Star) if c != '/' => next.insert(state),
+                    Some(Token::AnyDepth) => next.insert(state),
+                    Some(token) if token_accepts(token, c) => next.insert(state + 1),
+                    _ => false,
+                };
+            }
+            states = close(next);
+            if states.is_empty() {
+                return false;
+            }
+        }
+        states.iter().any(|&state| state < tokens.len())
+    }
+
     /// The literal leading directories before the first component with a glob character, so that
     /// a walker can start there; `""` means the context root. A pattern without glob characters
     /// is returned whole (it names a file or a directory).
@@ -333,6 +377,35 @@ pub enum DockerfileError {
         /// The names of the stages.
         stages: Vec<String>,
     },
+}
+
+impl DockerfileError {
+    /// The 1-based line the error is about; 0 for [`DockerfileError::TargetNotFound`], which is
+    /// about no line.
+    pub fn line(&self) -> usize {
+        match self {
+            DockerfileError::NoFrom { line }
+            | DockerfileError::BeforeFrom { line, .. }
+            | DockerfileError::UnknownInstruction { line, .. }
+            | DockerfileError::MissingArguments { line, .. }
+            | DockerfileError::UnterminatedHeredoc { line, .. }
+            | DockerfileError::EmptyFrom { line, .. }
+            | DockerfileError::FromSyntax { line, .. }
+            | DockerfileError::InvalidStageName { line, .. }
+            | DockerfileError::DuplicateStageName { line, .. }
+            | DockerfileError::InvalidEscape { line, .. }
+            | DockerfileError::DuplicateDirective { line, .. }
+            | DockerfileError::BadSubstitution { line, .. }
+            | DockerfileError::UnterminatedQuote { line, .. }
+            | DockerfileError::RequiredArg { line, .. }
+            | DockerfileError::FromVariable { line, .. }
+            | DockerfileError::StageIndex { line, .. }
+            | DockerfileError::CopyUrl { line, .. }
+            | DockerfileError::InvalidKeyValue { line, .. }
+            | DockerfileError::InvalidOnbuild { line, .. } => *line,
+            DockerfileError::TargetNotFound { .. } => 0,
+        }
+    }
 }
 
 /// Reads a Dockerfile with the caller's build args (name → value; a missing name or `None` leaves
@@ -1871,6 +1944,18 @@ fn shell_tokens(pattern: &str) -> Vec<Token> {
     tokenize(pattern, true).unwrap_or_else(|| pattern.chars().map(Token::Literal).collect())
 }
 
+/// Whether a single-character token accepts `c` (stars are handled by the caller).
+fn token_accepts(token: &Token, c: char) -> bool {
+    match token {
+        Token::AnyChar => c != '/',
+        Token::Literal(literal) => *literal == c,
+        Token::Class { negated, ranges } => {
+            ranges.iter().any(|(low, high)| (*low..=*high).contains(&c)) != *negated
+        }
+        Token::Star | Token::AnyDepth => false,
+    }
+}
+
 /// Whether the whole of `text` matches, in time proportional to tokens × characters.
 fn glob_match(tokens: &[Token], text: &[char], shell: bool) -> bool {
     let n = text.len();
@@ -2395,7 +2480,11 @@ mod tests {
 
     #[test]
     fn error_fields() {
-        let error = parse("FROM ${BASE}\n", &BTreeMap::new()).unwrap_err();
+        let none = BTreeMap::new();
+        assert_eq!(parse("FROM alpine\nCOPY x\n", &none).unwrap_err().line(), 2);
+        let missing = parse_for_target("FROM alpine\n", &none, Some("x")).unwrap_err();
+        assert_eq!(missing.line(), 0);
+        let error = parse("FROM ${BASE}\n", &none).unwrap_err();
         assert_eq!(
             error,
             DockerfileError::EmptyFrom {
@@ -2491,6 +2580,41 @@ mod tests {
                 source.covers(path),
                 *expected,
                 "`{pattern}` covers `{path}`"
+            );
+        }
+    }
+
+    #[test]
+    fn may_cover_below() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("src/*.js", "", true),
+            ("src/*.js", "src", true),
+            ("src/*.js", "lib", false),
+            ("src/*.js", "src/lib", false),
+            ("src/app.js", "src", true),
+            ("src/app.js", "srcx", false),
+            ("src", "src/deep/er", true),
+            ("**/*.go", "a/b", true),
+            ("x/**", "x/y", true),
+            ("x/**", "z", false),
+            ("*/package.json", "apps", true),
+            ("*/package.json", "apps/web", false),
+            ("[a-c]*/x", "bee", true),
+            ("[a-c]*/x", "dee", false),
+            ("a?/x", "ab", true),
+            ("a?/x", "abc", false),
+            ("src/*.js", "../x", false),
+            ("[", "x", false),
+        ];
+        for (pattern, dir, expected) in cases {
+            let source = ContextSource {
+                pattern: pattern.to_string(),
+                line: 1,
+            };
+            assert_eq!(
+                source.may_cover_below(dir),
+                *expected,
+                "`{pattern}` below `{dir}`"
             );
         }
     }
@@ -2712,6 +2836,7 @@ mod tests {
                 if let ContextReads::Paths(sources) = &dockerfile.context_reads {
                     for source in sources {
                         source.covers("a/b");
+                        source.may_cover_below("a/b");
                         source.literal_prefix();
                     }
                 }
@@ -2724,6 +2849,7 @@ mod tests {
                 line: 1,
             };
             source.covers("é/x");
+            source.may_cover_below("é");
             source.literal_prefix();
         }
     }

@@ -37,8 +37,13 @@ impl Entry {
     /// on the umask of the checkout.
     pub fn mode(&self) -> u32 {
         match &self.kind {
-            EntryKind::File { executable: false, .. } => 0o644,
-            EntryKind::File { executable: true, .. } | EntryKind::Dir => 0o755,
+            EntryKind::File {
+                executable: false, ..
+            } => 0o644,
+            EntryKind::File {
+                executable: true, ..
+            }
+            | EntryKind::Dir => 0o755,
             EntryKind::Symlink { .. } => 0o777,
         }
     }

@@ -123,13 +123,19 @@ impl Diagnostic for HashError {
 
     fn location(&self) -> Option<Location> {
         match self {
-            HashError::MissingContext { location, .. } | HashError::MissingDockerfile { location, .. } => Some(location.clone()),
+            HashError::MissingContext { location, .. }
+            | HashError::MissingDockerfile { location, .. } => Some(location.clone()),
             HashError::Dockerfile { path, source, .. } => Some(Location {
                 file: path.display().to_string(),
-                line: Some(source.line()),
+                line: leading_line(&source.to_string()),
                 key: None,
             }),
-            HashError::SourceNotSent { dockerfile, line, .. } | HashError::BadBase { dockerfile, line, .. } => Some(Location {
+            HashError::SourceNotSent {
+                dockerfile, line, ..
+            }
+            | HashError::BadBase {
+                dockerfile, line, ..
+            } => Some(Location {
                 file: dockerfile.display().to_string(),
                 line: Some(*line),
                 key: None,
@@ -156,4 +162,14 @@ impl Diagnostic for HashError {
             _ => None,
         }
     }
+}
+
+/// The line number a parser message starts with (`line 4: …`).
+fn leading_line(message: &str) -> Option<usize> {
+    message
+        .strip_prefix("line ")?
+        .split(':')
+        .next()?
+        .parse()
+        .ok()
 }

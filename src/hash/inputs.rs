@@ -67,7 +67,10 @@ impl ImageInputs {
 
     /// Number of regular files sent.
     pub fn files(&self) -> usize {
-        self.entries.iter().filter(|e| matches!(e.kind, EntryKind::File { .. })).count()
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::File { .. }))
+            .count()
     }
 }
 
@@ -100,45 +103,69 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
                 vars: spec.dockerfile.vars.clone(),
             })
         }
-        Err(source) => return Err(HashError::Io { image, path: dockerfile, source }),
+        Err(source) => {
+            return Err(HashError::Io {
+                image,
+                path: dockerfile,
+                source,
+            })
+        }
     };
 
     let inside = relative_inside(&context, &dockerfile);
-    let dockerfile_path = inside.clone().unwrap_or_else(|| OUTSIDE_DOCKERFILE.to_string());
+    let dockerfile_path = inside
+        .clone()
+        .unwrap_or_else(|| OUTSIDE_DOCKERFILE.to_string());
 
     let (ignore, ignore_file) = read_ignore(&image, &context, &dockerfile)?;
 
-    let mut args: BTreeMap<String, Option<String>> =
-        spec.args.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+    let mut args: BTreeMap<String, Option<String>> = spec
+        .args
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .collect();
     for dep in &spec.depends_on {
         args.insert(dep.build_arg(), Some(placeholder(dep)));
     }
     let text = String::from_utf8_lossy(&dockerfile_bytes);
-    let parsed = dockerfile::parse_for_target(&text, &args, spec.target.as_deref()).map_err(|source| HashError::Dockerfile {
-        image: image.clone(),
-        path: dockerfile.clone(),
-        source,
-    })?;
+    let parsed =
+        dockerfile::parse_for_target(&text, &args, spec.target.as_deref()).map_err(|source| {
+            HashError::Dockerfile {
+                image: image.clone(),
+                path: dockerfile.clone(),
+                source,
+            }
+        })?;
 
     let dep_args: Vec<String> = spec.depends_on.iter().map(ImageName::build_arg).collect();
     let mut bases = Vec::new();
     for external in &parsed.external_images {
-        if external.arg.as_ref().is_some_and(|a| dep_args.contains(a)) || external.reference.starts_with("fleet-images.invalid/") {
+        if external.arg.as_ref().is_some_and(|a| dep_args.contains(a))
+            || external.reference.starts_with("fleet-images.invalid/")
+        {
             continue;
         }
         if external.via == ImageUse::From && external.reference == "scratch" {
             continue;
         }
-        let reference = external.reference.parse::<ImageRef>().map_err(|source| HashError::BadBase {
-            image: image.clone(),
-            reference: external.reference.clone(),
-            dockerfile: dockerfile.clone(),
-            line: external.line,
-            arg: external.arg.clone(),
-            source,
-        })?;
+        let reference =
+            external
+                .reference
+                .parse::<ImageRef>()
+                .map_err(|source| HashError::BadBase {
+                    image: image.clone(),
+                    reference: external.reference.clone(),
+                    dockerfile: dockerfile.clone(),
+                    line: external.line,
+                    arg: external.arg.clone(),
+                    source,
+                })?;
         if !bases.iter().any(|b: &Base| b.reference == reference) {
-            bases.push(Base { reference, line: external.line, arg: external.arg.clone() });
+            bases.push(Base {
+                reference,
+                line: external.line,
+                arg: external.arg.clone(),
+            });
         }
     }
 
@@ -146,10 +173,18 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
         ContextReads::Whole { reason, .. } => Some(reason.clone()),
         ContextReads::Paths(_) => None,
     };
-    let found = walk(&image, &context, &ignore, &parsed.context_reads, inside.as_deref())?;
+    let found = walk(
+        &image,
+        &context,
+        &ignore,
+        &parsed.context_reads,
+        inside.as_deref(),
+    )?;
     if let ContextReads::Paths(sources) = &parsed.context_reads {
         for source in sources {
-            if !found.iter().any(|f| Some(f.rel.as_str()) != inside.as_deref() && source.covers(&f.rel))
+            if !found
+                .iter()
+                .any(|f| Some(f.rel.as_str()) != inside.as_deref() && source.covers(&f.rel))
                 && !(inside.as_deref().is_some_and(|d| source.covers(d)))
             {
                 let exists = context.join(&source.pattern).exists();
@@ -195,7 +230,11 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
         let sha256: [u8; 32] = Sha256::digest(&inputs.dockerfile_bytes).into();
         inputs.entries.push(Entry {
             path: OUTSIDE_DOCKERFILE.to_string(),
-            kind: EntryKind::File { size: inputs.dockerfile_bytes.len() as u64, executable: false, sha256 },
+            kind: EntryKind::File {
+                size: inputs.dockerfile_bytes.len() as u64,
+                executable: false,
+                sha256,
+            },
         });
     }
     Ok(inputs)
@@ -211,7 +250,11 @@ fn relative_inside(dir: &Path, file: &Path) -> Option<String> {
 }
 
 /// `<Dockerfile>.dockerignore` beside the Dockerfile wins over `.dockerignore` at the context root.
-fn read_ignore(image: &ImageName, context: &Path, dockerfile: &Path) -> Result<(DockerIgnore, Option<PathBuf>), HashError> {
+fn read_ignore(
+    image: &ImageName,
+    context: &Path,
+    dockerfile: &Path,
+) -> Result<(DockerIgnore, Option<PathBuf>), HashError> {
     let mut beside = dockerfile.as_os_str().to_owned();
     beside.push(".dockerignore");
     let candidates = [PathBuf::from(beside), context.join(".dockerignore")];
@@ -227,7 +270,13 @@ fn read_ignore(image: &ImageName, context: &Path, dockerfile: &Path) -> Result<(
                 return Ok((ignore, Some(path)));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => return Err(HashError::Io { image: image.clone(), path, source }),
+            Err(source) => {
+                return Err(HashError::Io {
+                    image: image.clone(),
+                    path,
+                    source,
+                })
+            }
         }
     }
     Ok((DockerIgnore::empty(), None))
@@ -255,8 +304,16 @@ pub(crate) fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
 }
 
 /// Hashes a file and checks it did not change meanwhile; tries a few times.
-fn hash_stable(image: &ImageName, path: &Path, mut stamp: Stamp) -> Result<(Stamp, [u8; 32]), HashError> {
-    let io = |source| HashError::Io { image: image.clone(), path: path.to_path_buf(), source };
+fn hash_stable(
+    image: &ImageName,
+    path: &Path,
+    mut stamp: Stamp,
+) -> Result<(Stamp, [u8; 32]), HashError> {
+    let io = |source| HashError::Io {
+        image: image.clone(),
+        path: path.to_path_buf(),
+        source,
+    };
     for _ in 0..3 {
         let sha = sha256_file(path).map_err(io)?;
         let after = Stamp::of(&fs::symlink_metadata(path).map_err(io)?);
@@ -265,7 +322,10 @@ fn hash_stable(image: &ImageName, path: &Path, mut stamp: Stamp) -> Result<(Stam
         }
         stamp = after;
     }
-    Err(HashError::Unstable { image: image.clone(), path: path.to_path_buf() })
+    Err(HashError::Unstable {
+        image: image.clone(),
+        path: path.to_path_buf(),
+    })
 }
 
 fn hash_entries(
@@ -282,7 +342,8 @@ fn hash_entries(
                 FoundKind::Symlink { target } => EntryKind::Symlink { target },
                 FoundKind::File { meta } => {
                     let stamp = Stamp::of(&meta);
-                    let executable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
+                    let executable =
+                        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
                     let (stamp, sha256) = match cache.get(&stamp) {
                         Some(sha) => (stamp, sha),
                         None => {
@@ -291,7 +352,11 @@ fn hash_entries(
                             (stamp, sha)
                         }
                     };
-                    EntryKind::File { size: stamp.size(), executable, sha256 }
+                    EntryKind::File {
+                        size: stamp.size(),
+                        executable,
+                        sha256,
+                    }
                 }
             };
             Ok((Entry { path: f.rel, kind }, f.abs))

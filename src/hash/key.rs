@@ -51,13 +51,25 @@ impl Encoder {
 pub fn compute(inputs: &KeyInputs<'_>) -> Key {
     let mut e = Encoder(Sha256::new());
     e.field("scheme", &[SCHEME.as_bytes()]);
-    e.field("dockerfile", &[inputs.dockerfile_path.as_bytes(), &Sha256::digest(inputs.dockerfile)]);
+    e.field(
+        "dockerfile",
+        &[
+            inputs.dockerfile_path.as_bytes(),
+            &Sha256::digest(inputs.dockerfile),
+        ],
+    );
     let mut args: Vec<_> = inputs.args.iter().collect();
     args.sort();
     for (name, value) in args {
         e.field("arg", &[name.as_bytes(), value.as_bytes()]);
     }
-    e.field("target", &[inputs.target.unwrap_or("").as_bytes(), &[u8::from(inputs.target.is_some())]]);
+    e.field(
+        "target",
+        &[
+            inputs.target.unwrap_or("").as_bytes(),
+            &[u8::from(inputs.target.is_some())],
+        ],
+    );
     e.field("platform", &[inputs.platform.as_bytes()]);
     let mut bases: Vec<_> = inputs.bases.iter().collect();
     bases.sort();
@@ -71,11 +83,18 @@ pub fn compute(inputs: &KeyInputs<'_>) -> Key {
     }
     for entry in inputs.entries {
         match &entry.kind {
-            EntryKind::File { executable, sha256, .. } => {
-                e.field("file", &[entry.path.as_bytes(), &[u8::from(*executable)], sha256]);
+            EntryKind::File {
+                executable, sha256, ..
+            } => {
+                e.field(
+                    "file",
+                    &[entry.path.as_bytes(), &[u8::from(*executable)], sha256],
+                );
             }
             EntryKind::Dir => e.field("dir", &[entry.path.as_bytes()]),
-            EntryKind::Symlink { target } => e.field("symlink", &[entry.path.as_bytes(), target.as_bytes()]),
+            EntryKind::Symlink { target } => {
+                e.field("symlink", &[entry.path.as_bytes(), target.as_bytes()])
+            }
         }
     }
     Key::from_bytes(e.0.finalize().into())

@@ -3,7 +3,6 @@
 //! exactly the hashed entries.
 
 pub mod cache;
-#[path = "stub_dockerfile.rs"]
 pub mod dockerfile;
 pub mod dockerignore;
 mod entry;

@@ -60,7 +60,10 @@ pub fn write(inputs: &ImageInputs, out: impl Write) -> io::Result<()> {
                     continue;
                 }
                 let file = fs::File::open(source)?;
-                let mut checked = Checked { inner: file.take(*size), hasher: Sha256::new() };
+                let mut checked = Checked {
+                    inner: file.take(*size),
+                    hasher: Sha256::new(),
+                };
                 builder.append_data(&mut h, &entry.path, &mut checked)?;
                 let sent: [u8; 32] = checked.hasher.finalize().into();
                 if &sent != sha256 {

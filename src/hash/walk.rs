@@ -59,12 +59,16 @@ fn may_match_below(source: &ContextSource, dir: &str) -> bool {
 
 impl Walker<'_> {
     fn wanted(&self, rel: &str) -> bool {
-        self.sources.is_none_or(|sources| sources.iter().any(|s| s.covers(rel)))
+        self.sources
+            .is_none_or(|sources| sources.iter().any(|s| s.covers(rel)))
     }
 
     fn descend_wanted(&self, rel: &str) -> bool {
-        self.sources
-            .is_none_or(|sources| sources.iter().any(|s| s.covers(rel) || may_match_below(s, rel)))
+        self.sources.is_none_or(|sources| {
+            sources
+                .iter()
+                .any(|s| s.covers(rel) || may_match_below(s, rel))
+        })
     }
 
     fn io(&self, path: &Path, source: std::io::Error) -> HashError {
@@ -102,7 +106,14 @@ impl Walker<'_> {
                 return Ok(());
             }
             if !excluded && self.wanted(&rel) {
-                self.found.insert(rel.clone(), Found { rel: rel.clone(), abs: abs.clone(), kind: FoundKind::Dir });
+                self.found.insert(
+                    rel.clone(),
+                    Found {
+                        rel: rel.clone(),
+                        abs: abs.clone(),
+                        kind: FoundKind::Dir,
+                    },
+                );
             }
             if self.descend_wanted(&rel) {
                 self.visit_dir(&rel, &abs, excluded)?;
@@ -111,9 +122,14 @@ impl Walker<'_> {
             let kind = if file_type.is_symlink() {
                 let target = fs::read_link(&abs).map_err(|e| self.io(&abs, e))?;
                 let Some(target) = target.to_str() else {
-                    return Err(HashError::NonUtf8Path { image: self.image.clone(), path: abs });
+                    return Err(HashError::NonUtf8Path {
+                        image: self.image.clone(),
+                        path: abs,
+                    });
                 };
-                FoundKind::Symlink { target: target.to_string() }
+                FoundKind::Symlink {
+                    target: target.to_string(),
+                }
             } else if file_type.is_file() {
                 FoundKind::File { meta }
             } else {
@@ -166,7 +182,11 @@ pub(crate) fn walk(
             let starts: Vec<&str> = starts
                 .iter()
                 .copied()
-                .filter(|s| !starts.iter().any(|o| o != s && (o.is_empty() || s.starts_with(&format!("{o}/")))))
+                .filter(|s| {
+                    !starts
+                        .iter()
+                        .any(|o| o != s && (o.is_empty() || s.starts_with(&format!("{o}/"))))
+                })
                 .collect();
             for start in starts {
                 if start.is_empty() {
@@ -187,7 +207,14 @@ pub(crate) fn walk(
         if !walker.found.contains_key(always) {
             let abs = root.join(always);
             let meta = fs::metadata(&abs).map_err(|e| walker.io(&abs, e))?;
-            walker.found.insert(always.to_string(), Found { rel: always.to_string(), abs, kind: FoundKind::File { meta } });
+            walker.found.insert(
+                always.to_string(),
+                Found {
+                    rel: always.to_string(),
+                    abs,
+                    kind: FoundKind::File { meta },
+                },
+            );
         }
     }
     // Parents of everything selected, so the tar holds every directory it needs (also an excluded
@@ -200,7 +227,14 @@ pub(crate) fn walk(
             if walker.found.contains_key(parent) {
                 break;
             }
-            walker.found.insert(parent.to_string(), Found { rel: parent.to_string(), abs: root.join(parent), kind: FoundKind::Dir });
+            walker.found.insert(
+                parent.to_string(),
+                Found {
+                    rel: parent.to_string(),
+                    abs: root.join(parent),
+                    kind: FoundKind::Dir,
+                },
+            );
         }
     }
     Ok(walker.found.into_values().collect())

@@ -134,7 +134,9 @@ impl Diagnostic for ManifestError {
             | ManifestError::UnknownDependency { location, .. }
             | ManifestError::Cycle { location, .. } => Some(location.clone()),
             ManifestError::UnresolvedVars { names } => names.first().map(|(_, l)| l.clone()),
-            ManifestError::Read { .. } | ManifestError::UnknownImage { .. } | ManifestError::BadVarArgument { .. } => None,
+            ManifestError::Read { .. }
+            | ManifestError::UnknownImage { .. }
+            | ManifestError::BadVarArgument { .. } => None,
         }
     }
 

@@ -31,7 +31,17 @@ pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 const TOP_KEYS: &[&str] = &["vars", "defaults", "registry", "images"];
 const IMAGE_KEYS: &[&str] = &[
-    "context", "dockerfile", "args", "target", "platform", "depends_on", "repository", "tags", "deploy", "test", "check",
+    "context",
+    "dockerfile",
+    "args",
+    "target",
+    "platform",
+    "depends_on",
+    "repository",
+    "tags",
+    "deploy",
+    "test",
+    "check",
 ];
 
 /// Reads and validates the manifest at `path`.
@@ -52,16 +62,28 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
     let document = toml::de::DeTable::parse(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let mut location = source.location(&span, "");
-        let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = text[..span.start.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
         let column = text[line_start..span.start.min(text.len())].chars().count() + 1;
         location.key = Some(format!("column {column}"));
         ManifestError::Syntax {
             location,
-            message: e.message().lines().next().unwrap_or("syntax error").trim().to_string(),
+            message: e
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("syntax error")
+                .trim()
+                .to_string(),
         }
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
 
     let mut cli_vars = BTreeMap::new();
     for (k, v) in &options.vars {
@@ -85,7 +107,10 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
         Some(table) => Some(read_registry(table, &mut vars)?),
         None => None,
     };
-    let prefix = registry.as_ref().map(|r| r.repository_prefix.clone()).unwrap_or_default();
+    let prefix = registry
+        .as_ref()
+        .map(|r| r.repository_prefix.clone())
+        .unwrap_or_default();
 
     let mut images = Vec::new();
     let Some(mut images_table) = root.table("images")? else {
@@ -99,13 +124,22 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
         });
     };
     for (name, location) in images_table.keys() {
-        let image_name: ImageName = name.parse().map_err(|e: crate::names::NameError| ManifestError::InvalidValue {
-            location: location.clone(),
-            message: e.to_string(),
-            hint: Some("rename the `[images.<name>]` table".into()),
-        })?;
+        let image_name: ImageName =
+            name.parse()
+                .map_err(|e: crate::names::NameError| ManifestError::InvalidValue {
+                    location: location.clone(),
+                    message: e.to_string(),
+                    hint: Some("rename the `[images.<name>]` table".into()),
+                })?;
         let table = images_table.table(&name)?.expect("key listed above");
-        images.push(read_image(table, image_name, &dir, &prefix, default_platform.as_ref(), &mut vars)?);
+        images.push(read_image(
+            table,
+            image_name,
+            &dir,
+            &prefix,
+            default_platform.as_ref(),
+            &mut vars,
+        )?);
     }
     images_table.finish(&[])?;
     root.finish(TOP_KEYS)?;
@@ -126,26 +160,42 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
     })
 }
 
-fn read_platform(table: &mut Table<'_, '_>, vars: &mut Vars) -> Result<Option<Platform>, ManifestError> {
-    let Some((text, location, _)) = table.string("platform", vars)? else { return Ok(None) };
-    text.parse::<Platform>().map(Some).map_err(|e| ManifestError::InvalidValue {
-        location,
-        message: e.to_string(),
-        hint: Some("ECS on Graviton is `linux/arm64`; on Intel and AMD it is `linux/amd64`".into()),
-    })
+fn read_platform(
+    table: &mut Table<'_, '_>,
+    vars: &mut Vars,
+) -> Result<Option<Platform>, ManifestError> {
+    let Some((text, location, _)) = table.string("platform", vars)? else {
+        return Ok(None);
+    };
+    text.parse::<Platform>()
+        .map(Some)
+        .map_err(|e| ManifestError::InvalidValue {
+            location,
+            message: e.to_string(),
+            hint: Some(
+                "ECS on Graviton is `linux/arm64`; on Intel and AMD it is `linux/amd64`".into(),
+            ),
+        })
 }
 
-fn read_registry(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<RegistryConfig, ManifestError> {
+fn read_registry(
+    mut table: Table<'_, '_>,
+    vars: &mut Vars,
+) -> Result<RegistryConfig, ManifestError> {
     let location = table.location();
     let kind_text = table.string("kind", vars)?;
     let kind = match kind_text.as_ref().map(|(k, _, _)| k.as_str()) {
         Some("ecr") => RegistryKind::Ecr {
             region: table.string("region", vars)?.map(|(v, _, _)| v),
             account: match table.string("account", vars)? {
-                Some((account, loc, _)) if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) => {
+                Some((account, loc, _))
+                    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) =>
+                {
                     return Err(ManifestError::InvalidValue {
                         location: loc,
-                        message: format!("`registry.account` must be a 12-digit AWS account id, not `{account}`"),
+                        message: format!(
+                            "`registry.account` must be a 12-digit AWS account id, not `{account}`"
+                        ),
                         hint: None,
                     })
                 }
@@ -155,11 +205,15 @@ fn read_registry(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<RegistryCo
         },
         Some("registry") => match table.string("url", vars)? {
             Some((url, loc, _)) => {
-                let host = url.trim_start_matches("https://").trim_start_matches("http://");
+                let host = url
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://");
                 if host.is_empty() || host.contains(char::is_whitespace) {
                     return Err(ManifestError::InvalidValue {
                         location: loc,
-                        message: format!("`registry.url` `{url}` is not of the form `host[:port][/prefix]`"),
+                        message: format!(
+                            "`registry.url` `{url}` is not of the form `host[:port][/prefix]`"
+                        ),
                         hint: Some("for example `url = \"registry.example.com/fleet\"`".into()),
                     });
                 }
@@ -181,7 +235,8 @@ fn read_registry(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<RegistryCo
             return Err(ManifestError::InvalidValue {
                 location: loc,
                 message: format!("`registry.kind` must be `ecr` or `registry`, not `{other}`"),
-                hint: did_you_mean(other, ["ecr", "registry"]).map(|s| format!("did you mean `{s}`?")),
+                hint: did_you_mean(other, ["ecr", "registry"])
+                    .map(|s| format!("did you mean `{s}`?")),
             });
         }
         None => {
@@ -193,7 +248,10 @@ fn read_registry(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<RegistryCo
             })
         }
     };
-    let repository_prefix = table.string("repository_prefix", vars)?.map(|(v, _, _)| v).unwrap_or_default();
+    let repository_prefix = table
+        .string("repository_prefix", vars)?
+        .map(|(v, _, _)| v)
+        .unwrap_or_default();
     let tag_mutability = match table.string("tag_mutability", vars)? {
         None => TagMutability::Immutable,
         Some((v, _, _)) if v.eq_ignore_ascii_case("immutable") => TagMutability::Immutable,
@@ -201,16 +259,36 @@ fn read_registry(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<RegistryCo
         Some((v, loc, _)) => {
             return Err(ManifestError::InvalidValue {
                 location: loc,
-                message: format!("`registry.tag_mutability` must be `mutable` or `immutable`, not `{v}`"),
+                message: format!(
+                    "`registry.tag_mutability` must be `mutable` or `immutable`, not `{v}`"
+                ),
                 hint: None,
             })
         }
     };
     let scan_on_push = table.boolean("scan_on_push")?.unwrap_or(true);
-    let keep_images = table.integer("keep_images", 1..10_001)?.map_or(DEFAULT_KEEP_IMAGES, |v| v as u32);
+    let keep_images = table
+        .integer("keep_images", 1..10_001)?
+        .map_or(DEFAULT_KEEP_IMAGES, |v| v as u32);
     let known: &[&str] = match kind {
-        RegistryKind::Ecr { .. } => &["kind", "region", "account", "endpoint", "repository_prefix", "tag_mutability", "scan_on_push", "keep_images"],
-        RegistryKind::Registry { .. } => &["kind", "url", "repository_prefix", "tag_mutability", "scan_on_push", "keep_images"],
+        RegistryKind::Ecr { .. } => &[
+            "kind",
+            "region",
+            "account",
+            "endpoint",
+            "repository_prefix",
+            "tag_mutability",
+            "scan_on_push",
+            "keep_images",
+        ],
+        RegistryKind::Registry { .. } => &[
+            "kind",
+            "url",
+            "repository_prefix",
+            "tag_mutability",
+            "scan_on_push",
+            "keep_images",
+        ],
     };
     table.finish(known)?;
     Ok(RegistryConfig {
@@ -223,9 +301,20 @@ fn read_registry(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<RegistryCo
     })
 }
 
-fn sourced_path(dir: &Path, value: String, location: Location, vars: Vec<String>) -> Sourced<PathBuf> {
+fn sourced_path(
+    dir: &Path,
+    value: String,
+    location: Location,
+    vars: Vec<String>,
+) -> Sourced<PathBuf> {
+    // A manifest in the current directory keeps its relative paths as written in messages.
+    let value = if dir == Path::new(".") {
+        PathBuf::from(value)
+    } else {
+        dir.join(value)
+    };
     Sourced {
-        value: dir.join(value),
+        value,
         location,
         vars,
     }
@@ -258,7 +347,7 @@ fn read_image(
         },
     };
     let args = table.string_map("args", vars)?;
-    for (arg, _) in &args {
+    for arg in args.keys() {
         if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '=') {
             return Err(ManifestError::InvalidValue {
                 location: table.location_of("args"),
@@ -270,15 +359,19 @@ fn read_image(
     let target = table.string("target", vars)?.map(|(v, _, _)| v);
     let own_platform = read_platform(&mut table, vars)?;
     let platform_declared = own_platform.is_some() || default_platform.is_some();
-    let platform = own_platform.or_else(|| default_platform.cloned()).unwrap_or_else(Platform::host);
+    let platform = own_platform
+        .or_else(|| default_platform.cloned())
+        .unwrap_or_else(Platform::host);
 
     let mut depends_on = Vec::new();
     for (dep, loc) in table.strings("depends_on", vars)?.unwrap_or_default() {
-        let dep_name = dep.parse::<ImageName>().map_err(|e| ManifestError::InvalidValue {
-            location: loc.clone(),
-            message: e.to_string(),
-            hint: None,
-        })?;
+        let dep_name = dep
+            .parse::<ImageName>()
+            .map_err(|e| ManifestError::InvalidValue {
+                location: loc.clone(),
+                message: e.to_string(),
+                hint: None,
+            })?;
         if dep_name == name {
             return Err(ManifestError::Cycle {
                 location: loc,
@@ -300,11 +393,14 @@ fn read_image(
 
     let mut tags = Vec::new();
     for (tag, loc) in table.strings("tags", vars)?.unwrap_or_default() {
-        tags.push(tag.parse::<Tag>().map_err(|e| ManifestError::InvalidValue {
-            location: loc,
-            message: e.to_string(),
-            hint: None,
-        })?);
+        tags.push(
+            tag.parse::<Tag>()
+                .map_err(|e| ManifestError::InvalidValue {
+                    location: loc,
+                    message: e.to_string(),
+                    hint: None,
+                })?,
+        );
     }
 
     let deploy = match table.table("deploy")? {
@@ -341,7 +437,12 @@ fn read_image(
     })
 }
 
-fn required_string(table: &mut Table<'_, '_>, key: &'static str, example: &'static str, vars: &mut Vars) -> Result<String, ManifestError> {
+fn required_string(
+    table: &mut Table<'_, '_>,
+    key: &'static str,
+    example: &'static str,
+    vars: &mut Vars,
+) -> Result<String, ManifestError> {
     match table.string(key, vars)? {
         Some((v, _, _)) if !v.is_empty() => Ok(v),
         _ => Err(ManifestError::MissingKey {
@@ -372,7 +473,9 @@ fn read_deploy(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<DeploySpec, 
         });
         entry.finish(&["family", "container"])?;
     }
-    let keep_revisions = table.integer("keep_revisions", 1..1001)?.map_or(DEFAULT_KEEP_REVISIONS, |v| v as u32);
+    let keep_revisions = table
+        .integer("keep_revisions", 1..1001)?
+        .map_or(DEFAULT_KEEP_REVISIONS, |v| v as u32);
     table.finish(&["services", "task_families", "keep_revisions"])?;
     Ok(DeploySpec {
         services,
@@ -398,13 +501,19 @@ fn read_test(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<TestSpec, Mani
                     example: "http = { port = 8080, path = \"/\" }",
                 });
             };
-            let path = http.string("path", vars)?.map_or_else(|| "/".to_string(), |(p, _, _)| p);
+            let path = http
+                .string("path", vars)?
+                .map_or_else(|| "/".to_string(), |(p, _, _)| p);
             let status = table_status(&mut http)?;
             let contains = http.string("contains", vars)?.map(|(c, _, _)| c);
             http.finish(&["port", "path", "status", "contains"])?;
             Some(Probe::Http {
                 port,
-                path: if path.starts_with('/') { path } else { format!("/{path}") },
+                path: if path.starts_with('/') {
+                    path
+                } else {
+                    format!("/{path}")
+                },
                 status,
                 contains,
             })
@@ -426,11 +535,13 @@ fn read_test(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<TestSpec, Mani
     let user = table.string("user", vars)?.map(|(u, _, _)| u);
     let timeout = match table.string("timeout", vars)? {
         None => DEFAULT_TEST_TIMEOUT,
-        Some((text, loc, _)) => humantime::parse_duration(&text).map_err(|e| ManifestError::InvalidValue {
-            location: loc,
-            message: format!("`timeout` `{text}` is not a duration: {e}"),
-            hint: Some("write it like `30s`, `2m` or `1m 30s`".into()),
-        })?,
+        Some((text, loc, _)) => {
+            humantime::parse_duration(&text).map_err(|e| ManifestError::InvalidValue {
+                location: loc,
+                message: format!("`timeout` `{text}` is not a duration: {e}"),
+                hint: Some("write it like `30s`, `2m` or `1m 30s`".into()),
+            })?
+        }
     };
     let env = table.string_map("env", vars)?;
     table.finish(&["tcp", "http", "user", "timeout", "env"])?;
@@ -448,9 +559,19 @@ fn table_status(table: &mut Table<'_, '_>) -> Result<u16, ManifestError> {
 }
 
 fn read_check(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<CheckSpec, ManifestError> {
-    let env_files = table.strings("env_files", vars)?.unwrap_or_default().into_iter().map(|(v, _)| v).collect();
+    let env_files = table
+        .strings("env_files", vars)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
     let element_config = table.string("element_config", vars)?.map(|(v, _, _)| v);
-    let allow = table.strings("allow", vars)?.unwrap_or_default().into_iter().map(|(v, _)| v).collect();
+    let allow = table
+        .strings("allow", vars)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
     table.finish(&["env_files", "element_config", "allow"])?;
     Ok(CheckSpec {
         env_files,
@@ -471,7 +592,8 @@ fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
                     },
                     image: image.name.clone(),
                     dependency: dep.to_string(),
-                    suggestion: did_you_mean(dep.as_str(), names.iter().copied()).map(str::to_string),
+                    suggestion: did_you_mean(dep.as_str(), names.iter().copied())
+                        .map(str::to_string),
                 });
             }
         }
@@ -483,11 +605,19 @@ fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
         Active,
         Done,
     }
-    fn visit<'a>(i: usize, images: &'a [ImageSpec], marks: &mut [Mark], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        i: usize,
+        images: &[ImageSpec],
+        marks: &mut [Mark],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         marks[i] = Mark::Active;
         stack.push(i);
         for dep in &images[i].depends_on {
-            let j = images.iter().position(|x| &x.name == dep).expect("checked above");
+            let j = images
+                .iter()
+                .position(|x| &x.name == dep)
+                .expect("checked above");
             match marks[j] {
                 Mark::Active => {
                     let start = stack.iter().position(|&s| s == j).expect("on stack");

@@ -8,7 +8,10 @@ mod reader;
 mod vars;
 
 pub use error::ManifestError;
-pub use load::{load, parse, select, LoadOptions, DEFAULT_KEEP_IMAGES, DEFAULT_KEEP_REVISIONS, DEFAULT_TEST_TIMEOUT};
+pub use load::{
+    load, parse, select, LoadOptions, DEFAULT_KEEP_IMAGES, DEFAULT_KEEP_REVISIONS,
+    DEFAULT_TEST_TIMEOUT,
+};
 pub use model::*;
 pub use vars::env_name;
 

@@ -20,7 +20,11 @@ pub(crate) struct Source<'a> {
 impl Source<'_> {
     pub(crate) fn location(&self, span: &Range<usize>, key: &str) -> Location {
         let offset = span.start.min(self.text.len());
-        let line = self.text.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1;
+        let line = self.text.as_bytes()[..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
         Location {
             file: self.display.clone(),
             line: Some(line),
@@ -91,7 +95,13 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    fn entry(&self, key: &str) -> Option<(&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>)> {
+    fn entry(
+        &self,
+        key: &str,
+    ) -> Option<(
+        &'a Spanned<std::borrow::Cow<'i, str>>,
+        &'a Spanned<DeValue<'i>>,
+    )> {
         self.table.iter().find(|(k, _)| k.get_ref().as_ref() == key)
     }
 
@@ -114,15 +124,27 @@ impl<'a, 'i> Table<'a, 'i> {
         let mut keys: Vec<_> = self
             .table
             .iter()
-            .map(|(k, _)| (k.span().start, k.get_ref().to_string(), self.source.location(&k.span(), &self.key_path(k.get_ref()))))
+            .map(|(k, _)| {
+                (
+                    k.span().start,
+                    k.get_ref().to_string(),
+                    self.source.location(&k.span(), &self.key_path(k.get_ref())),
+                )
+            })
             .collect();
         keys.sort_by_key(|(start, _, _)| *start);
         keys.into_iter().map(|(_, k, l)| (k, l)).collect()
     }
 
     /// A string, with `${vars}` substituted. Returns the names the raw text used too.
-    pub(crate) fn string(&mut self, key: &str, vars: &mut Vars) -> Result<Option<(String, Location, Vec<String>)>, ManifestError> {
-        let Some(value) = self.get(key) else { return Ok(None) };
+    pub(crate) fn string(
+        &mut self,
+        key: &str,
+        vars: &mut Vars,
+    ) -> Result<Option<(String, Location, Vec<String>)>, ManifestError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
         let location = self.location_of(key);
         match value.get_ref() {
             DeValue::String(text) => {
@@ -154,12 +176,19 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    pub(crate) fn integer(&mut self, key: &str, range: Range<i64>) -> Result<Option<i64>, ManifestError> {
+    pub(crate) fn integer(
+        &mut self,
+        key: &str,
+        range: Range<i64>,
+    ) -> Result<Option<i64>, ManifestError> {
         let value = match self.get(key).map(Spanned::get_ref) {
             None => return Ok(None),
             Some(DeValue::Integer(i)) => {
                 let digits = i.as_str().replace('_', "");
-                let digits = digits.trim_start_matches("0x").trim_start_matches("0o").trim_start_matches("0b");
+                let digits = digits
+                    .trim_start_matches("0x")
+                    .trim_start_matches("0o")
+                    .trim_start_matches("0b");
                 i64::from_str_radix(digits, i.radix()).ok()
             }
             Some(other) => return Err(self.wrong_type(key, "an integer", other)),
@@ -168,15 +197,26 @@ impl<'a, 'i> Table<'a, 'i> {
             Some(v) if range.contains(&v) => Ok(Some(v)),
             _ => Err(ManifestError::InvalidValue {
                 location: self.location_of(key),
-                message: format!("`{}` must be between {} and {}", self.key_path(key), range.start, range.end - 1),
+                message: format!(
+                    "`{}` must be between {} and {}",
+                    self.key_path(key),
+                    range.start,
+                    range.end - 1
+                ),
                 hint: None,
             }),
         }
     }
 
     /// An array of strings, each with `${vars}` substituted.
-    pub(crate) fn strings(&mut self, key: &str, vars: &mut Vars) -> Result<Option<Vec<(String, Location)>>, ManifestError> {
-        let Some(value) = self.get(key) else { return Ok(None) };
+    pub(crate) fn strings(
+        &mut self,
+        key: &str,
+        vars: &mut Vars,
+    ) -> Result<Option<Vec<(String, Location)>>, ManifestError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
         let DeValue::Array(items) = value.get_ref() else {
             return Err(self.wrong_type(key, "an array of strings", value.get_ref()));
         };
@@ -193,12 +233,17 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// A sub-table (written `[a.b]` or inline `b = { … }`).
     pub(crate) fn table(&mut self, key: &str) -> Result<Option<Table<'a, 'i>>, ManifestError> {
-        let Some(value) = self.get(key) else { return Ok(None) };
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
         match value.get_ref() {
             DeValue::Table(table) => Ok(Some(Table {
                 source: self.source,
                 path: self.key_path(key),
-                span: self.entry(key).map(|(k, _)| k.span()).unwrap_or(value.span()),
+                span: self
+                    .entry(key)
+                    .map(|(k, _)| k.span())
+                    .unwrap_or(value.span()),
                 table,
                 seen: BTreeSet::new(),
             })),
@@ -208,7 +253,9 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// An array of inline tables (`services = [{ … }, { … }]`).
     pub(crate) fn tables(&mut self, key: &str) -> Result<Vec<Table<'a, 'i>>, ManifestError> {
-        let Some(value) = self.get(key) else { return Ok(Vec::new()) };
+        let Some(value) = self.get(key) else {
+            return Ok(Vec::new());
+        };
         let DeValue::Array(items) = value.get_ref() else {
             return Err(self.wrong_type(key, "an array of tables", value.get_ref()));
         };
@@ -229,8 +276,14 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// A table of strings (`args = { … }`), substituted.
-    pub(crate) fn string_map(&mut self, key: &str, vars: &mut Vars) -> Result<BTreeMap<String, String>, ManifestError> {
-        let Some(mut table) = self.table(key)? else { return Ok(BTreeMap::new()) };
+    pub(crate) fn string_map(
+        &mut self,
+        key: &str,
+        vars: &mut Vars,
+    ) -> Result<BTreeMap<String, String>, ManifestError> {
+        let Some(mut table) = self.table(key)? else {
+            return Ok(BTreeMap::new());
+        };
         let mut out = BTreeMap::new();
         for (name, _) in table.keys() {
             if let Some((value, _, _)) = table.string(&name, vars)? {

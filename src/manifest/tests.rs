@@ -7,7 +7,11 @@ use super::*;
 use crate::error::{render, Diagnostic, Exit};
 
 fn load_text(text: &str) -> Result<Manifest, ManifestError> {
-    parse(Path::new("images/fleet.toml"), text, &LoadOptions::default())
+    parse(
+        Path::new("images/fleet.toml"),
+        text,
+        &LoadOptions::default(),
+    )
 }
 
 fn error_text(text: &str) -> String {
@@ -60,9 +64,18 @@ fn a_valid_manifest_loads_with_defaults_applied() {
     assert_eq!(element.repository.as_str(), "fleet/element");
     assert_eq!(element.platform.to_string(), "linux/amd64");
     assert_eq!(manifest.images[0].platform.to_string(), "linux/arm64");
-    assert_eq!(element.dockerfile.value, Path::new("images/element/Dockerfile"));
-    assert_eq!(manifest.images[0].dockerfile.value, Path::new("images/base/Dockerfile"));
-    assert_eq!(manifest.images[2].context.value, Path::new("images/../src/agent"));
+    assert_eq!(
+        element.dockerfile.value,
+        Path::new("images/element/Dockerfile")
+    );
+    assert_eq!(
+        manifest.images[0].dockerfile.value,
+        Path::new("images/base/Dockerfile")
+    );
+    assert_eq!(
+        manifest.images[2].context.value,
+        Path::new("images/../src/agent")
+    );
     assert_eq!(manifest.images[2].context.vars, ["source"]);
     assert_eq!(element.deploy.keep_revisions, DEFAULT_KEEP_REVISIONS);
     assert_eq!(element.test.as_ref().unwrap().timeout.as_secs(), 10);
@@ -80,7 +93,10 @@ fn vars_come_from_the_command_line_then_env_then_defaults() {
     };
     let manifest = parse(Path::new("fleet.toml"), VALID, &options).unwrap();
     assert_eq!(manifest.images[2].context.value, Path::new("/cli/agent"));
-    let options = LoadOptions { vars: vec![], env: BTreeMap::from([("FLEET_VAR_SOURCE".into(), "/env".into())]) };
+    let options = LoadOptions {
+        vars: vec![],
+        env: BTreeMap::from([("FLEET_VAR_SOURCE".into(), "/env".into())]),
+    };
     let manifest = parse(Path::new("fleet.toml"), VALID, &options).unwrap();
     assert_eq!(manifest.images[2].context.value, Path::new("/env/agent"));
 }
@@ -173,15 +189,31 @@ fn image_names_on_the_command_line() {
         render(&error),
         "error: no image named `elemnt` in images/fleet.toml\n  hint: did you mean `element`?"
     );
-    let order: Vec<_> = select(&manifest, &["element".into()]).unwrap().iter().map(|n| n.to_string()).collect();
+    let order: Vec<_> = select(&manifest, &["element".into()])
+        .unwrap()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     assert_eq!(order, ["base", "element"]);
 }
 
 #[test]
 fn no_input_panics() {
-    for text in ["", "=", "[images]", "[images.a]", "images = 3", "[images.A]\ncontext=\".\"", "[[images]]\ncontext = 1",
-        "[images.a]\ncontext = \".\"\nargs = 1", "[images.a]\ncontext = \".\"\ntags = [1]", "[images.a]\ncontext = \".\"\n[images.a.deploy]\nservices = [1]",
-        "\u{feff}[images.a]\ncontext=\".\"", "[images.a]\ncontext = \"${\"", "[images.a]\ncontext = \"${}\""] {
+    for text in [
+        "",
+        "=",
+        "[images]",
+        "[images.a]",
+        "images = 3",
+        "[images.A]\ncontext=\".\"",
+        "[[images]]\ncontext = 1",
+        "[images.a]\ncontext = \".\"\nargs = 1",
+        "[images.a]\ncontext = \".\"\ntags = [1]",
+        "[images.a]\ncontext = \".\"\n[images.a.deploy]\nservices = [1]",
+        "\u{feff}[images.a]\ncontext=\".\"",
+        "[images.a]\ncontext = \"${\"",
+        "[images.a]\ncontext = \"${}\"",
+    ] {
         let _ = load_text(text);
     }
 }

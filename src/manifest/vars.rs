@@ -88,16 +88,31 @@ mod tests {
     use super::*;
 
     fn loc() -> Location {
-        Location { file: "f".into(), line: Some(1), key: None }
+        Location {
+            file: "f".into(),
+            line: Some(1),
+            key: None,
+        }
     }
 
     #[test]
     fn precedence_is_cli_env_defaults() {
         let mut vars = Vars::new(
             [("a".to_string(), "cli".to_string())].into(),
-            [("FLEET_VAR_B".to_string(), "env".to_string()), ("FLEET_VAR_A".to_string(), "env".to_string())].into(),
+            [
+                ("FLEET_VAR_B".to_string(), "env".to_string()),
+                ("FLEET_VAR_A".to_string(), "env".to_string()),
+            ]
+            .into(),
         );
-        vars.set_defaults([("a".into(), "d".into()), ("b".into(), "d".into()), ("c".into(), "d".into())].into());
+        vars.set_defaults(
+            [
+                ("a".into(), "d".into()),
+                ("b".into(), "d".into()),
+                ("c".into(), "d".into()),
+            ]
+            .into(),
+        );
         let (out, used) = vars.substitute("${a}-${b}-${c}-$$-$x", &loc());
         assert_eq!(out, "cli-env-d-$-$x");
         assert_eq!(used, ["a", "b", "c"]);

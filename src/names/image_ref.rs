@@ -85,7 +85,16 @@ impl ImageRef {
             None => true,
             Some(tag) => matches!(
                 tag,
-                "latest" | "stable" | "main" | "master" | "edge" | "nightly" | "develop" | "dev" | "lts" | "current"
+                "latest"
+                    | "stable"
+                    | "main"
+                    | "master"
+                    | "edge"
+                    | "nightly"
+                    | "develop"
+                    | "dev"
+                    | "lts"
+                    | "current"
             ),
         }
     }
@@ -104,17 +113,25 @@ impl FromStr for ImageRef {
             return Err(bad("an image reference has no spaces, for example `busybox:1.36` or `registry.example.com/team/app:1.0`"));
         }
         let (rest, digest) = match text.split_once('@') {
-            Some((rest, digest)) => (rest, Some(digest.parse::<Digest>().map_err(|e| bad(&e.rule))?)),
+            Some((rest, digest)) => (
+                rest,
+                Some(digest.parse::<Digest>().map_err(|e| bad(&e.rule))?),
+            ),
             None => (text, None),
         };
         let (registry, remainder) = match rest.split_once('/') {
-            Some((first, remainder)) if is_registry_component(first) => (Some(first.to_string()), remainder),
+            Some((first, remainder)) if is_registry_component(first) => {
+                (Some(first.to_string()), remainder)
+            }
             _ => (None, rest),
         };
         // A tag is after the last `:` that follows the last `/`.
         let last_slash = remainder.rfind('/').map_or(0, |i| i + 1);
         let (path, tag) = match remainder[last_slash..].rfind(':') {
-            Some(i) => (&remainder[..last_slash + i], Some(remainder[last_slash + i + 1..].to_string())),
+            Some(i) => (
+                &remainder[..last_slash + i],
+                Some(remainder[last_slash + i + 1..].to_string()),
+            ),
             None => (remainder, None),
         };
         if path.is_empty() || path.split('/').any(|c| c.is_empty()) {
@@ -126,7 +143,9 @@ impl FromStr for ImageRef {
         if let Some(tag) = &tag {
             let valid = !tag.is_empty()
                 && tag.len() <= 128
-                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
             if !valid {
                 return Err(bad("a tag is up to 128 letters, digits, `_`, `.` and `-`"));
             }
@@ -167,13 +186,55 @@ mod tests {
     fn parse_table() {
         let digest = format!("sha256:{}", "a".repeat(64));
         let cases: Vec<(String, &str, String, Option<&str>, bool)> = vec![
-            ("busybox".into(), "docker.io", "library/busybox".into(), None, false),
-            ("busybox:1.36".into(), "docker.io", "library/busybox".into(), Some("1.36"), false),
-            ("vectorim/element-web:v1".into(), "docker.io", "vectorim/element-web".into(), Some("v1"), false),
-            ("127.0.0.1:5000/fleet-test/busybox:1".into(), "127.0.0.1:5000", "fleet-test/busybox".into(), Some("1"), false),
-            ("localhost/app".into(), "localhost", "app".into(), None, false),
-            (format!("ghcr.io/o/app@{digest}"), "ghcr.io", "o/app".into(), None, true),
-            (format!("ghcr.io/o/app:1@{digest}"), "ghcr.io", "o/app".into(), Some("1"), true),
+            (
+                "busybox".into(),
+                "docker.io",
+                "library/busybox".into(),
+                None,
+                false,
+            ),
+            (
+                "busybox:1.36".into(),
+                "docker.io",
+                "library/busybox".into(),
+                Some("1.36"),
+                false,
+            ),
+            (
+                "vectorim/element-web:v1".into(),
+                "docker.io",
+                "vectorim/element-web".into(),
+                Some("v1"),
+                false,
+            ),
+            (
+                "127.0.0.1:5000/fleet-test/busybox:1".into(),
+                "127.0.0.1:5000",
+                "fleet-test/busybox".into(),
+                Some("1"),
+                false,
+            ),
+            (
+                "localhost/app".into(),
+                "localhost",
+                "app".into(),
+                None,
+                false,
+            ),
+            (
+                format!("ghcr.io/o/app@{digest}"),
+                "ghcr.io",
+                "o/app".into(),
+                None,
+                true,
+            ),
+            (
+                format!("ghcr.io/o/app:1@{digest}"),
+                "ghcr.io",
+                "o/app".into(),
+                Some("1"),
+                true,
+            ),
         ];
         for (text, registry, repository, tag, pinned) in cases {
             let r: ImageRef = text.parse().unwrap();

@@ -6,7 +6,9 @@ use std::str::FromStr;
 
 use super::NameError;
 
-const ARCHITECTURES: &[&str] = &["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64"];
+const ARCHITECTURES: &[&str] = &[
+    "amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64",
+];
 
 /// Spellings people write that the engine does not accept, with the one it does.
 const ALIASES: &[(&str, &str)] = &[
@@ -90,7 +92,9 @@ impl FromStr for Platform {
         }
         if !ARCHITECTURES.contains(&architecture) {
             let rule = match ALIASES.iter().find(|(alias, _)| *alias == architecture) {
-                Some((_, proper)) => format!("the engine spells `{architecture}` as `{proper}`: write `{os}/{proper}`"),
+                Some((_, proper)) => format!(
+                    "the engine spells `{architecture}` as `{proper}`: write `{os}/{proper}`"
+                ),
                 None => format!(
                     "unknown architecture `{architecture}`; known ones are {}",
                     ARCHITECTURES.join(", ")
@@ -131,7 +135,10 @@ mod tests {
         let p: Platform = "linux/arm64".parse().unwrap();
         assert_eq!(p.architecture(), "arm64");
         assert_eq!(p.ecs_cpu_architecture(), Some("ARM64"));
-        assert_eq!("linux/arm/v7".parse::<Platform>().unwrap().to_string(), "linux/arm/v7");
+        assert_eq!(
+            "linux/arm/v7".parse::<Platform>().unwrap().to_string(),
+            "linux/arm/v7"
+        );
     }
 
     #[test]

@@ -20,7 +20,10 @@ impl RepositoryName {
 
 fn valid_component(component: &str) -> bool {
     let bytes = component.as_bytes();
-    if bytes.is_empty() || !bytes[0].is_ascii_alphanumeric() || !bytes[bytes.len() - 1].is_ascii_alphanumeric() {
+    if bytes.is_empty()
+        || !bytes[0].is_ascii_alphanumeric()
+        || !bytes[bytes.len() - 1].is_ascii_alphanumeric()
+    {
         return false;
     }
     let mut i = 0;
@@ -61,7 +64,7 @@ impl FromStr for RepositoryName {
 
 impl fmt::Display for RepositoryName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -98,7 +101,9 @@ impl FromStr for Tag {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let ok = !text.is_empty()
             && text.len() <= 128
-            && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
             && !text.starts_with(['.', '-']);
         if !ok {
             return Err(NameError::new(
@@ -120,7 +125,7 @@ impl FromStr for Tag {
 
 impl fmt::Display for Tag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -136,10 +141,19 @@ mod tests {
 
     #[test]
     fn repository_names() {
-        for good in ["element", "fleet/element", "a.b", "a__b", "a---b", "fleet-manager/v2"] {
+        for good in [
+            "element",
+            "fleet/element",
+            "a.b",
+            "a__b",
+            "a---b",
+            "fleet-manager/v2",
+        ] {
             assert!(good.parse::<RepositoryName>().is_ok(), "{good}");
         }
-        for bad in ["", "Fleet", "a//b", "/a", "a/", "-a", "a_", "a..b", "a___b", "a b"] {
+        for bad in [
+            "", "Fleet", "a//b", "/a", "a/", "-a", "a_", "a..b", "a___b", "a b",
+        ] {
             assert!(bad.parse::<RepositoryName>().is_err(), "{bad}");
         }
     }

@@ -71,7 +71,9 @@ impl Record {
             .iter()
             .map(|e| {
                 let v = match &e.kind {
-                    EntryKind::File { executable, sha256, .. } => format!("file:{}:{}", u8::from(*executable), hex::encode(sha256)),
+                    EntryKind::File {
+                        executable, sha256, ..
+                    } => format!("file:{}:{}", u8::from(*executable), hex::encode(sha256)),
                     EntryKind::Dir => "dir".to_string(),
                     EntryKind::Symlink { target } => format!("symlink:{target}"),
                 };
@@ -81,11 +83,19 @@ impl Record {
         Self {
             key: r.key.hex(),
             entries,
-            args: r.args.iter().map(|(k, v)| (k.clone(), salted(&salt, v))).collect(),
+            args: r
+                .args
+                .iter()
+                .map(|(k, v)| (k.clone(), salted(&salt, v)))
+                .collect(),
             salt,
             dockerfile: hex::encode(Sha256::digest(&r.inputs.dockerfile_bytes)),
             bases: r.bases.iter().cloned().collect(),
-            dependencies: r.dependencies.iter().map(|(n, k)| (n.to_string(), k.hex())).collect(),
+            dependencies: r
+                .dependencies
+                .iter()
+                .map(|(n, k)| (n.to_string(), k.hex()))
+                .collect(),
             platform: r.platform.clone(),
             target: r.target.clone(),
         }
@@ -128,7 +138,14 @@ pub fn compare(old: &Record, new: &Record) -> Vec<String> {
             None => lines.push(format!("added: {path}")),
             Some(previous) if previous != value => {
                 let what = match (previous.split(':').nth(1), value.split(':').nth(1)) {
-                    (Some(a), Some(b)) if a != b && previous.starts_with("file") && value.starts_with("file") && previous.rsplit(':').next() == value.rsplit(':').next() => "changed (exec bit)",
+                    (Some(a), Some(b))
+                        if a != b
+                            && previous.starts_with("file")
+                            && value.starts_with("file")
+                            && previous.rsplit(':').next() == value.rsplit(':').next() =>
+                    {
+                        "changed (exec bit)"
+                    }
                     _ => "changed",
                 };
                 lines.push(format!("{what}: {path}"));
@@ -157,7 +174,9 @@ pub fn compare(old: &Record, new: &Record) -> Vec<String> {
     for (base, identity) in &new.bases {
         match old.bases.get(base) {
             None => lines.push(format!("base added: {base}")),
-            Some(v) if v != identity => lines.push(format!("base changed: {base} ({v} -> {identity})")),
+            Some(v) if v != identity => {
+                lines.push(format!("base changed: {base} ({v} -> {identity})"))
+            }
             _ => {}
         }
     }
@@ -170,10 +189,16 @@ pub fn compare(old: &Record, new: &Record) -> Vec<String> {
         }
     }
     if old.platform != new.platform {
-        lines.push(format!("platform changed: {} -> {}", old.platform, new.platform));
+        lines.push(format!(
+            "platform changed: {} -> {}",
+            old.platform, new.platform
+        ));
     }
     if old.target != new.target {
-        lines.push(format!("target changed: {:?} -> {:?}", old.target, new.target));
+        lines.push(format!(
+            "target changed: {:?} -> {:?}",
+            old.target, new.target
+        ));
     }
     lines
 }

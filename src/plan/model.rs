@@ -90,6 +90,9 @@ impl Plan {
 
     /// How many images must be built.
     pub fn builds(&self) -> usize {
-        self.images.iter().filter(|i| i.status == Status::Build).count()
+        self.images
+            .iter()
+            .filter(|i| i.status == Status::Build)
+            .count()
     }
 }

@@ -6,10 +6,11 @@ use super::model::*;
 pub fn plan(observed: &[Observed], options: PlanOptions) -> Plan {
     let mut images: Vec<ImagePlan> = Vec::with_capacity(observed.len());
     for image in observed {
-        let blocked_dep = image
-            .depends_on
-            .iter()
-            .find(|d| images.iter().any(|p| &p.name == *d && p.status == Status::Blocked));
+        let blocked_dep = image.depends_on.iter().find(|d| {
+            images
+                .iter()
+                .any(|p| &p.name == *d && p.status == Status::Blocked)
+        });
         let decision = match (&image.key, blocked_dep) {
             (Err(why), _) => ImagePlan {
                 name: image.name.clone(),
@@ -34,22 +35,43 @@ pub fn plan(observed: &[Observed], options: PlanOptions) -> Plan {
 
 fn decide(image: &Observed, key: crate::names::Key, options: PlanOptions) -> ImagePlan {
     let (status, reason, push) = if options.force {
-        (Status::Build, "--force builds every selected image".to_string(), options.push)
+        (
+            Status::Build,
+            "--force builds every selected image".to_string(),
+            options.push,
+        )
     } else if let (true, Some(digest)) = (options.registry_observed, &image.remote) {
         (
             Status::Remote,
-            format!("{}:{} is in the registry ({})", image.repository, key.tag(), digest.short()),
+            format!(
+                "{}:{} is in the registry ({})",
+                image.repository,
+                key.tag(),
+                digest.short()
+            ),
             false,
         )
     } else if let Some(id) = &image.local {
         let reason = format!("the engine has image {} with this key", short_id(id));
         (Status::Local, reason, options.push)
     } else if !options.engine_observed {
-        (Status::Build, "the engine could not be asked; assuming it has no image with this key".to_string(), options.push)
+        (
+            Status::Build,
+            "the engine could not be asked; assuming it has no image with this key".to_string(),
+            options.push,
+        )
     } else if options.registry_observed {
-        (Status::Build, "neither the engine nor the registry has an image with this key".to_string(), options.push)
+        (
+            Status::Build,
+            "neither the engine nor the registry has an image with this key".to_string(),
+            options.push,
+        )
     } else {
-        (Status::Build, "the engine has no image with this key".to_string(), options.push)
+        (
+            Status::Build,
+            "the engine has no image with this key".to_string(),
+            options.push,
+        )
     };
     ImagePlan {
         name: image.name.clone(),
@@ -74,15 +96,27 @@ mod tests {
         Observed {
             name: name.parse().unwrap(),
             key: Ok(Key::from_bytes([name.len() as u8; 32])),
-            depends_on: deps.iter().map(|d| d.parse::<ImageName>().unwrap()).collect(),
+            depends_on: deps
+                .iter()
+                .map(|d| d.parse::<ImageName>().unwrap())
+                .collect(),
             repository: name.parse().unwrap(),
             local: local.then(|| format!("sha256:{}", "1".repeat(64))),
-            remote: remote.then(|| format!("sha256:{}", "2".repeat(64)).parse::<Digest>().unwrap()),
+            remote: remote.then(|| {
+                format!("sha256:{}", "2".repeat(64))
+                    .parse::<Digest>()
+                    .unwrap()
+            }),
         }
     }
 
     fn opts(push: bool, registry: bool) -> PlanOptions {
-        PlanOptions { force: false, push, registry_observed: registry, engine_observed: true }
+        PlanOptions {
+            force: false,
+            push,
+            registry_observed: registry,
+            engine_observed: true,
+        }
     }
 
     #[test]
@@ -101,14 +135,26 @@ mod tests {
         for ((local, remote, push, registry), (status, push_key)) in cases {
             let plan = plan(&[observed("a", &[], local, remote)], opts(push, registry));
             let image = &plan.images[0];
-            assert_eq!((image.status, image.push), (status, push_key), "local={local} remote={remote} push={push}");
+            assert_eq!(
+                (image.status, image.push),
+                (status, push_key),
+                "local={local} remote={remote} push={push}"
+            );
             assert!(!image.reason.is_empty());
         }
     }
 
     #[test]
     fn force_builds_even_what_exists() {
-        let plan = plan(&[observed("a", &[], true, true)], PlanOptions { force: true, push: true, registry_observed: true, engine_observed: true });
+        let plan = plan(
+            &[observed("a", &[], true, true)],
+            PlanOptions {
+                force: true,
+                push: true,
+                registry_observed: true,
+                engine_observed: true,
+            },
+        );
         assert_eq!(plan.images[0].status, Status::Build);
         assert!(plan.images[0].push);
     }
@@ -118,12 +164,19 @@ mod tests {
         let mut broken = observed("alpha", &[], false, false);
         broken.key = Err("build context `x` does not exist".into());
         let plan = plan(
-            &[broken, observed("beta", &["alpha"], false, false), observed("gamma", &[], true, false)],
+            &[
+                broken,
+                observed("beta", &["alpha"], false, false),
+                observed("gamma", &[], true, false),
+            ],
             opts(false, false),
         );
         let statuses: Vec<_> = plan.images.iter().map(|i| i.status).collect();
         assert_eq!(statuses, [Status::Blocked, Status::Blocked, Status::Local]);
-        assert_eq!(plan.images[1].reason, "it builds on `alpha`, which cannot be planned");
+        assert_eq!(
+            plan.images[1].reason,
+            "it builds on `alpha`, which cannot be planned"
+        );
         assert_eq!(plan.builds(), 0);
     }
 

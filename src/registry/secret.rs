@@ -43,7 +43,10 @@ mod tests {
     #[test]
     fn never_prints_its_value() {
         let secret = Secret::new("hunter2-token");
-        assert_eq!(format!("{secret} {secret:?} {:?}", Some(&secret)), "<redacted> <redacted> Some(<redacted>)");
+        assert_eq!(
+            format!("{secret} {secret:?} {:?}", Some(&secret)),
+            "<redacted> <redacted> Some(<redacted>)"
+        );
         assert_eq!(secret.expose(), "hunter2-token");
     }
 }

@@ -11,16 +11,47 @@ pub struct Registry;
 #[error("registry support is not built yet")]
 pub struct RegistryError;
 impl Diagnostic for RegistryError {
-    fn exit(&self) -> Exit { Exit::Unavailable }
+    fn exit(&self) -> Exit {
+        Exit::Unavailable
+    }
 }
 #[derive(Debug, Clone)]
-pub struct RepositoryChange { pub repository: String, pub action: String }
+pub struct RepositoryChange {
+    pub repository: String,
+    pub action: String,
+}
 impl Registry {
-    pub async fn connect(config: &RegistryConfig) -> Result<Registry, RegistryError> { Err(RegistryError) }
-    pub fn host(&self) -> &str { "" }
-    pub fn image_name(&self, repo: &RepositoryName) -> String { String::new() }
-    pub fn engine_credentials(&self) -> Option<EngineCredentials> { None }
-    pub async fn ensure_repositories(&self, repos: &[RepositoryName]) -> Result<Vec<RepositoryChange>, RegistryError> { Err(RegistryError) }
-    pub async fn lookup(&self, repo: &RepositoryName, tag: &str) -> Result<Option<Digest>, RegistryError> { Err(RegistryError) }
-    pub async fn retag(&self, repo: &RepositoryName, digest: &Digest, tag: &str) -> Result<(), RegistryError> { Err(RegistryError) }
+    pub async fn connect(config: &RegistryConfig) -> Result<Registry, RegistryError> {
+        Err(RegistryError)
+    }
+    pub fn host(&self) -> &str {
+        ""
+    }
+    pub fn image_name(&self, repo: &RepositoryName) -> String {
+        String::new()
+    }
+    pub fn engine_credentials(&self) -> Option<EngineCredentials> {
+        None
+    }
+    pub async fn ensure_repositories(
+        &self,
+        repos: &[RepositoryName],
+    ) -> Result<Vec<RepositoryChange>, RegistryError> {
+        Err(RegistryError)
+    }
+    pub async fn lookup(
+        &self,
+        repo: &RepositoryName,
+        tag: &str,
+    ) -> Result<Option<Digest>, RegistryError> {
+        Err(RegistryError)
+    }
+    pub async fn retag(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        tag: &str,
+    ) -> Result<(), RegistryError> {
+        Err(RegistryError)
+    }
 }

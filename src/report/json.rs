@@ -32,14 +32,29 @@ fn level(level: Level) -> &'static str {
 impl Reporter for JsonReporter {
     fn event(&self, event: Event<'_>) {
         let value = match event {
-            Event::Started { subject, action } => json!({"event": "started", "subject": subject, "action": action}),
-            Event::Step { subject, text } => json!({"event": "step", "subject": subject, "text": text}),
-            Event::Line { subject, text } => json!({"event": "line", "subject": subject, "text": text}),
-            Event::Finished { subject, ok, summary, duration } => json!({
+            Event::Started { subject, action } => {
+                json!({"event": "started", "subject": subject, "action": action})
+            }
+            Event::Step { subject, text } => {
+                json!({"event": "step", "subject": subject, "text": text})
+            }
+            Event::Line { subject, text } => {
+                json!({"event": "line", "subject": subject, "text": text})
+            }
+            Event::Finished {
+                subject,
+                ok,
+                summary,
+                duration,
+            } => json!({
                 "event": "finished", "subject": subject, "ok": ok, "summary": summary,
                 "duration_ms": duration.as_millis() as u64,
             }),
-            Event::Note { subject, level: l, text } => json!({"event": "note", "subject": subject, "level": level(l), "text": text}),
+            Event::Note {
+                subject,
+                level: l,
+                text,
+            } => json!({"event": "note", "subject": subject, "level": level(l), "text": text}),
         };
         self.emit(value);
     }

@@ -16,29 +16,49 @@ pub struct PlainReporter {
 impl PlainReporter {
     /// `verbose` shows build output lines; `quiet` shows only warnings and errors.
     pub fn new(verbose: bool, quiet: bool) -> Self {
-        Self { verbose, quiet, lock: Mutex::new(()) }
+        Self {
+            verbose,
+            quiet,
+            lock: Mutex::new(()),
+        }
     }
 
     fn line(&self, subject: &str, text: &str) {
         let _guard = self.lock.lock();
         let mut err = std::io::stderr().lock();
-        let _ = if subject.is_empty() { writeln!(err, "{text}") } else { writeln!(err, "[{subject}] {text}") };
+        let _ = if subject.is_empty() {
+            writeln!(err, "{text}")
+        } else {
+            writeln!(err, "[{subject}] {text}")
+        };
     }
 }
 
 impl Reporter for PlainReporter {
     fn event(&self, event: Event<'_>) {
         match event {
-            Event::Started { subject, action } if !self.quiet => self.line(subject, &format!("{action} started")),
+            Event::Started { subject, action } if !self.quiet => {
+                self.line(subject, &format!("{action} started"))
+            }
             Event::Step { subject, text } if !self.quiet => self.line(subject, text),
             Event::Line { subject, text } if self.verbose => self.line(subject, text),
-            Event::Finished { subject, ok, summary, duration } => {
-                if !ok || !self.quiet {
-                    let mark = if ok { "ok" } else { "FAILED" };
-                    self.line(subject, &format!("{mark}: {summary} ({})", format_duration(duration)));
-                }
+            Event::Finished {
+                subject,
+                ok,
+                summary,
+                duration,
+            } if !ok || !self.quiet => {
+                let mark = if ok { "ok" } else { "FAILED" };
+                self.line(
+                    subject,
+                    &format!("{mark}: {summary} ({})", format_duration(duration)),
+                );
             }
-            Event::Note { subject, level, text } => {
+            Event::Note {
+                subject,
+                level,
+                text,
+            } => {
                 let show = match level {
                     Level::Debug => self.verbose,
                     Level::Info => !self.quiet,

@@ -26,7 +26,12 @@ impl std::fmt::Debug for TtyReporter {
 impl TtyReporter {
     /// `verbose` also prints build output lines above the bars.
     pub fn new(verbose: bool, quiet: bool) -> Self {
-        Self { multi: MultiProgress::new(), bars: Mutex::new(HashMap::new()), verbose, quiet }
+        Self {
+            multi: MultiProgress::new(),
+            bars: Mutex::new(HashMap::new()),
+            verbose,
+            quiet,
+        }
     }
 
     fn bar(&self, subject: &str) -> ProgressBar {
@@ -35,9 +40,11 @@ impl TtyReporter {
             .or_insert_with(|| {
                 let bar = self.multi.add(ProgressBar::new_spinner());
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg} {elapsed:>4}")
-                        .expect("valid template")
-                        .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
+                    ProgressStyle::with_template(
+                        "{spinner:.cyan} {prefix:.bold} {wide_msg} {elapsed:>4}",
+                    )
+                    .expect("valid template")
+                    .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
                 );
                 bar.set_prefix(subject.to_string());
                 bar.enable_steady_tick(Duration::from_millis(120));
@@ -65,13 +72,28 @@ impl Reporter for TtyReporter {
                     let _ = self.multi.println(format!("[{subject}] {text}"));
                 }
             }
-            Event::Finished { subject, ok, summary, duration } => {
+            Event::Finished {
+                subject,
+                ok,
+                summary,
+                duration,
+            } => {
                 let bar = self.bar(subject);
-                bar.set_style(ProgressStyle::with_template("{prefix:.bold} {wide_msg}").expect("valid template"));
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix:.bold} {wide_msg}")
+                        .expect("valid template"),
+                );
                 let mark = if ok { "✓" } else { "✗" };
-                bar.finish_with_message(format!("{mark} {summary} ({})", format_duration(duration)));
+                bar.finish_with_message(format!(
+                    "{mark} {summary} ({})",
+                    format_duration(duration)
+                ));
             }
-            Event::Note { subject, level, text } => {
+            Event::Note {
+                subject,
+                level,
+                text,
+            } => {
                 let show = match level {
                     Level::Debug => self.verbose,
                     Level::Info => !self.quiet,
@@ -83,7 +105,11 @@ impl Reporter for TtyReporter {
                         Level::Error => "error: ",
                         _ => "",
                     };
-                    let line = if subject.is_empty() { format!("{prefix}{text}") } else { format!("[{subject}] {prefix}{text}") };
+                    let line = if subject.is_empty() {
+                        format!("{prefix}{text}")
+                    } else {
+                        format!("[{subject}] {prefix}{text}")
+                    };
                     let _ = self.multi.println(line);
                 }
             }
@@ -91,7 +117,7 @@ impl Reporter for TtyReporter {
     }
 
     fn print(&self, text: &str) {
-        let _ = self.multi.suspend(|| eprint!("{text}"));
+        self.multi.suspend(|| eprint!("{text}"));
     }
 
     fn finish(&self) {

@@ -45,7 +45,11 @@ impl Run {
     /// Asserts the exit code, printing both streams when it differs.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -58,14 +62,19 @@ impl Run {
     /// stdout parsed as JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
 impl Fleet {
     /// An empty fleet directory.
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("tempdir"), env: Vec::new(), removed_env: Vec::new() }
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+            env: Vec::new(),
+            removed_env: Vec::new(),
+        }
     }
 
     /// The directory.
@@ -104,7 +113,10 @@ impl Fleet {
         command
             .current_dir(self.dir.path())
             .args(args)
-            .env("FLEET_IMAGES_STATE_DIR", self.dir.path().join(".fleet-images"))
+            .env(
+                "FLEET_IMAGES_STATE_DIR",
+                self.dir.path().join(".fleet-images"),
+            )
             .env("FLEET_IMAGES_TEST_FAST", "1")
             .env_remove("FLEET_IMAGES_MANIFEST")
             .env_remove("GITHUB_STEP_SUMMARY");
@@ -131,4 +143,58 @@ impl Fleet {
     pub fn file(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
+}
+
+/// Runs the docker CLI (the test harness may; the tool never does) and returns stdout.
+pub fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        output.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Removes every image whose repository starts with `prefix` when dropped, so tests leave no
+/// images behind.
+pub struct ImageCleanup {
+    pub prefix: String,
+}
+
+impl ImageCleanup {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+        }
+    }
+}
+
+impl Drop for ImageCleanup {
+    fn drop(&mut self) {
+        let list = Command::new("docker")
+            .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let refs: Vec<&str> = list
+            .lines()
+            .filter(|l| l.starts_with(&self.prefix) || l.contains(&format!("/{}", self.prefix)))
+            .collect();
+        if !refs.is_empty() {
+            let _ = Command::new("docker")
+                .arg("rmi")
+                .arg("-f")
+                .args(&refs)
+                .output();
+        }
+    }
+}
+
+/// The local base image the test environment imports (busybox, with users `app` and `nobody`).
+pub fn base_image() -> String {
+    service("FLEET_TEST_BASE_IMAGE")
 }

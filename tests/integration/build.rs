@@ -1,0 +1,323 @@
+//! `build` against the real engine: a fixture fleet built from the local busybox base.
+
+use crate::support::{base_image, docker, unique, Fleet, ImageCleanup};
+
+/// Four images: `base` (from the busybox base), `app` built on it, a multi-stage `tools`, and a
+/// non-root `web` serving with httpd on 8080.
+fn fixture(prefix: &str) -> Fleet {
+    let fleet = Fleet::new();
+    fleet
+        .manifest(&format!(
+            r#"
+[vars]
+base = "{base}"
+
+[images.base]
+context = "base"
+args = {{ BASE = "${{base}}" }}
+repository = "{prefix}/base"
+tags = ["latest"]
+
+[images.app]
+context = "app"
+depends_on = ["base"]
+repository = "{prefix}/app"
+
+[images.tools]
+context = "tools"
+args = {{ BASE = "${{base}}" }}
+repository = "{prefix}/tools"
+
+[images.web]
+context = "web"
+args = {{ BASE = "${{base}}" }}
+repository = "{prefix}/web"
+"#,
+            base = base_image()
+        ))
+        .write("base/Dockerfile", "ARG BASE\nFROM ${BASE}\nCOPY motd /etc/motd\nRUN mkdir -p /opt/fleet && echo base > /opt/fleet/layer\n")
+        .write("base/motd", "fleet base\n")
+        .write("app/Dockerfile", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app.sh /opt/fleet/app.sh\nCMD [\"sh\", \"/opt/fleet/app.sh\"]\n")
+        .write("app/app.sh", "echo app\n")
+        .write(
+            "tools/Dockerfile",
+            "ARG BASE\nFROM ${BASE} AS build\nCOPY src /src\nRUN cat /src/*.txt > /combined.txt\nFROM ${BASE}\nCOPY --from=build /combined.txt /opt/combined.txt\n",
+        )
+        .write("tools/src/a.txt", "a\n")
+        .write("tools/src/b.txt", "b\n")
+        .write(
+            "web/Dockerfile",
+            "ARG BASE\nFROM ${BASE}\nCOPY www /www\nUSER app\nEXPOSE 8080\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
+        )
+        .write("web/www/index.html", "<h1>fleet</h1>\n");
+    fleet
+}
+
+fn outcomes(fleet: &Fleet, json_out: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(fleet.file(json_out)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap().to_string(),
+                i["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn builds_a_fleet_then_builds_nothing() {
+    let prefix = unique("fi-build");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let fleet = fixture(&prefix);
+    let run = fleet.run(&["--manifest", "fleet.toml", "build", "--json-out", "r1.json"]);
+    run.ok();
+    assert_eq!(
+        outcomes(&fleet, "r1.json"),
+        pairs(&[
+            ("base", "built"),
+            ("app", "built"),
+            ("tools", "built"),
+            ("web", "built")
+        ])
+    );
+    // The moving tag and the key tag are both on the image.
+    let tags = docker(&["images", "--format", "{{.Tag}}", &format!("{prefix}/base")]);
+    assert!(tags.lines().any(|t| t == "latest"), "{tags}");
+    assert!(tags.lines().any(|t| t.starts_with("key-")), "{tags}");
+    // The dependency was built from the base image just built.
+    let motd = docker(&[
+        "run",
+        "--rm",
+        &format!("{prefix}/base:latest"),
+        "cat",
+        "/etc/motd",
+    ]);
+    assert_eq!(motd, "fleet base\n");
+
+    let run = fleet.run(&["--manifest", "fleet.toml", "build", "--json-out", "r2.json"]);
+    run.ok();
+    assert_eq!(
+        outcomes(&fleet, "r2.json"),
+        pairs(&[
+            ("base", "local"),
+            ("app", "local"),
+            ("tools", "local"),
+            ("web", "local")
+        ])
+    );
+    let plan = fleet.run(&["--manifest", "fleet.toml", "plan", "--json"]);
+    let statuses: Vec<String> = plan.json()["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["local", "local", "local", "local"]);
+
+    // One file changed: exactly the images whose keys it is in, and their dependents.
+    fleet.write("base/motd", "fleet base v2\n");
+    let run = fleet.run(&["--manifest", "fleet.toml", "build", "--json-out", "r3.json"]);
+    run.ok();
+    assert_eq!(
+        outcomes(&fleet, "r3.json"),
+        pairs(&[
+            ("base", "built"),
+            ("app", "built"),
+            ("tools", "local"),
+            ("web", "local")
+        ])
+    );
+}
+
+#[test]
+fn a_failing_step_fails_that_image_and_its_dependents_only() {
+    let prefix = unique("fi-fail");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let fleet = fixture(&prefix);
+    fleet.write(
+        "base/Dockerfile",
+        "ARG BASE\nFROM ${BASE}\nCOPY motd /etc/motd\nRUN echo about to fail && exit 3\n",
+    );
+    let run = fleet.run(&[
+        "--manifest",
+        "fleet.toml",
+        "build",
+        "--json-out",
+        "r.json",
+        "--progress",
+        "plain",
+    ]);
+    run.expect_code(1);
+    assert_eq!(
+        outcomes(&fleet, "r.json"),
+        pairs(&[
+            ("base", "failed"),
+            ("app", "skipped"),
+            ("tools", "built"),
+            ("web", "built")
+        ])
+    );
+    assert!(
+        run.stderr.contains("RUN echo about to fail && exit 3"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("returned a non-zero code: 3"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("about to fail"),
+        "the log tail is shown: {}",
+        run.stderr
+    );
+    assert!(fleet.file(".fleet-images/logs/base.log").exists());
+    // No container is left behind by the failed step (forcerm).
+    let left = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("ancestor={}", base_image()),
+        "--format",
+        "{{.ID}} {{.Command}}",
+    ]);
+    assert!(!left.contains("about to fail"), "containers left: {left}");
+}
+
+#[test]
+fn a_copy_of_an_ignored_file_fails_before_building() {
+    let prefix = unique("fi-ignored");
+    let fleet = fixture(&prefix);
+    fleet.write("web/.dockerignore", "www\n");
+    let run = fleet.run(&["--manifest", "fleet.toml", "build", "web"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("`www` (Dockerfile line 3) of image `web` is excluded by"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "hint: remove the pattern that excludes `www` or add `!www` to the ignore file"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_dead_engine_is_exit_3_with_a_hint() {
+    let prefix = unique("fi-dead");
+    let mut fleet = fixture(&prefix);
+    fleet.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let run = fleet.run(&["--manifest", "fleet.toml", "build"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr
+            .contains("error: cannot reach the Docker engine at `unix:///nonexistent/docker.sock`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: is dockerd running?"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Every path, type, mode, size and content hash in an image's file system.
+fn tree(image: &str) -> Vec<String> {
+    let container = docker(&["create", image]).trim().to_string();
+    let output = std::process::Command::new("docker")
+        .args(["export", &container])
+        .output()
+        .unwrap();
+    docker(&["rm", &container]);
+    let mut archive = tar::Archive::new(output.stdout.as_slice());
+    let mut entries = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let header = entry.header().clone();
+        let path = entry.path().unwrap().display().to_string();
+        if path.starts_with(".dockerenv")
+            || path.starts_with("etc/hostname")
+            || path.starts_with("etc/hosts")
+            || path.starts_with("etc/resolv.conf")
+            || path.starts_with("dev/")
+            || path.starts_with("proc/")
+            || path.starts_with("sys/")
+        {
+            continue;
+        }
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+        let link = header
+            .link_name()
+            .unwrap()
+            .map(|l| l.display().to_string())
+            .unwrap_or_default();
+        entries.push(format!(
+            "{path} {:?} {:o} {} {} {}",
+            header.entry_type(),
+            header.mode().unwrap(),
+            content.len(),
+            sha(&content),
+            link
+        ));
+    }
+    entries.sort();
+    entries
+}
+
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn the_built_file_tree_equals_docker_builds() {
+    let prefix = unique("fi-tree");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let fleet = fixture(&prefix);
+    fleet
+        .run(&["--manifest", "fleet.toml", "build", "tools", "web"])
+        .ok();
+    for image in ["tools", "web"] {
+        let reference = format!("{prefix}/cli-{image}");
+        let output = std::process::Command::new("docker")
+            .env("DOCKER_BUILDKIT", "0")
+            .args([
+                "build",
+                "-q",
+                "--build-arg",
+                &format!("BASE={}", base_image()),
+                "-t",
+                &reference,
+            ])
+            .arg(fleet.file(image))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let ours = docker(&["images", "-q", &format!("{prefix}/{image}")]);
+        let ours = ours.lines().next().unwrap();
+        assert_eq!(tree(ours), tree(&reference), "{image}");
+    }
+}

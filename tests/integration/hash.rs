@@ -1,0 +1,268 @@
+//! Keys: what changes them, what does not, and a golden key. Runs the real binary; the images use
+//! `FROM scratch`, so no base image needs resolving.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::support::Fleet;
+
+const MANIFEST: &str = r#"
+[images.alpha]
+context = "alpha"
+args = { GREETING = "hello" }
+
+[images.beta]
+context = "beta"
+depends_on = ["alpha"]
+
+[images.gamma]
+context = "gamma"
+"#;
+
+fn fleet() -> Fleet {
+    let fleet = Fleet::new();
+    fleet
+        .manifest(MANIFEST)
+        .write(
+            "alpha/Dockerfile",
+            "FROM scratch\nARG GREETING\nCOPY app.txt run.sh /\nCOPY conf /conf\n",
+        )
+        .write("alpha/app.txt", "alpha v1\n")
+        .write("alpha/run.sh", "#!/bin/sh\necho hi\n")
+        .write("alpha/conf/a.toml", "a = 1\n")
+        .write("alpha/unused.txt", "not copied\n")
+        .write(
+            "beta/Dockerfile",
+            "ARG ALPHA_IMAGE\nFROM ${ALPHA_IMAGE}\nCOPY b.txt /\n",
+        )
+        .write("beta/b.txt", "beta\n")
+        .write(
+            "gamma/Dockerfile",
+            "FROM scratch AS build\nCOPY . /src\nFROM scratch AS final\nCOPY --from=build /src /\n",
+        )
+        .write("gamma/g.txt", "gamma\n");
+    std::fs::set_permissions(
+        fleet.file("alpha/run.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    fleet
+}
+
+fn keys(fleet: &Fleet, args: &[&str]) -> Vec<(String, String)> {
+    let mut all = vec!["--manifest", "fleet.toml", "hash"];
+    all.extend_from_slice(args);
+    let run = fleet.run(&all);
+    run.ok();
+    run.stdout
+        .lines()
+        .map(|l| {
+            l.split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .unwrap()
+        })
+        .collect()
+}
+
+fn key_of(fleet: &Fleet, image: &str) -> String {
+    keys(fleet, &[])
+        .into_iter()
+        .find(|(n, _)| n == image)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn golden_key_of_a_fixed_tree() {
+    let fleet = fleet();
+    let all = keys(&fleet, &[]);
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["alpha", "beta", "gamma"]);
+    // Pinned: a change here changes every user's keys, so it must be deliberate (bump the scheme).
+    assert_eq!(
+        all[0].1,
+        "486bade9aa90f5065f7d3e008fd621f6444cc66952060fd2db1dbe7c3bdc7e5d"
+    );
+}
+
+#[test]
+fn keys_ignore_location_mtime_and_umask() {
+    let a = fleet();
+    let b = fleet();
+    // Other mtimes and group/other permission bits (another umask); same content and exec bits.
+    for file in ["alpha/app.txt", "alpha/conf/a.toml", "beta/b.txt"] {
+        let path = b.file(file);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000),
+        )
+        .unwrap();
+    }
+    std::fs::set_permissions(
+        b.file("alpha/run.sh"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    assert_eq!(keys(&a, &[]), keys(&b, &[]));
+}
+
+#[test]
+fn keys_change_with_each_input() {
+    let fleet = fleet();
+    let mut seen = vec![key_of(&fleet, "alpha")];
+    let mut expect_new = |fleet: &Fleet, what: &str| {
+        let key = key_of(fleet, "alpha");
+        assert!(!seen.contains(&key), "{what} did not change the key");
+        seen.push(key);
+    };
+    fleet.write("alpha/app.txt", "alpha v2\n");
+    expect_new(&fleet, "content");
+    std::fs::set_permissions(
+        fleet.file("alpha/app.txt"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    expect_new(&fleet, "exec bit");
+    std::fs::rename(
+        fleet.file("alpha/conf/a.toml"),
+        fleet.file("alpha/conf/b.toml"),
+    )
+    .unwrap();
+    expect_new(&fleet, "rename");
+    std::os::unix::fs::symlink("b.toml", fleet.file("alpha/conf/link")).unwrap();
+    expect_new(&fleet, "new symlink");
+    std::fs::remove_file(fleet.file("alpha/conf/link")).unwrap();
+    std::os::unix::fs::symlink("other", fleet.file("alpha/conf/link")).unwrap();
+    expect_new(&fleet, "symlink target");
+    fleet.manifest(&MANIFEST.replace("\"hello\"", "\"\""));
+    expect_new(&fleet, "arg value (empty)");
+    fleet.manifest(&MANIFEST.replace("args = { GREETING = \"hello\" }", ""));
+    expect_new(&fleet, "arg unset");
+    fleet.manifest(&MANIFEST.replace(
+        "context = \"alpha\"",
+        "context = \"alpha\"\nplatform = \"linux/arm64\"",
+    ));
+    expect_new(&fleet, "platform");
+    fleet.write("alpha/Dockerfile", "FROM scratch AS one\nARG GREETING\nCOPY app.txt run.sh /\nCOPY conf /conf\nFROM one AS two\n");
+    fleet.manifest(&MANIFEST.replace(
+        "context = \"alpha\"",
+        "context = \"alpha\"\ntarget = \"one\"",
+    ));
+    expect_new(&fleet, "target");
+}
+
+#[test]
+fn a_file_only_one_image_reads_changes_that_image_and_its_dependents() {
+    let fleet = fleet();
+    let before = keys(&fleet, &[]);
+    fleet.write("alpha/unused.txt", "still not copied\n");
+    assert_eq!(
+        keys(&fleet, &[]),
+        before,
+        "a file no COPY reads changed a key"
+    );
+    fleet.write("alpha/app.txt", "alpha v2\n");
+    let after = keys(&fleet, &[]);
+    assert_ne!(after[0].1, before[0].1, "alpha");
+    assert_ne!(after[1].1, before[1].1, "beta builds on alpha");
+    assert_eq!(after[2].1, before[2].1, "gamma is independent");
+}
+
+#[test]
+fn symlinks_are_sent_as_symlinks() {
+    let fleet = fleet();
+    std::os::unix::fs::symlink("/etc/passwd", fleet.file("gamma/passwd")).unwrap();
+    let run = fleet.run(&["--manifest", "fleet.toml", "inputs", "gamma", "--json"]);
+    run.ok();
+    let json = run.json();
+    let entry = json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "passwd")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["type"], "symlink");
+    assert_eq!(entry["target"], "/etc/passwd");
+}
+
+#[test]
+fn only_what_the_dockerfile_reads_is_sent() {
+    let fleet = fleet();
+    let run = fleet.run(&["--manifest", "fleet.toml", "inputs", "alpha", "--json"]);
+    run.ok();
+    let json = run.json();
+    let paths: Vec<&str> = json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["Dockerfile", "app.txt", "conf", "conf/a.toml", "run.sh"]
+    );
+    assert_eq!(json["whole_context"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_non_utf8_file_name_is_a_clear_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let fleet = fleet();
+    std::fs::write(
+        fleet
+            .file("gamma")
+            .join(std::ffi::OsStr::from_bytes(b"bad\xffname")),
+        "x",
+    )
+    .unwrap();
+    let run = fleet.run(&["--manifest", "fleet.toml", "inputs", "gamma"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("is not UTF-8"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("hint: rename the file, or exclude it in .dockerignore"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_context_of_100000_files() {
+    let fleet = fleet();
+    for d in 0..100 {
+        let dir = fleet.file(&format!("gamma/d{d}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..1000 {
+            std::fs::write(dir.join(format!("f{f}")), format!("{d}/{f}")).unwrap();
+        }
+    }
+    let run = fleet.run(&["--manifest", "fleet.toml", "plan", "gamma", "--json"]);
+    run.ok();
+    assert_eq!(run.json()["images"][0]["inputs"]["files"], 100_002);
+}
+
+#[test]
+fn a_missing_context_blocks_that_image_and_plans_the_others() {
+    let fleet = Fleet::new();
+    fleet
+        .manifest("[vars]\nsource = \"../nowhere\"\n[images.app]\ncontext = \"${source}/app\"\n[images.web]\ncontext = \"web\"\n")
+        .write("web/Dockerfile", "FROM scratch\nCOPY index.html /\n")
+        .write("web/index.html", "hi");
+    let run = fleet.run(&["--manifest", "fleet.toml", "plan"]);
+    run.ok();
+    assert!(run.stdout.contains("app    blocked  -"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("build context `../nowhere/app` of image `app` does not exist"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("hint: set it with `--var source=PATH` (or env `FLEET_VAR_SOURCE`)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("web    build"), "{}", run.stdout);
+}
