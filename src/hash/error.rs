@@ -127,7 +127,7 @@ impl Diagnostic for HashError {
             | HashError::MissingDockerfile { location, .. } => Some(location.clone()),
             HashError::Dockerfile { path, source, .. } => Some(Location {
                 file: path.display().to_string(),
-                line: leading_line(&source.to_string()),
+                line: Some(source.line()).filter(|l| *l > 0),
                 key: None,
             }),
             HashError::SourceNotSent {
@@ -162,14 +162,4 @@ impl Diagnostic for HashError {
             _ => None,
         }
     }
-}
-
-/// The line number a parser message starts with (`line 4: …`).
-fn leading_line(message: &str) -> Option<usize> {
-    message
-        .strip_prefix("line ")?
-        .split(':')
-        .next()?
-        .parse()
-        .ok()
 }

@@ -42,21 +42,6 @@ fn join(parent: &str, name: &str) -> String {
     }
 }
 
-/// Whether `pattern` could match something strictly below directory `dir`: each of `dir`'s
-/// components matches the pattern's component at the same depth.
-fn may_match_below(source: &ContextSource, dir: &str) -> bool {
-    let dir_depth = dir.split('/').count();
-    let components: Vec<&str> = source.pattern.split('/').collect();
-    if components.len() <= dir_depth {
-        return false;
-    }
-    let truncated = ContextSource {
-        pattern: components[..dir_depth].join("/"),
-        line: source.line,
-    };
-    truncated.covers(dir)
-}
-
 impl Walker<'_> {
     fn wanted(&self, rel: &str) -> bool {
         self.sources
