@@ -52,7 +52,7 @@ impl Walker<'_> {
         self.sources.is_none_or(|sources| {
             sources
                 .iter()
-                .any(|s| s.covers(rel) || may_match_below(s, rel))
+                .any(|s| s.covers(rel) || s.may_cover_below(rel))
         })
     }
 
