@@ -33,7 +33,8 @@ impl Log {
     /// Appends a line.
     pub fn line(&mut self, text: &str) {
         if let Some(file) = &mut self.file {
-            let _ = writeln!(file, "{text}");
+            // Flushed per line, so `tail -f` and a crash both see everything so far.
+            let _ = writeln!(file, "{text}").and_then(|_| file.flush());
         }
         if self.tail.len() == TAIL_LINES {
             self.tail.pop_front();

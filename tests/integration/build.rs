@@ -321,3 +321,65 @@ fn the_built_file_tree_equals_docker_builds() {
         assert_eq!(tree(ours), tree(&reference), "{image}");
     }
 }
+
+#[test]
+fn ctrl_c_cancels_builds_tags_nothing_and_leaves_no_container() {
+    let prefix = unique("fi-int");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let fleet = fixture(&prefix);
+    let marker = unique("sleeper");
+    fleet.write(
+        "web/Dockerfile",
+        &format!("ARG BASE\nFROM ${{BASE}}\nCOPY www /www\nRUN echo {marker} && sleep 120\n"),
+    );
+    let mut child = fleet
+        .command(&[
+            "--manifest",
+            "fleet.toml",
+            "build",
+            "web",
+            "--progress",
+            "plain",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = fleet.file(".fleet-images/logs/web.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains(&format!("\n{marker}"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build never reached its RUN step"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130));
+    assert_eq!(
+        docker(&["images", "-q", &format!("{prefix}/web")]),
+        "",
+        "an unfinished image was tagged"
+    );
+    // The engine stops the build once its client is gone; give it a moment to remove the container.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = docker(&["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]);
+        if !left.contains(&marker) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a build container was left behind: {left}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}

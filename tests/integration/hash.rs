@@ -266,3 +266,58 @@ fn a_missing_context_blocks_that_image_and_plans_the_others() {
     );
     assert!(run.stdout.contains("web    build"), "{}", run.stdout);
 }
+
+#[test]
+fn explain_lists_what_changed_since_the_last_plan() {
+    let fleet = fleet();
+    fleet.run(&["--manifest", "fleet.toml", "plan"]).ok();
+    let run = fleet.run(&["--manifest", "fleet.toml", "plan", "alpha", "--explain"]);
+    assert!(
+        run.stdout
+            .contains("inputs unchanged since the last recorded run"),
+        "{}",
+        run.stdout
+    );
+
+    fleet.write("alpha/app.txt", "alpha v2\n");
+    fleet.write("alpha/conf/new.toml", "n = 1\n");
+    std::fs::remove_file(fleet.file("alpha/conf/a.toml")).unwrap();
+    fleet.manifest(&MANIFEST.replace("\"hello\"", "\"s3cret-value\""));
+    let run = fleet.run(&["--manifest", "fleet.toml", "plan", "--explain", "--json"]);
+    run.ok();
+    let json = run.json();
+    let changes: Vec<String> = json["images"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "changed: app.txt",
+            "added: conf/new.toml",
+            "removed: conf/a.toml",
+            "arg changed: GREETING"
+        ]
+    );
+    let beta: Vec<String> = json["images"][1]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(beta, ["dependency changed: alpha"]);
+    assert!(
+        !run.stdout.contains("s3cret-value"),
+        "an arg's value was printed"
+    );
+    assert!(
+        !std::fs::read_dir(fleet.file(".fleet-images/inputs"))
+            .unwrap()
+            .any(|e| std::fs::read_to_string(e.unwrap().path())
+                .unwrap()
+                .contains("s3cret-value")),
+        "an arg's value was stored"
+    );
+}
