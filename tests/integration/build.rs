@@ -330,7 +330,7 @@ fn ctrl_c_cancels_builds_tags_nothing_and_leaves_no_container() {
     let marker = unique("sleeper");
     fleet.write(
         "web/Dockerfile",
-        &format!("ARG BASE\nFROM ${{BASE}}\nCOPY www /www\nRUN echo {marker} && sleep 120\n"),
+        format!("ARG BASE\nFROM ${{BASE}}\nCOPY www /www\nRUN echo {marker} && sleep 120\n"),
     );
     let mut child = fleet
         .command(&[
