@@ -145,6 +145,11 @@ async fn execute(
                     .chain(extra_tags)
                 {
                     let id = prepared.local.as_deref().expect("local images have an id");
+                    let name = format!("{}:{tag}", prepared.spec.repository);
+                    if prepared.local_tags.contains(&name) {
+                        result.tags.push(name);
+                        continue;
+                    }
                     match engine
                         .tag(id, prepared.spec.repository.as_str(), tag.as_str())
                         .await

@@ -31,6 +31,8 @@ pub struct Prepared {
     pub bases: Vec<(String, String)>,
     /// The id of a local image with this key.
     pub local: Option<String>,
+    /// The `repo:tag` names that local image has.
+    pub local_tags: Vec<String>,
     /// The input record for `--explain`.
     pub record: Option<Record>,
 }
@@ -155,6 +157,7 @@ pub async fn observe(
             key: None,
             bases: Vec::new(),
             local: None,
+            local_tags: Vec::new(),
             record: None,
         };
         if let Ok(inputs) = &prepared.inputs {
@@ -217,7 +220,10 @@ pub async fn observe(
                         },
                         previous_salt.as_deref(),
                     ));
-                    prepared.local = local_keys.get(&key).cloned();
+                    if let Some((id, tags)) = local_keys.get(&key) {
+                        prepared.local = Some(id.clone());
+                        prepared.local_tags = tags.clone();
+                    }
                     prepared.key = Some(key);
                 }
             }

@@ -129,8 +129,9 @@ impl Engine {
         move |source| EngineError::Api { action, source }
     }
 
-    /// Every local image that carries a key label, by key: one call for the whole fleet.
-    pub async fn images_by_key(&self) -> Result<HashMap<Key, String>, EngineError> {
+    /// Every local image that carries a key label, by key, with its `repo:tag` names: one call
+    /// for the whole fleet.
+    pub async fn images_by_key(&self) -> Result<HashMap<Key, (String, Vec<String>)>, EngineError> {
         let options = ListImagesOptions {
             filters: Some(HashMap::from([(
                 "label".to_string(),
@@ -151,7 +152,7 @@ impl Engine {
                 .and_then(|k| k.parse::<Key>().ok())
             {
                 // Newest wins when several images carry the same key (a `--force` rebuild).
-                out.insert(key, image.id);
+                out.insert(key, (image.id, image.repo_tags));
             }
         }
         Ok(out)
