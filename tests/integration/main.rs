@@ -2,5 +2,6 @@
 //! registries and the AWS emulator, all on 127.0.0.1 (`scripts/test-env up` starts them).
 
 mod build;
+mod deploy;
 mod hash;
 mod support;

@@ -1,0 +1,480 @@
+//! [`AwsEcs`]: the [`Ecs`] trait over `aws-sdk-ecs`. SDK types stay in this file; what leaves
+//! it is the project's own types. The full task definitions it reads are kept, so a register can
+//! copy every registrable field (`clone.rs` says which).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_ecs::types::{self as sdk, DesiredStatus, TaskDefinitionField, TaskDefinitionStatus};
+use aws_sdk_ecs::Client;
+
+use super::clone::registration;
+use super::ecs::{
+    CircuitBreaker, Container, Deployment, DescribedServices, Ecs, EcsError, EcsErrorKind,
+    ImageReplacement, RolloutState, Service, ServiceEvent, ServiceUpdate, StoppedContainer,
+    StoppedTask, TaskDefinition,
+};
+use super::error::DeployError;
+
+/// The full definition and tags of a revision, as `DescribeTaskDefinition` gave them.
+type Described = (sdk::TaskDefinition, Vec<sdk::Tag>);
+
+/// ECS through the AWS SDK: the default credential chain, `AWS_ENDPOINT_URL` honoured.
+#[derive(Debug, Clone)]
+pub struct AwsEcs {
+    client: Client,
+    /// Revisions are immutable, so what was read can be copied later without asking again.
+    described: Arc<Mutex<HashMap<String, Described>>>,
+}
+
+impl AwsEcs {
+    /// Loads the AWS configuration (environment, profile, SSO, web identity, instance role) with
+    /// `region` when given, else the configuration's region.
+    pub async fn connect(region: Option<&str>) -> Result<Self, DeployError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region.to_string()));
+        }
+        let config = loader.load().await;
+        if config.region().is_none() {
+            return Err(DeployError::NoRegion);
+        }
+        Ok(Self::from_config(&config))
+    }
+
+    /// From an already loaded configuration (shared with ECR).
+    pub fn from_config(config: &SdkConfig) -> Self {
+        Self::new(Client::new(config))
+    }
+
+    /// From a client.
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            described: Arc::default(),
+        }
+    }
+
+    async fn describe_full(&self, task_definition: &str) -> Result<Described, EcsError> {
+        let out = self
+            .client
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| ecs_error("DescribeTaskDefinition", e))?;
+        let tags = out.tags().to_vec();
+        let definition = out.task_definition.ok_or_else(|| {
+            EcsError::new(
+                "DescribeTaskDefinition",
+                EcsErrorKind::NotFound,
+                None,
+                format!("no task definition `{task_definition}`"),
+            )
+        })?;
+        let described = (definition, tags);
+        if let Some(arn) = described.0.task_definition_arn() {
+            self.described
+                .lock()
+                .expect("cache lock")
+                .insert(arn.to_string(), described.clone());
+        }
+        Ok(described)
+    }
+}
+
+impl Ecs for AwsEcs {
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> Result<DescribedServices, EcsError> {
+        let out = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(services.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ecs_error("DescribeServices", e))?;
+        Ok(DescribedServices {
+            services: out.services().iter().map(service).collect(),
+            missing: out
+                .failures()
+                .iter()
+                .map(|f| {
+                    (
+                        f.arn().unwrap_or_default().to_string(),
+                        f.reason().unwrap_or("MISSING").to_string(),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    async fn list_clusters(&self) -> Result<Vec<String>, EcsError> {
+        let mut arns = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_clusters()
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| ecs_error("ListClusters", e))?;
+            arns.extend(out.cluster_arns().iter().cloned());
+            token = out.next_token;
+            if token.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+
+    async fn list_services(&self, cluster: &str) -> Result<Vec<String>, EcsError> {
+        let mut arns = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_services()
+                .cluster(cluster)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| ecs_error("ListServices", e))?;
+            arns.extend(out.service_arns().iter().cloned());
+            token = out.next_token;
+            if token.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+
+    async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<TaskDefinition, EcsError> {
+        let (definition, tags) = self.describe_full(task_definition).await?;
+        Ok(own_definition(&definition, &tags))
+    }
+
+    async fn register_task_definition(
+        &self,
+        base: &TaskDefinition,
+        images: &[ImageReplacement],
+    ) -> Result<TaskDefinition, EcsError> {
+        let cached = self
+            .described
+            .lock()
+            .expect("cache lock")
+            .get(&base.arn)
+            .cloned();
+        let (definition, tags) = match cached {
+            Some(described) => described,
+            None => self.describe_full(&base.arn).await?,
+        };
+        let request = registration(
+            self.client.register_task_definition(),
+            &definition,
+            &tags,
+            images,
+        )
+        .map_err(|message| {
+            EcsError::new(
+                "RegisterTaskDefinition",
+                EcsErrorKind::Rejected,
+                None,
+                message,
+            )
+        })?;
+        let out = request
+            .send()
+            .await
+            .map_err(|e| ecs_error("RegisterTaskDefinition", e))?;
+        let tags = out.tags().to_vec();
+        let registered = out.task_definition.ok_or_else(|| {
+            EcsError::new(
+                "RegisterTaskDefinition",
+                EcsErrorKind::Rejected,
+                None,
+                "ECS answered without the new revision",
+            )
+        })?;
+        Ok(own_definition(&registered, &tags))
+    }
+
+    async fn update_service(&self, update: &ServiceUpdate) -> Result<Service, EcsError> {
+        let mut request = self
+            .client
+            .update_service()
+            .cluster(&update.cluster)
+            .service(&update.service);
+        if let Some(task_definition) = &update.task_definition {
+            request = request.task_definition(task_definition);
+        }
+        if update.force_new_deployment {
+            request = request.force_new_deployment(true);
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| ecs_error("UpdateService", e))?;
+        out.service().map(service).ok_or_else(|| {
+            EcsError::new(
+                "UpdateService",
+                EcsErrorKind::Rejected,
+                None,
+                "ECS answered without the service",
+            )
+        })
+    }
+
+    async fn list_task_definitions(&self, family: &str) -> Result<Vec<String>, EcsError> {
+        let mut arns = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_task_definitions()
+                .family_prefix(family)
+                .status(TaskDefinitionStatus::Active)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| ecs_error("ListTaskDefinitions", e))?;
+            arns.extend(out.task_definition_arns().iter().cloned());
+            token = out.next_token;
+            if token.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+
+    async fn deregister_task_definition(&self, arn: &str) -> Result<(), EcsError> {
+        self.client
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| ecs_error("DeregisterTaskDefinition", e))?;
+        Ok(())
+    }
+
+    async fn stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        limit: usize,
+    ) -> Result<Vec<StoppedTask>, EcsError> {
+        let listed = self
+            .client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(DesiredStatus::Stopped)
+            .send()
+            .await
+            .map_err(|e| ecs_error("ListTasks", e))?;
+        let arns: Vec<String> = listed.task_arns().iter().take(100).cloned().collect();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns))
+            .send()
+            .await
+            .map_err(|e| ecs_error("DescribeTasks", e))?;
+        let mut tasks: Vec<&sdk::Task> = out.tasks().iter().collect();
+        tasks.sort_by(|a, b| {
+            b.stopped_at()
+                .map(DateTime::as_nanos)
+                .cmp(&a.stopped_at().map(DateTime::as_nanos))
+        });
+        Ok(tasks.into_iter().take(limit).map(stopped_task).collect())
+    }
+}
+
+/// Maps an SDK error to the kind that decides retries and exit codes.
+fn ecs_error<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> EcsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if let SdkError::ServiceError(_) = &error {
+        let code = error.code().map(str::to_string);
+        let status = error
+            .raw_response()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        let kind = match code.as_deref() {
+            Some(
+                "ThrottlingException"
+                | "Throttling"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded",
+            ) => EcsErrorKind::Throttled,
+            Some(
+                "AccessDeniedException"
+                | "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "SignatureDoesNotMatch"
+                | "ExpiredTokenException"
+                | "InvalidClientTokenId"
+                | "MissingAuthenticationTokenException",
+            ) => EcsErrorKind::Denied,
+            Some(
+                "ServiceNotFoundException"
+                | "ClusterNotFoundException"
+                | "ServiceNotActiveException"
+                | "ResourceNotFoundException",
+            ) => EcsErrorKind::NotFound,
+            Some("ServerException") => EcsErrorKind::Unreachable,
+            _ if status == 429 => EcsErrorKind::Throttled,
+            _ if status >= 500 => EcsErrorKind::Unreachable,
+            _ => EcsErrorKind::Rejected,
+        };
+        let message = match (code.as_deref(), error.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_string(),
+            (None, Some(message)) => message.to_string(),
+            (None, None) => format!("HTTP {status}"),
+        };
+        return EcsError {
+            operation,
+            kind,
+            code,
+            message,
+            source: None,
+        };
+    }
+    let (kind, message) = match &error {
+        SdkError::ConstructionFailure(_) => {
+            (EcsErrorKind::Rejected, "the request could not be built")
+        }
+        SdkError::ResponseError(_) => (EcsErrorKind::Unreachable, "the answer could not be read"),
+        _ => (EcsErrorKind::Unreachable, "no answer from ECS"),
+    };
+    EcsError {
+        operation,
+        kind,
+        code: None,
+        message: message.to_string(),
+        source: Some(Arc::new(error)),
+    }
+}
+
+fn time(t: Option<&DateTime>) -> Option<String> {
+    t.and_then(|t| t.fmt(DateTimeFormat::DateTime).ok())
+}
+
+fn service(s: &sdk::Service) -> Service {
+    Service {
+        arn: s.service_arn().unwrap_or_default().to_string(),
+        name: s.service_name().unwrap_or_default().to_string(),
+        cluster_arn: s.cluster_arn().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or_default().to_string(),
+        task_definition: s.task_definition().map(str::to_string),
+        desired_count: s.desired_count(),
+        running_count: s.running_count(),
+        launch_type: s.launch_type().map(|l| l.as_str().to_string()),
+        capacity_providers: s
+            .capacity_provider_strategy()
+            .iter()
+            .map(|c| c.capacity_provider().to_string())
+            .collect(),
+        deployment_controller: s
+            .deployment_controller()
+            .map(|c| c.r#type().as_str().to_string()),
+        circuit_breaker: s
+            .deployment_configuration()
+            .and_then(|c| c.deployment_circuit_breaker())
+            .map(|c| CircuitBreaker {
+                enable: c.enable(),
+                rollback: c.rollback(),
+            }),
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| Deployment {
+                id: d.id().unwrap_or_default().to_string(),
+                status: d.status().unwrap_or_default().to_string(),
+                task_definition: d.task_definition().unwrap_or_default().to_string(),
+                desired_count: d.desired_count(),
+                running_count: d.running_count(),
+                pending_count: d.pending_count(),
+                failed_tasks: d.failed_tasks(),
+                rollout_state: d.rollout_state().map(|r| RolloutState::parse(r.as_str())),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+            })
+            .collect(),
+        events: s
+            .events()
+            .iter()
+            .map(|e| ServiceEvent {
+                created_at: time(e.created_at()),
+                message: e.message().unwrap_or_default().to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn own_definition(d: &sdk::TaskDefinition, tags: &[sdk::Tag]) -> TaskDefinition {
+    TaskDefinition {
+        arn: d.task_definition_arn().unwrap_or_default().to_string(),
+        family: d.family().unwrap_or_default().to_string(),
+        revision: d.revision(),
+        containers: d
+            .container_definitions()
+            .iter()
+            .map(|c| Container {
+                name: c.name().unwrap_or_default().to_string(),
+                image: c.image().unwrap_or_default().to_string(),
+            })
+            .collect(),
+        cpu_architecture: d
+            .runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .map(|a| a.as_str().to_string()),
+        requires_compatibilities: d
+            .requires_compatibilities()
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+        tags: tags
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn stopped_task(t: &sdk::Task) -> StoppedTask {
+    StoppedTask {
+        task_arn: t.task_arn().unwrap_or_default().to_string(),
+        task_definition: t.task_definition_arn().unwrap_or_default().to_string(),
+        stopped_at: time(t.stopped_at()),
+        stop_code: t.stop_code().map(|c| c.as_str().to_string()),
+        stopped_reason: t.stopped_reason().map(str::to_string),
+        containers: t
+            .containers()
+            .iter()
+            .map(|c| StoppedContainer {
+                name: c.name().unwrap_or_default().to_string(),
+                exit_code: c.exit_code(),
+                reason: c.reason().map(str::to_string),
+            })
+            .collect(),
+    }
+}

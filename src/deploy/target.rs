@@ -1,0 +1,301 @@
+//! The run's deploy targets: every `[images.*.deploy]` entry of the requests, grouped so that a
+//! service (or family) whose task definition holds several of the fleet's images gets one new
+//! revision with all of them, not one revision per image racing the others.
+
+use crate::names::{Digest, ImageName, ImageRef, Platform};
+
+use super::ecs::short_name;
+use super::error::DeployError;
+use super::request::DeployRequest;
+
+/// An ECS service as the manifest names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRef {
+    /// Cluster name or ARN, as written.
+    pub cluster: String,
+    /// Service name or ARN, as written.
+    pub service: String,
+}
+
+impl ServiceRef {
+    /// `cluster/service` with short names: the subject of progress events and report lines.
+    pub fn subject(&self) -> String {
+        format!(
+            "{}/{}",
+            short_name(&self.cluster),
+            short_name(&self.service)
+        )
+    }
+
+    fn same(&self, other: &ServiceRef) -> bool {
+        short_name(&self.cluster) == short_name(&other.cluster)
+            && short_name(&self.service) == short_name(&other.service)
+    }
+}
+
+/// One container to set to one image.
+#[derive(Debug, Clone)]
+pub(crate) struct ContainerTarget {
+    pub container: String,
+    pub image: ImageName,
+    pub image_uri: String,
+    pub digest: Digest,
+    pub platform: Platform,
+}
+
+impl ContainerTarget {
+    /// `<uri>@sha256:<digest>`.
+    pub fn pinned(&self) -> String {
+        format!("{}@{}", self.image_uri, self.digest)
+    }
+
+    /// Whether `current` (a container's image in a task definition) already is this image:
+    /// the same repository pinned to the same digest, with or without a tag in between.
+    pub fn is_current(&self, current: &str) -> bool {
+        if current == self.pinned() {
+            return true;
+        }
+        let (Ok(current), Ok(wanted)) = (
+            current.parse::<ImageRef>(),
+            self.pinned().parse::<ImageRef>(),
+        ) else {
+            return false;
+        };
+        current.digest() == Some(&self.digest)
+            && current.registry() == wanted.registry()
+            && current.repository() == wanted.repository()
+    }
+}
+
+/// A service and the containers to change in it.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceGroup {
+    pub service: ServiceRef,
+    /// Whether any entry marks it always-on.
+    pub always_on: bool,
+    /// The largest `keep_revisions` of the images deployed to it.
+    pub keep_revisions: u32,
+    pub containers: Vec<ContainerTarget>,
+}
+
+/// A task-definition family without a service and the containers to change in it.
+#[derive(Debug, Clone)]
+pub(crate) struct FamilyGroup {
+    pub family: String,
+    pub keep_revisions: u32,
+    pub containers: Vec<ContainerTarget>,
+}
+
+/// The targets of a run, in the order the requests name them, and the conflicts found.
+#[derive(Debug, Default)]
+pub(crate) struct Targets {
+    pub services: Vec<ServiceGroup>,
+    pub families: Vec<FamilyGroup>,
+    pub conflicts: Vec<(TargetIndex, DeployError)>,
+}
+
+/// Which target an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TargetIndex {
+    Service(usize),
+    Family(usize),
+}
+
+/// Adds `target` to `containers` unless the same container is already set; a different image
+/// for the same container is a conflict.
+fn add(
+    containers: &mut Vec<ContainerTarget>,
+    target: ContainerTarget,
+    subject: &str,
+) -> Result<(), DeployError> {
+    match containers.iter().find(|c| c.container == target.container) {
+        None => {
+            containers.push(target);
+            Ok(())
+        }
+        Some(existing) if existing.image == target.image => Ok(()),
+        Some(existing) => Err(DeployError::ConflictingImages {
+            subject: subject.to_string(),
+            container: target.container,
+            first: existing.image.clone(),
+            second: target.image,
+        }),
+    }
+}
+
+/// Groups the requests' targets by service and by family.
+pub(crate) fn group(requests: &[DeployRequest]) -> Targets {
+    let mut targets = Targets::default();
+    for request in requests {
+        let keep = request.spec.keep_revisions.max(1);
+        let container = |name: &str| ContainerTarget {
+            container: name.to_string(),
+            image: request.image.clone(),
+            image_uri: request.image_uri.clone(),
+            digest: request.digest.clone(),
+            platform: request.platform.clone(),
+        };
+        for entry in &request.spec.services {
+            let service = ServiceRef {
+                cluster: entry.cluster.clone(),
+                service: entry.service.clone(),
+            };
+            let index = match targets
+                .services
+                .iter()
+                .position(|g| g.service.same(&service))
+            {
+                Some(i) => i,
+                None => {
+                    targets.services.push(ServiceGroup {
+                        service,
+                        always_on: false,
+                        keep_revisions: keep,
+                        containers: Vec::new(),
+                    });
+                    targets.services.len() - 1
+                }
+            };
+            let group = &mut targets.services[index];
+            group.always_on |= entry.always_on;
+            group.keep_revisions = group.keep_revisions.max(keep);
+            let subject = group.service.subject();
+            if let Err(e) = add(&mut group.containers, container(&entry.container), &subject) {
+                targets.conflicts.push((TargetIndex::Service(index), e));
+            }
+        }
+        for entry in &request.spec.task_families {
+            let index = match targets
+                .families
+                .iter()
+                .position(|g| g.family == entry.family)
+            {
+                Some(i) => i,
+                None => {
+                    targets.families.push(FamilyGroup {
+                        family: entry.family.clone(),
+                        keep_revisions: keep,
+                        containers: Vec::new(),
+                    });
+                    targets.families.len() - 1
+                }
+            };
+            let group = &mut targets.families[index];
+            group.keep_revisions = group.keep_revisions.max(keep);
+            let subject = group.family.clone();
+            if let Err(e) = add(&mut group.containers, container(&entry.container), &subject) {
+                targets.conflicts.push((TargetIndex::Family(index), e));
+            }
+        }
+    }
+    targets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{DeploySpec, FamilyTarget, ServiceTarget};
+
+    fn digest(c: char) -> Digest {
+        format!("sha256:{}", c.to_string().repeat(64))
+            .parse()
+            .unwrap()
+    }
+
+    fn request(
+        image: &str,
+        services: &[(&str, &str, &str)],
+        families: &[(&str, &str)],
+    ) -> DeployRequest {
+        DeployRequest {
+            image: image.parse().unwrap(),
+            image_uri: format!("123.dkr.ecr.us-east-1.amazonaws.com/fleet/{image}"),
+            digest: digest('a'),
+            platform: "linux/arm64".parse().unwrap(),
+            spec: DeploySpec {
+                services: services
+                    .iter()
+                    .map(|(cluster, service, container)| ServiceTarget {
+                        cluster: cluster.to_string(),
+                        service: service.to_string(),
+                        container: container.to_string(),
+                        always_on: true,
+                    })
+                    .collect(),
+                task_families: families
+                    .iter()
+                    .map(|(family, container)| FamilyTarget {
+                        family: family.to_string(),
+                        container: container.to_string(),
+                    })
+                    .collect(),
+                keep_revisions: 5,
+            },
+        }
+    }
+
+    #[test]
+    fn pinned_images_are_recognised_with_or_without_a_tag() {
+        let target = ContainerTarget {
+            container: "element".into(),
+            image: "element".parse().unwrap(),
+            image_uri: "123.dkr.ecr.us-east-1.amazonaws.com/fleet/element".into(),
+            digest: digest('a'),
+            platform: "linux/arm64".parse().unwrap(),
+        };
+        let pinned = target.pinned();
+        assert_eq!(
+            pinned,
+            format!(
+                "123.dkr.ecr.us-east-1.amazonaws.com/fleet/element@sha256:{}",
+                "a".repeat(64)
+            )
+        );
+        assert!(target.is_current(&pinned));
+        assert!(target.is_current(&format!(
+            "123.dkr.ecr.us-east-1.amazonaws.com/fleet/element:latest@{}",
+            digest('a')
+        )));
+        assert!(!target.is_current(&format!(
+            "123.dkr.ecr.us-east-1.amazonaws.com/fleet/element@{}",
+            digest('b')
+        )));
+        assert!(!target.is_current(&format!(
+            "123.dkr.ecr.us-east-1.amazonaws.com/fleet/other@{}",
+            digest('a')
+        )));
+        assert!(!target.is_current("123.dkr.ecr.us-east-1.amazonaws.com/fleet/element:latest"));
+        assert!(!target.is_current("not an image"));
+    }
+
+    #[test]
+    fn targets_of_one_service_are_grouped_and_conflicts_found() {
+        let arn = "arn:aws:ecs:us-east-1:123:service/fleet/matrix";
+        let targets = group(&[
+            request(
+                "conduit",
+                &[("fleet", "matrix", "conduit")],
+                &[("fleet-agent", "agent")],
+            ),
+            request(
+                "element",
+                &[("arn:aws:ecs:us-east-1:123:cluster/fleet", arn, "element")],
+                &[],
+            ),
+            request(
+                "agent",
+                &[("fleet", "matrix", "conduit")],
+                &[("fleet-agent", "agent")],
+            ),
+        ]);
+        assert_eq!(targets.services.len(), 1);
+        assert_eq!(targets.services[0].service.subject(), "fleet/matrix");
+        assert_eq!(targets.services[0].containers.len(), 2);
+        assert_eq!(targets.families.len(), 1);
+        assert_eq!(targets.conflicts.len(), 2);
+        assert_eq!(
+            targets.conflicts[0].1.to_string(),
+            "images `conduit` and `agent` both deploy to container `conduit` of `fleet/matrix`"
+        );
+    }
+}

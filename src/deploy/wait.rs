@@ -1,0 +1,435 @@
+//! The wait: poll `DescribeServices` (up to ten services a call) until the deployment each
+//! update started has completed, failed, rolled back, been superseded, or the timeout ran out.
+//!
+//! Success is the deployment the update returned being `PRIMARY` with `rolloutState` `COMPLETED`
+//! on the new task definition (without a rollout state: running equals desired and no older
+//! deployment is left). ECS's circuit breaker marks a failing rollout `FAILED` and, with rollback,
+//! starts a new primary deployment of the previous revision; the deployment then disappears.
+//! <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html>
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
+
+use crate::report::{format_duration, Event, Level, Reporter};
+
+use super::clock::Clock;
+use super::ecs::{revision_name, short_name, Ecs, RolloutState, Service};
+use super::report::Outcome;
+use super::request::PollSettings;
+
+/// A deployment being waited for.
+#[derive(Debug, Clone)]
+pub(crate) struct Tracked {
+    /// `cluster/service`.
+    pub subject: String,
+    /// Cluster as written.
+    pub cluster: String,
+    /// Service as written.
+    pub service: String,
+    /// The deployment the update started.
+    pub deployment_id: String,
+    /// The revision it must run.
+    pub task_definition: String,
+    /// The revision the service ran before.
+    pub previous: Option<String>,
+    /// ECS answered the update without a deployment of the new revision (moto does): follow the
+    /// primary deployment and check the service's `taskDefinition` instead of the deployment's.
+    pub by_service: bool,
+}
+
+/// How a tracked deployment ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Ended {
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    /// The service as last seen, for its events.
+    pub last: Option<Service>,
+}
+
+/// One look at a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Still rolling out; the text says how far.
+    Pending(String),
+    /// Done, one way or another.
+    Done(Outcome, Option<String>),
+}
+
+/// Judges one `DescribeServices` answer for a tracked deployment.
+pub(crate) fn evaluate(service: &Service, t: &Tracked) -> Verdict {
+    if service.status != "ACTIVE" {
+        return Verdict::Done(
+            Outcome::Failed,
+            Some(format!("the service is {}", service.status)),
+        );
+    }
+    let primary = service.primary();
+    let primary_text = |p: Option<&super::ecs::Deployment>| match p {
+        Some(p) => format!("{} ({})", p.id, revision_name(&p.task_definition)),
+        None => "no deployment".to_string(),
+    };
+    let Some(d) = service.deployments.iter().find(|d| d.id == t.deployment_id) else {
+        let current = primary
+            .map(|p| p.task_definition.as_str())
+            .or(service.task_definition.as_deref())
+            .unwrap_or("");
+        if current == t.task_definition {
+            return Verdict::Done(
+                Outcome::Superseded,
+                Some(format!(
+                    "deployment {} was replaced by {}",
+                    t.deployment_id,
+                    primary_text(primary)
+                )),
+            );
+        }
+        return Verdict::Done(
+            Outcome::RolledBack,
+            Some(format!(
+                "deployment {} is gone; the service is back on {}",
+                t.deployment_id,
+                revision_name(current)
+            )),
+        );
+    };
+    let rolled_back_to_previous =
+        primary.is_some_and(|p| p.id != d.id && Some(&p.task_definition) == t.previous.as_ref());
+    if d.rollout_state == Some(RolloutState::Failed) {
+        let reason = d
+            .rollout_state_reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into());
+        if rolled_back_to_previous {
+            return Verdict::Done(
+                Outcome::RolledBack,
+                Some(format!(
+                    "rollout FAILED ({reason}); ECS is rolling back to {}",
+                    primary_text(primary)
+                )),
+            );
+        }
+        return Verdict::Done(Outcome::Failed, Some(format!("rollout FAILED: {reason}")));
+    }
+    if d.status != "PRIMARY" {
+        if rolled_back_to_previous {
+            return Verdict::Done(
+                Outcome::RolledBack,
+                Some(format!("ECS rolled back to {}", primary_text(primary))),
+            );
+        }
+        return Verdict::Done(
+            Outcome::Superseded,
+            Some(format!(
+                "deployment {} became primary",
+                primary_text(primary)
+            )),
+        );
+    }
+    let runs = if t.by_service {
+        service.task_definition.as_deref().unwrap_or("")
+    } else {
+        d.task_definition.as_str()
+    };
+    if runs != t.task_definition {
+        return Verdict::Done(
+            Outcome::Failed,
+            Some(format!(
+                "deployment {} runs {}, not {}",
+                d.id,
+                revision_name(runs),
+                revision_name(&t.task_definition)
+            )),
+        );
+    }
+    let completed = match &d.rollout_state {
+        Some(RolloutState::Completed) => true,
+        // Without a rollout state, steady state is what the `services-stable` waiter checks: the
+        // counts agree and no older deployment is left.
+        None => d.running_count == d.desired_count && service.deployments.len() == 1,
+        Some(_) => false,
+    };
+    if completed {
+        return Verdict::Done(Outcome::Completed, None);
+    }
+    let state = d
+        .rollout_state
+        .as_ref()
+        .map_or("in progress", |s| s.as_str());
+    let mut text = format!(
+        "rollout {state}: {}/{} running",
+        d.running_count, d.desired_count
+    );
+    if d.pending_count > 0 {
+        text.push_str(&format!(", {} pending", d.pending_count));
+    }
+    if d.failed_tasks > 0 {
+        text.push_str(&format!(", {} failed to start", d.failed_tasks));
+    }
+    Verdict::Pending(text)
+}
+
+/// Multiplies `delay` by a random factor in [0.8, 1.2).
+fn jitter(delay: Duration) -> Duration {
+    let random = RandomState::new().hash_one(std::time::SystemTime::now());
+    let unit = (random >> 11) as f64 / (1u64 << 53) as f64;
+    delay.mul_f64(0.8 + 0.4 * unit)
+}
+
+/// Waits for every tracked deployment; the result is in the same order.
+pub(crate) async fn wait(
+    ecs: &impl Ecs,
+    clock: &impl Clock,
+    tracked: &[Tracked],
+    timeout: Duration,
+    poll: &PollSettings,
+    reporter: &dyn Reporter,
+) -> Vec<Ended> {
+    let deadline = clock.now() + timeout;
+    let mut ended: Vec<Option<Ended>> = vec![None; tracked.len()];
+    let mut last: Vec<Option<Service>> = vec![None; tracked.len()];
+    let mut progress: Vec<Option<String>> = vec![None; tracked.len()];
+    let mut errors: Vec<u32> = vec![0; tracked.len()];
+    let mut delay = poll.interval;
+    for t in tracked {
+        reporter.event(Event::Step {
+            subject: &t.subject,
+            text: &format!("waiting for deployment {}", t.deployment_id),
+        });
+    }
+    loop {
+        let remaining = deadline.saturating_duration_since(clock.now());
+        clock.sleep(jitter(delay).min(remaining)).await;
+
+        // Pending services by cluster, ten to a call.
+        let mut by_cluster: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, t) in tracked
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ended[*i].is_none())
+        {
+            by_cluster.entry(t.cluster.as_str()).or_default().push(i);
+        }
+        let mut throttled = false;
+        for (cluster, indices) in by_cluster {
+            for chunk in indices.chunks(10) {
+                let names: Vec<String> =
+                    chunk.iter().map(|&i| tracked[i].service.clone()).collect();
+                match ecs.describe_services(cluster, &names).await {
+                    Ok(answer) => {
+                        for &i in chunk {
+                            errors[i] = 0;
+                            let t = &tracked[i];
+                            let Some(service) = answer
+                                .services
+                                .iter()
+                                .find(|s| s.name == short_name(&t.service))
+                            else {
+                                ended[i] = Some(Ended {
+                                    outcome: Outcome::Failed,
+                                    reason: Some("the service no longer exists".into()),
+                                    last: last[i].take(),
+                                });
+                                continue;
+                            };
+                            match evaluate(service, t) {
+                                Verdict::Done(outcome, reason) => {
+                                    ended[i] = Some(Ended {
+                                        outcome,
+                                        reason,
+                                        last: Some(service.clone()),
+                                    });
+                                }
+                                Verdict::Pending(text) => {
+                                    if progress[i].as_deref() != Some(text.as_str()) {
+                                        reporter.event(Event::Step {
+                                            subject: &t.subject,
+                                            text: &text,
+                                        });
+                                        progress[i] = Some(text);
+                                    }
+                                    last[i] = Some(service.clone());
+                                }
+                            }
+                        }
+                    }
+                    Err(e) if e.kind.is_transient() => {
+                        throttled = true;
+                        for &i in chunk {
+                            errors[i] += 1;
+                            if errors[i] > poll.max_errors {
+                                ended[i] = Some(Ended {
+                                    outcome: Outcome::Unknown,
+                                    reason: Some(format!(
+                                        "gave up after {} failed polls: {e}",
+                                        errors[i]
+                                    )),
+                                    last: last[i].take(),
+                                });
+                            }
+                        }
+                        reporter.event(Event::Note {
+                            subject: "",
+                            level: Level::Debug,
+                            text: &format!("{e}; retrying"),
+                        });
+                    }
+                    Err(e) => {
+                        for &i in chunk {
+                            ended[i] = Some(Ended {
+                                outcome: Outcome::Unknown,
+                                reason: Some(format!("could not read the service: {e}")),
+                                last: last[i].take(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if ended.iter().all(Option::is_some) {
+            break;
+        }
+        if clock.now() >= deadline {
+            for (i, slot) in ended.iter_mut().enumerate().filter(|(_, e)| e.is_none()) {
+                let state = progress[i].as_deref().unwrap_or("no answer from ECS yet");
+                *slot = Some(Ended {
+                    outcome: Outcome::TimedOut,
+                    reason: Some(format!(
+                        "still in progress after {}: {state}",
+                        format_duration(timeout)
+                    )),
+                    last: last[i].take(),
+                });
+            }
+            break;
+        }
+        delay = if throttled {
+            delay * 2
+        } else {
+            delay.mul_f64(1.5)
+        }
+        .min(poll.max_interval.max(poll.interval));
+    }
+    ended
+        .into_iter()
+        .map(|e| e.expect("every tracked deployment ended"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::ecs::Deployment;
+
+    fn tracked() -> Tracked {
+        Tracked {
+            subject: "fleet/element".into(),
+            cluster: "fleet".into(),
+            service: "element".into(),
+            deployment_id: "ecs-svc/2".into(),
+            task_definition: "td:2".into(),
+            previous: Some("td:1".into()),
+            by_service: false,
+        }
+    }
+
+    fn deployment(id: &str, status: &str, td: &str, state: Option<RolloutState>) -> Deployment {
+        Deployment {
+            id: id.into(),
+            status: status.into(),
+            task_definition: td.into(),
+            desired_count: 2,
+            running_count: 1,
+            rollout_state: state,
+            ..Deployment::default()
+        }
+    }
+
+    fn service(deployments: Vec<Deployment>) -> Service {
+        Service {
+            name: "element".into(),
+            status: "ACTIVE".into(),
+            task_definition: Some("td:2".into()),
+            deployments,
+            ..Service::default()
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let t = tracked();
+        let new = |state| deployment("ecs-svc/2", "PRIMARY", "td:2", state);
+        let old = deployment("ecs-svc/1", "ACTIVE", "td:1", Some(RolloutState::Completed));
+        assert_eq!(
+            evaluate(
+                &service(vec![new(Some(RolloutState::InProgress)), old.clone()]),
+                &t
+            ),
+            Verdict::Pending("rollout IN_PROGRESS: 1/2 running".into())
+        );
+        assert_eq!(
+            evaluate(&service(vec![new(Some(RolloutState::Completed))]), &t),
+            Verdict::Done(Outcome::Completed, None)
+        );
+        assert!(matches!(
+            evaluate(&service(vec![new(Some(RolloutState::Failed))]), &t),
+            Verdict::Done(Outcome::Failed, _)
+        ));
+        // Gone, back on the old revision.
+        let back = deployment(
+            "ecs-svc/3",
+            "PRIMARY",
+            "td:1",
+            Some(RolloutState::Completed),
+        );
+        assert!(matches!(
+            evaluate(&service(vec![back.clone()]), &t),
+            Verdict::Done(Outcome::RolledBack, _)
+        ));
+        // Failed while the circuit breaker rolls back.
+        let failing = deployment("ecs-svc/2", "ACTIVE", "td:2", Some(RolloutState::Failed));
+        assert!(matches!(
+            evaluate(&service(vec![back, failing]), &t),
+            Verdict::Done(Outcome::RolledBack, _)
+        ));
+        // Someone else's deployment became primary.
+        let other = deployment(
+            "ecs-svc/4",
+            "PRIMARY",
+            "td:9",
+            Some(RolloutState::InProgress),
+        );
+        let ours = deployment(
+            "ecs-svc/2",
+            "ACTIVE",
+            "td:2",
+            Some(RolloutState::InProgress),
+        );
+        assert!(matches!(
+            evaluate(&service(vec![other, ours]), &t),
+            Verdict::Done(Outcome::Superseded, _)
+        ));
+        // Without rollout state: steady when the counts agree and nothing else is left.
+        let mut steady = new(None);
+        assert!(matches!(
+            evaluate(&service(vec![steady.clone(), old]), &t),
+            Verdict::Pending(_)
+        ));
+        steady.running_count = 2;
+        assert_eq!(
+            evaluate(&service(vec![steady]), &t),
+            Verdict::Done(Outcome::Completed, None)
+        );
+    }
+
+    #[test]
+    fn jitter_stays_within_a_fifth() {
+        for _ in 0..100 {
+            let d = jitter(Duration::from_secs(10));
+            assert!(
+                d >= Duration::from_secs(8) && d < Duration::from_secs(12),
+                "{d:?}"
+            );
+        }
+    }
+}
