@@ -20,7 +20,8 @@ use crate::report::{Event, Level};
 /// Runs `build`.
 pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
     let extra_tags = push::parse_tags(&args.push_options.tags)?;
-    let deploy_timeout = deploy::parse_timeout(&args.deploy_options.timeout)?;
+    // Checked before any work, so a typo does not surface after the builds.
+    deploy::parse_timeout(&args.deploy_options.timeout)?;
     let observation = observe(
         session,
         &args.select.images,
@@ -90,7 +91,6 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
             if exit != Exit::BadInput && results.iter().all(|r| r.outcome.ok()) {
                 save_records(session, &observation);
             }
-            let _ = deploy_timeout;
             Ok(finish(session, "fleet-images build", &results, deploy_json, args.push_options.json_out.as_deref(), exit))
         }
         _ = interrupted => {
@@ -265,8 +265,6 @@ async fn execute(
                     observation,
                     &results,
                     &args.deploy_options,
-                    false,
-                    false,
                 )
                 .await;
                 exit = exit.worst(deploy_exit);

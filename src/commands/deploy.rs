@@ -1,12 +1,19 @@
-//! `deploy`, and the deploy step of `build --push --deploy`.
+//! `deploy`, and the deploy step of `build --push --deploy`: turn each image's registry digest and
+//! `[images.<name>.deploy]` targets into deploy requests, and hand them to the deploy subsystem.
 
-use super::prepare::Observation;
-use super::Failure;
-use crate::cli::args::{DeployArgs, DeployOptions};
+use std::collections::HashMap;
+
+use super::prepare::{observe, Observation, ObserveOptions};
+use super::{push, Failure};
+use crate::cli::args::{DeployArgs, DeployOptions as DeployFlags};
 use crate::cli::Session;
-use crate::error::Exit;
+use crate::deploy::{self, AwsEcs, DeployOptions, DeployRequest, PollSettings};
+use crate::error::{render, Exit};
 use crate::execute::ImageResult;
+use crate::manifest::RegistryKind;
+use crate::names::{Digest, ImageName};
 use crate::registry::Registry;
+use crate::report::{Event, Level};
 
 /// Parses `--timeout`.
 pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Failure> {
@@ -18,23 +25,139 @@ pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Failure> {
     })
 }
 
-/// Deploys every image in `results` that has deploy targets.
-pub async fn deploy_results(
-    _session: &Session,
-    _registry: &Registry,
-    _observation: &Observation,
-    _results: &[ImageResult],
-    _options: &DeployOptions,
-    _dry_run: bool,
-    _force: bool,
-) -> (Exit, Option<serde_json::Value>) {
-    (Exit::Failed, None)
+/// The region ECS is asked in: the ECR registry's, else the AWS configuration's.
+fn region(observation: &Observation) -> Option<String> {
+    match observation.manifest.registry.as_ref().map(|r| &r.kind) {
+        Some(RegistryKind::Ecr { region, .. }) => region.clone(),
+        _ => None,
+    }
 }
 
-/// Runs `deploy`.
-pub async fn run(_session: &Session, _args: DeployArgs) -> Result<Exit, Failure> {
-    Err(super::ArgumentError {
-        message: "deploy is not available in this build".into(),
+/// Deploys the images whose digests are known; returns the exit code and the report as JSON.
+async fn run_deploy(
+    session: &Session,
+    registry: &Registry,
+    observation: &Observation,
+    digests: &HashMap<ImageName, Digest>,
+    options: DeployOptions,
+) -> (Exit, Option<serde_json::Value>) {
+    let mut exit = Exit::Success;
+    let mut requests = Vec::new();
+    for prepared in &observation.images {
+        if prepared.spec.deploy.is_empty() {
+            continue;
+        }
+        match digests.get(&prepared.spec.name) {
+            Some(digest) => requests.push(DeployRequest {
+                image: prepared.spec.name.clone(),
+                image_uri: registry.image_name(&prepared.spec.repository),
+                digest: digest.clone(),
+                platform: prepared.spec.platform.clone(),
+                spec: prepared.spec.deploy.clone(),
+            }),
+            None => {
+                let key = prepared
+                    .key
+                    .map(|k| k.tag().to_string())
+                    .unwrap_or_else(|| "its key".into());
+                session.reporter.event(Event::Note {
+                    subject: prepared.spec.name.as_str(),
+                    level: Level::Error,
+                    text: &format!(
+                        "not deployed: {}:{key} is not in the registry; run `fleet-images build --push` first",
+                        registry.image_name(&prepared.spec.repository)
+                    ),
+                });
+                exit = exit.worst(Exit::Failed);
+            }
+        }
     }
-    .into())
+    if requests.is_empty() {
+        session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Info,
+            text: "no deploy targets for the selected images",
+        });
+        return (exit, None);
+    }
+    let ecs = match AwsEcs::connect(region(observation).as_deref()).await {
+        Ok(ecs) => ecs,
+        Err(error) => {
+            eprintln!("{}", render(&error));
+            return (exit.worst(crate::error::Diagnostic::exit(&error)), None);
+        }
+    };
+    let report = deploy::deploy(&ecs, &requests, &options, session.reporter.as_ref()).await;
+    for error in report.errors() {
+        session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Error,
+            text: &render(error),
+        });
+    }
+    session.reporter.print(&report.render_text());
+    exit = exit.worst(report.exit());
+    (exit, serde_json::to_value(&report).ok())
+}
+
+fn options(flags: &DeployFlags, dry_run: bool, force: bool) -> Result<DeployOptions, Failure> {
+    Ok(DeployOptions {
+        wait: !flags.no_wait,
+        timeout: parse_timeout(&flags.timeout)?,
+        dry_run,
+        force,
+        poll: PollSettings::from_env(),
+    })
+}
+
+/// The deploy step of `build --push --deploy`, with the digests the run pushed or found.
+pub async fn deploy_results(
+    session: &Session,
+    registry: &Registry,
+    observation: &Observation,
+    results: &[ImageResult],
+    flags: &DeployFlags,
+) -> (Exit, Option<serde_json::Value>) {
+    let options = match options(flags, false, false) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("{}", render(error.as_ref()));
+            return (Exit::BadInput, None);
+        }
+    };
+    let digests = results
+        .iter()
+        .filter_map(|r| Some((r.name.clone(), r.digest.clone()?)))
+        .collect();
+    run_deploy(session, registry, observation, &digests, options).await
+}
+
+/// Runs `deploy`: the images of the current inputs, as the registry has them.
+pub async fn run(session: &Session, args: DeployArgs) -> Result<Exit, Failure> {
+    let options = options(&args.deploy_options, args.dry_run, args.force)?;
+    let observation = observe(
+        session,
+        &args.select.images,
+        ObserveOptions {
+            engine_required: true,
+            pull: false,
+        },
+    )
+    .await?;
+    if let Some(blocked) = observation.images.iter().find(|p| p.key.is_none()) {
+        let reason = blocked.inputs.as_ref().err().cloned().unwrap_or_default();
+        eprintln!("{reason}");
+        return Ok(Exit::BadInput);
+    }
+    let registry = push::connect(&observation).await?;
+    let digests = push::lookup(&registry, &observation).await?;
+    let (exit, report) = run_deploy(session, &registry, &observation, &digests, options).await;
+    if let Some(path) = &args.json_out {
+        let value = serde_json::json!({ "deploy": report, "exit_code": exit.code() });
+        if let Err(error) = crate::execute::outcome::write_json(path, &value) {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            return Ok(exit.worst(Exit::BadInput));
+        }
+    }
+    Ok(exit)
 }
