@@ -211,9 +211,7 @@ impl Registry {
                 }
             }
         };
-        registry
-            .on_data_plane(async || registry.http.ping().await)
-            .await?;
+        registry.on_data_plane(|| registry.http.ping()).await?;
         Ok(registry)
     }
 
@@ -289,7 +287,8 @@ impl Registry {
         tag: &Tag,
     ) -> Result<Option<Digest>, RegistryError> {
         let path = self.repository_path(repository);
-        self.on_data_plane(async || self.http.digest(&path, tag.as_str()).await)
+        let (path, tag) = (path.as_str(), tag.as_str());
+        self.on_data_plane(move || self.http.digest(path, tag))
             .await
     }
 
@@ -351,7 +350,7 @@ impl Registry {
     ) -> Result<Retagged, RegistryError> {
         let tag = tag.as_str();
         if self
-            .on_data_plane(async || self.http.digest(path, tag).await)
+            .on_data_plane(move || self.http.digest(path, tag))
             .await?
             .as_ref()
             == Some(digest)
@@ -360,13 +359,13 @@ impl Registry {
         }
         let reference = digest.to_string();
         let manifest = self
-            .on_data_plane(async || self.http.manifest(path, &reference).await)
+            .on_data_plane(|| self.http.manifest(path, &reference))
             .await?
             .ok_or_else(|| RegistryError::ManifestNotFound {
                 place: Place::repository(&self.host, path, Some(&reference)),
             })?;
         let refused = match self
-            .on_data_plane(async || self.http.put_manifest(path, tag, &manifest).await)
+            .on_data_plane(|| self.http.put_manifest(path, tag, &manifest))
             .await
         {
             Ok(()) => return Ok(Retagged::Written),
@@ -421,10 +420,11 @@ impl Registry {
 
     /// Runs a data-plane call with a current ECR token: refreshed first when old, and once more
     /// when the registry refuses it (it may have expired in between).
-    async fn on_data_plane<T>(
-        &self,
-        call: impl AsyncFn() -> Result<T, RegistryError>,
-    ) -> Result<T, RegistryError> {
+    async fn on_data_plane<T, F, Call>(&self, call: Call) -> Result<T, RegistryError>
+    where
+        Call: Fn() -> F,
+        F: std::future::Future<Output = Result<T, RegistryError>>,
+    {
         let Some(ecr) = &self.ecr else {
             return call().await;
         };
@@ -445,6 +445,34 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registries_and_their_futures_can_cross_threads() {
+        fn send<T: Send>(_: T) {}
+        fn sync<T: Send + Sync>() {}
+        fn futures(registry: &Registry, repository: &RepositoryName, digest: &Digest, tag: &Tag) {
+            send(registry.lookup(repository, tag));
+            send(registry.retag(repository, digest, tag));
+            send(registry.ensure_repositories(&[]));
+            send(Registry::connect_with(
+                &RegistryConfig {
+                    kind: RegistryKind::Registry { url: "h".into() },
+                    repository_prefix: String::new(),
+                    tag_mutability: crate::manifest::TagMutability::Mutable,
+                    scan_on_push: true,
+                    keep_images: 1,
+                    location: crate::error::Location {
+                        file: String::new(),
+                        line: None,
+                        key: None,
+                    },
+                },
+                &ConnectOptions::default(),
+            ));
+        }
+        sync::<Registry>();
+        let _ = futures;
+    }
 
     #[test]
     fn splits_urls_and_endpoints() {

@@ -1,4 +1,5 @@
 //! The integration tests: the real `fleet-images` binary against a real Docker engine, real
 //! registries and the AWS emulator, all on 127.0.0.1 (`scripts/test-env up` starts them).
 
+mod registry;
 mod support;
