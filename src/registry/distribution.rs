@@ -11,49 +11,25 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{
-    HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::Method;
-use sha2::{Digest as _, Sha256};
 
 use super::challenge::{self, Challenge};
 use super::credentials::{CredentialSource, Credentials};
+use super::endpoint::api_host;
 use super::error::{Action, Place};
+use super::image_manifest::{accept_manifests, header_digest, media_type, sha256_digest, Manifest};
 use super::retry::RetryPolicy;
 use super::secret::Redactor;
 use super::{RegistryError, Secret};
 use crate::names::Digest;
 
-/// The manifest media types the tool accepts and writes back unchanged: OCI index and manifest,
-/// Docker manifest list and v2 manifest.
-pub(crate) const MANIFEST_MEDIA_TYPES: [&str; 4] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
-
-/// The header that carries a manifest's digest.
-const DIGEST_HEADER: &str = "docker-content-digest";
 /// How long a connection may take before the attempt counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const FAST_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a whole request may take (manifests are small).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const FAST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A manifest as the registry stores it: the exact bytes (the digest is over them), with its
-/// media type.
-#[derive(Debug, Clone)]
-pub(crate) struct Manifest {
-    /// The bytes, unchanged.
-    pub bytes: Bytes,
-    /// Its media type.
-    pub media_type: String,
-    /// sha256 of the bytes.
-    pub digest: Digest,
-}
 
 /// One registry's API.
 #[derive(Debug)]
@@ -88,40 +64,6 @@ struct Answer {
     headers: HeaderMap,
     body: Bytes,
     attempts: u32,
-}
-
-/// Whether `host` gets plain HTTP: loopback hosts (as the Docker daemon also allows), and the
-/// ones listed in `insecure` (`FLEET_IMAGES_INSECURE_REGISTRIES`, as `host` or `host:port`).
-pub(crate) fn is_insecure(host: &str, insecure: &[String]) -> bool {
-    let name = hostname(host);
-    let loopback = name == "localhost"
-        || name == "::1"
-        || name
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    loopback
-        || insecure
-            .iter()
-            .any(|h| h.trim() == host || h.trim() == name)
-}
-
-/// `host` without its port, and without the brackets of an IPv6 literal.
-fn hostname(host: &str) -> &str {
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    }
-}
-
-/// The host the API of `host` answers on: Docker Hub's is not `docker.io`.
-fn api_host(host: &str) -> &str {
-    match host {
-        "docker.io" | "index.docker.io" => "registry-1.docker.io",
-        other => other,
-    }
 }
 
 impl Distribution {
@@ -569,57 +511,6 @@ impl Distribution {
             },
         }
     }
-}
-
-fn accept_manifests() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        ACCEPT,
-        HeaderValue::from_str(&MANIFEST_MEDIA_TYPES.join(", "))
-            .expect("static media types are valid"),
-    );
-    headers
-}
-
-fn header_digest(headers: &HeaderMap) -> Option<Digest> {
-    headers
-        .get(DIGEST_HEADER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// sha256 of `bytes`, as a digest.
-pub(crate) fn sha256_digest(bytes: &[u8]) -> Digest {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-        .parse()
-        .expect("64 hex characters make a digest")
-}
-
-/// The manifest's media type: `Content-Type` when it names a manifest type, else the body's
-/// `mediaType` (some registries answer `application/json`).
-fn media_type(headers: &HeaderMap, body: &[u8]) -> Option<String> {
-    let from_header = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
-        .filter(|v| MANIFEST_MEDIA_TYPES.contains(&v.as_str()));
-    from_header.or_else(|| manifest_media_type(body))
-}
-
-/// The `mediaType` field of a manifest.
-pub(crate) fn manifest_media_type(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Typed {
-        #[serde(rename = "mediaType")]
-        media_type: Option<String>,
-    }
-    serde_json::from_slice::<Typed>(body)
-        .ok()?
-        .media_type
-        .filter(|t| !t.is_empty())
 }
 
 /// The registry's own words: `{"errors":[{"code","message"}]}` as `CODE: message`, else the body

@@ -5,6 +5,7 @@ use base64::Engine as _;
 
 use super::*;
 use crate::error::{render, Diagnostic, Exit};
+use crate::registry::image_manifest::MANIFEST_MEDIA_TYPES;
 use crate::registry::test_server::{Reply, TestServer};
 
 const DIGEST: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
@@ -30,29 +31,6 @@ fn client(host: &str, credentials: Option<(&str, &str)>) -> Distribution {
 }
 
 #[test]
-fn loopback_and_listed_hosts_get_plain_http() {
-    let listed = vec!["registry.lan:5000".to_string(), "10.0.0.7".to_string()];
-    for host in [
-        "127.0.0.1:5000",
-        "127.1.2.3",
-        "localhost:5001",
-        "[::1]:5000",
-        "registry.lan:5000",
-        "10.0.0.7:443",
-    ] {
-        assert!(is_insecure(host, &listed), "{host}");
-    }
-    for host in [
-        "registry.lan:5001",
-        "ghcr.io",
-        "123.dkr.ecr.us-east-1.amazonaws.com",
-        "128.0.0.1:5000",
-    ] {
-        assert!(!is_insecure(host, &listed), "{host}");
-    }
-}
-
-#[test]
 fn reads_registry_error_bodies() {
     let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}},{"code":"DENIED"}]}"#;
     assert_eq!(
@@ -61,29 +39,6 @@ fn reads_registry_error_bodies() {
     );
     assert_eq!(error_message(b"plain words\n"), "plain words");
     assert_eq!(error_message(b"<html>nginx</html>"), "");
-}
-
-#[test]
-fn finds_the_media_type_in_header_or_body() {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}"#;
-    assert_eq!(
-        media_type(&headers, body).as_deref(),
-        Some(MANIFEST_MEDIA_TYPES[1])
-    );
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(MANIFEST_MEDIA_TYPES[3]),
-    );
-    assert_eq!(
-        media_type(&headers, b"{}").as_deref(),
-        Some(MANIFEST_MEDIA_TYPES[3])
-    );
-    assert_eq!(media_type(&HeaderMap::new(), b"{}"), None);
 }
 
 #[tokio::test]

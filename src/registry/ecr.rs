@@ -16,8 +16,8 @@ use aws_sdk_ecr::types::{
 use base64::Engine as _;
 use bytes::Bytes;
 
-use super::distribution::{manifest_media_type, Manifest, MANIFEST_MEDIA_TYPES};
 use super::error::{AwsCause, EcrFailure};
+use super::image_manifest::{manifest_media_type, Manifest, MANIFEST_MEDIA_TYPES};
 use super::retry::RetryPolicy;
 use super::secret::Redactor;
 use super::{lifecycle, ChangeAction, ConnectOptions, RegistryError, Secret};

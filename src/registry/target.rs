@@ -7,8 +7,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::credentials::{self, CredentialSource, Credentials};
-use super::distribution::{self, Distribution};
+use super::distribution::Distribution;
 use super::ecr::{Ecr, PutOutcome, RepositorySettings};
+use super::endpoint::{self, split_endpoint, split_url};
 use super::error::Place;
 use super::retry::RetryPolicy;
 use super::{ConnectOptions, RegistryError};
@@ -92,33 +93,6 @@ pub enum Retagged {
     Unchanged,
 }
 
-/// `url` of a plain registry split into host and path prefix: `host[:port][/prefix]`.
-fn split_url(url: &str) -> (String, String) {
-    let url = url
-        .trim()
-        .trim_start_matches("https://")
-        .trim_start_matches("http://");
-    let url = url.trim_end_matches('/');
-    match url.split_once('/') {
-        Some((host, prefix)) => (host.to_string(), prefix.trim_matches('/').to_string()),
-        None => (url.to_string(), String::new()),
-    }
-}
-
-/// An endpoint as the user or AWS wrote it: its host, and the scheme when one was written.
-fn split_endpoint(endpoint: &str) -> (String, Option<bool>) {
-    let endpoint = endpoint.trim();
-    let (insecure, rest) = if let Some(rest) = endpoint.strip_prefix("http://") {
-        (Some(true), rest)
-    } else if let Some(rest) = endpoint.strip_prefix("https://") {
-        (Some(false), rest)
-    } else {
-        (None, endpoint)
-    };
-    let host = rest.split('/').next().unwrap_or(rest).to_string();
-    (host, insecure)
-}
-
 /// When a token fetched now with AWS's `expires_at` should be replaced. An expiry already past
 /// (moto's tokens "expired" in 2015) is ignored in favour of the documented 12 hours.
 fn refresh_deadline(expires_at: Option<SystemTime>) -> Instant {
@@ -150,7 +124,7 @@ impl Registry {
         let registry = match &config.kind {
             RegistryKind::Registry { url } => {
                 let (host, prefix) = split_url(url);
-                let insecure = distribution::is_insecure(&host, &options.insecure_registries);
+                let insecure = endpoint::is_insecure(&host, &options.insecure_registries);
                 let (credentials, source) = credentials::resolve(&host, options).await?;
                 let http = Distribution::new(
                     &host,
@@ -179,9 +153,8 @@ impl Registry {
                 let endpoint = options.endpoint.as_deref().or(endpoint.as_deref());
                 let (host, scheme_insecure) =
                     split_endpoint(endpoint.unwrap_or(&authorization.proxy_endpoint));
-                let insecure = scheme_insecure.unwrap_or_else(|| {
-                    distribution::is_insecure(&host, &options.insecure_registries)
-                });
+                let insecure = scheme_insecure
+                    .unwrap_or_else(|| endpoint::is_insecure(&host, &options.insecure_registries));
                 let credentials = Credentials {
                     username: "AWS".into(),
                     password: authorization.password,
@@ -472,37 +445,6 @@ mod tests {
         }
         sync::<Registry>();
         let _ = futures;
-    }
-
-    #[test]
-    fn splits_urls_and_endpoints() {
-        assert_eq!(
-            split_url("127.0.0.1:5000"),
-            ("127.0.0.1:5000".into(), String::new())
-        );
-        assert_eq!(
-            split_url("registry.example.com/team/x/"),
-            ("registry.example.com".into(), "team/x".into())
-        );
-        assert_eq!(
-            split_url("https://ghcr.io/org"),
-            ("ghcr.io".into(), "org".into())
-        );
-        assert_eq!(
-            split_endpoint("https://123456789012.dkr.ecr.us-east-1.amazonaws.com"),
-            (
-                "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
-                Some(false)
-            )
-        );
-        assert_eq!(
-            split_endpoint("http://10.0.0.5:5000/"),
-            ("10.0.0.5:5000".into(), Some(true))
-        );
-        assert_eq!(
-            split_endpoint("127.0.0.1:5001"),
-            ("127.0.0.1:5001".into(), None)
-        );
     }
 
     #[test]

@@ -45,7 +45,11 @@ impl Run {
     /// Asserts the exit code, printing both streams when it differs.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -58,14 +62,19 @@ impl Run {
     /// stdout parsed as JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
 impl Fleet {
     /// An empty fleet directory.
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("tempdir"), env: Vec::new(), removed_env: Vec::new() }
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+            env: Vec::new(),
+            removed_env: Vec::new(),
+        }
     }
 
     /// The directory.
@@ -104,7 +113,10 @@ impl Fleet {
         command
             .current_dir(self.dir.path())
             .args(args)
-            .env("FLEET_IMAGES_STATE_DIR", self.dir.path().join(".fleet-images"))
+            .env(
+                "FLEET_IMAGES_STATE_DIR",
+                self.dir.path().join(".fleet-images"),
+            )
             .env("FLEET_IMAGES_TEST_FAST", "1")
             .env_remove("FLEET_IMAGES_MANIFEST")
             .env_remove("GITHUB_STEP_SUMMARY");
