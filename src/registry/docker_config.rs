@@ -350,6 +350,16 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let program = script.to_str().unwrap();
+        // Another test thread forking while the script was open for writing keeps it "busy"
+        // (ETXTBSY) until that child execs: wait that out instead of failing.
+        for _ in 0..50 {
+            match run_helper(program, "known:5000").await {
+                Err(HelperProblem::Spawn(e)) if e.raw_os_error() == Some(26) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                _ => break,
+            }
+        }
         assert_eq!(
             run_helper(program, "known:5000").await.unwrap(),
             Some(creds("bob", "pa55"))

@@ -145,14 +145,15 @@ impl Registry {
             RegistryKind::Ecr {
                 region,
                 account,
-                endpoint,
+                endpoint: manifest_endpoint,
             } => {
                 let api =
                     Ecr::connect(region.as_deref(), account.as_deref(), options, retry).await?;
                 let authorization = api.authorization().await?;
-                let endpoint = options.endpoint.as_deref().or(endpoint.as_deref());
+                // The env override wins over the manifest's, which wins over AWS's answer.
+                let chosen = options.endpoint.as_deref().or(manifest_endpoint.as_deref());
                 let (host, scheme_insecure) =
-                    split_endpoint(endpoint.unwrap_or(&authorization.proxy_endpoint));
+                    split_endpoint(chosen.unwrap_or(&authorization.proxy_endpoint));
                 let insecure = scheme_insecure
                     .unwrap_or_else(|| endpoint::is_insecure(&host, &options.insecure_registries));
                 let credentials = Credentials {
@@ -237,8 +238,14 @@ impl Registry {
         let Some(ecr) = &self.ecr else {
             return Ok(Vec::new());
         };
+        let mut unique: Vec<&RepositoryName> = Vec::new();
+        for repository in repositories {
+            if !unique.contains(&repository) {
+                unique.push(repository);
+            }
+        }
         let results =
-            futures_util::future::try_join_all(repositories.iter().map(|repository| async move {
+            futures_util::future::try_join_all(unique.into_iter().map(|repository| async move {
                 let actions = ecr
                     .api
                     .ensure(&self.repository_path(repository), &ecr.settings)
