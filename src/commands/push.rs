@@ -68,9 +68,7 @@ pub async fn lookup(
         .iter()
         .filter_map(|p| p.key.map(|key| (p, key)))
         .map(|(p, key)| async move {
-            let found = registry
-                .lookup(&p.spec.repository, key.tag().as_str())
-                .await;
+            let found = registry.lookup(&p.spec.repository, &key.tag()).await;
             (p.spec.name.clone(), found)
         });
     let mut remote = HashMap::new();
@@ -208,11 +206,8 @@ pub async fn write_moving_tags(
             continue;
         };
         for tag in spec.tags.iter().chain(extra) {
-            match registry
-                .retag(&spec.repository, &digest, tag.as_str())
-                .await
-            {
-                Ok(()) => result
+            match registry.retag(&spec.repository, &digest, tag).await {
+                Ok(_) => result
                     .tags
                     .push(format!("{}:{tag}", registry.image_name(&spec.repository))),
                 Err(error) => {

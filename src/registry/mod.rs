@@ -1,8 +1,31 @@
-//! Registries: credentials, secrets, and the OCI distribution API for looking up and retagging
-//! images without pulling them; Amazon ECR through the AWS SDK.
+//! Registries: where images are pushed and the build cache lives. [`Registry`] connects to
+//! Amazon ECR (through the AWS SDK, with `GetAuthorizationToken` for the data plane) or any OCI
+//! distribution registry (credentials from the environment or the Docker config file), ensures
+//! ECR repositories, looks up key tags and writes moving tags without pulling. Layers are pushed
+//! by the engine with [`Registry::engine_credentials`]. Secrets stay in [`Secret`] and are
+//! scrubbed from every error.
 
+mod challenge;
+mod credentials;
+mod distribution;
+mod docker_config;
+mod ecr;
+mod endpoint;
+mod error;
+mod image_manifest;
+mod lifecycle;
+mod options;
+mod retry;
 mod secret;
-mod stub;
+mod target;
+#[cfg(test)]
+mod test_server;
 
+pub use credentials::{CredentialSource, Credentials, PASSWORD_VAR, USERNAME_VAR};
+pub use error::{
+    Action, AwsCause, DockerConfigProblem, EcrFailure, HelperProblem, Place, RegistryError,
+    ECR_IAM_ACTIONS,
+};
+pub use options::{ConnectOptions, ENDPOINT_VAR, INSECURE_VAR, TEST_FAST_VAR};
 pub use secret::Secret;
-pub use stub::*;
+pub use target::{ChangeAction, Registry, RepositoryChange, Retagged};

@@ -4,4 +4,5 @@
 mod build;
 mod deploy;
 mod hash;
+mod registry;
 mod support;

@@ -1,0 +1,513 @@
+//! Amazon ECR through the AWS SDK: the authorization token for the registry's data plane,
+//! repositories ensured with the manifest's settings, and tags written without a pull
+//! (`BatchGetImage` + `PutImage`). AWS SDK types stay in this file.
+
+use std::sync::RwLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::types::{
+    EncryptionConfiguration, EncryptionType, ImageIdentifier, ImageScanningConfiguration,
+    ImageTagMutability,
+};
+use base64::Engine as _;
+use bytes::Bytes;
+
+use super::error::{AwsCause, EcrFailure};
+use super::image_manifest::{manifest_media_type, Manifest, MANIFEST_MEDIA_TYPES};
+use super::retry::RetryPolicy;
+use super::secret::Redactor;
+use super::{lifecycle, ChangeAction, ConnectOptions, RegistryError, Secret};
+use crate::manifest::TagMutability;
+use crate::names::Digest;
+
+/// How long one ECR API attempt may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting to the ECR API may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `ensure` gives new repositories, from `[registry]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RepositorySettings {
+    /// `scan_on_push`.
+    pub scan_on_push: bool,
+    /// `tag_mutability`.
+    pub tag_mutability: TagMutability,
+    /// `keep_images`, for the lifecycle policy.
+    pub keep_images: u32,
+}
+
+/// What `GetAuthorizationToken` gives.
+pub(crate) struct Authorization {
+    /// The password of user `AWS`.
+    pub password: Secret,
+    /// The registry endpoint, `https://<account>.dkr.ecr.<region>.amazonaws.com`.
+    pub proxy_endpoint: String,
+    /// When the token expires, if AWS said.
+    pub expires_at: Option<SystemTime>,
+}
+
+/// What `PutImage` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PutOutcome {
+    /// The tag was written.
+    Written,
+    /// `ImageAlreadyExistsException`: the tag already names this manifest (or, in moto, an
+    /// immutable tag names another one: the caller looks).
+    AlreadyExists,
+    /// `ImageTagAlreadyExistsException`: an immutable tag names another image.
+    TagTaken,
+}
+
+/// The ECR API of one account and region.
+#[derive(Debug)]
+pub(crate) struct Ecr {
+    client: aws_sdk_ecr::Client,
+    registry_id: Option<String>,
+    redactor: RwLock<Redactor>,
+}
+
+impl Ecr {
+    /// Loads the AWS configuration (default credential chain; `region`, else the configuration's;
+    /// `AWS_ENDPOINT_URL` is read by the SDK) with the tool's retry policy.
+    pub(crate) async fn connect(
+        region: Option<&str>,
+        account: Option<&str>,
+        options: &ConnectOptions,
+        retry: RetryPolicy,
+    ) -> Result<Self, RegistryError> {
+        let retry_config = RetryConfig::standard()
+            .with_max_attempts(retry.attempts)
+            .with_initial_backoff(retry.base())
+            .with_max_backoff(retry.max());
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry_config)
+            .timeout_config(timeouts);
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region.to_string()));
+        }
+        if let Some(url) = &options.aws_endpoint_url {
+            loader = loader.endpoint_url(url.clone());
+        }
+        let sdk = loader.load().await;
+        if sdk.region().is_none() {
+            return Err(RegistryError::NoRegion);
+        }
+        Ok(Self {
+            client: aws_sdk_ecr::Client::new(&sdk),
+            registry_id: account.map(str::to_string),
+            redactor: RwLock::new(Redactor::new()),
+        })
+    }
+
+    /// `GetAuthorizationToken`: the password for user `AWS` and the registry endpoint.
+    pub(crate) async fn authorization(&self) -> Result<Authorization, RegistryError> {
+        let operation = "GetAuthorizationToken";
+        // `registryIds` is deprecated (a token opens every registry the identity may use), but
+        // it is how the answer's endpoint is the one of `account`, and how moto picks the password.
+        #[allow(deprecated)]
+        let output = self
+            .client
+            .get_authorization_token()
+            .set_registry_ids(self.registry_id.clone().map(|id| vec![id]))
+            .send()
+            .await
+            .map_err(|e| self.failure(operation, None, &e))?;
+        let bad = |message: &str| RegistryError::Ecr {
+            operation,
+            repository: None,
+            failure: EcrFailure::Other,
+            source: AwsCause {
+                code: None,
+                message: message.to_string(),
+            },
+        };
+        let data = output
+            .authorization_data()
+            .first()
+            .ok_or_else(|| bad("the answer has no authorization data"))?;
+        let token = data
+            .authorization_token()
+            .ok_or_else(|| bad("the answer has no token"))?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| bad("the token is not base64 of `AWS:<password>`"))?;
+        let password = decoded
+            .strip_prefix("AWS:")
+            .ok_or_else(|| bad("the token is not base64 of `AWS:<password>`"))?;
+        let password = Secret::new(password);
+        {
+            let mut redactor = self.redactor.write().expect("redactor lock");
+            redactor.add(Some("AWS"), &password);
+            redactor.add(None, &Secret::new(token));
+        }
+        let proxy_endpoint = data
+            .proxy_endpoint()
+            .ok_or_else(|| bad("the answer has no proxy endpoint"))?
+            .to_string();
+        let expires_at = data
+            .expires_at()
+            .and_then(|t| u64::try_from(t.secs()).ok())
+            .map(|secs| UNIX_EPOCH + Duration::from_secs(secs));
+        Ok(Authorization {
+            password,
+            proxy_endpoint,
+            expires_at,
+        })
+    }
+
+    /// Makes `repository` exist with `settings` and carry the lifecycle policy; what it changed.
+    /// Describes first and compares the policy, so a second run makes no mutating call. Existing
+    /// repositories keep their scan and mutability settings: someone may have set them on purpose.
+    pub(crate) async fn ensure(
+        &self,
+        repository: &str,
+        settings: &RepositorySettings,
+    ) -> Result<Vec<ChangeAction>, RegistryError> {
+        let mut changes = Vec::new();
+        let mut created = false;
+        if !self.exists(repository).await? {
+            created = self.create(repository, settings).await?;
+            if created {
+                changes.push(ChangeAction::Created);
+            }
+        }
+        let current = if created {
+            None
+        } else {
+            self.lifecycle_policy(repository).await?
+        };
+        if lifecycle::needs_update(current.as_deref(), settings.keep_images) {
+            self.client
+                .put_lifecycle_policy()
+                .set_registry_id(self.registry_id.clone())
+                .repository_name(repository)
+                .lifecycle_policy_text(lifecycle::policy(settings.keep_images))
+                .send()
+                .await
+                .map_err(|e| self.failure("PutLifecyclePolicy", Some(repository), &e))?;
+            changes.push(ChangeAction::LifecyclePolicySet);
+        }
+        Ok(changes)
+    }
+
+    async fn exists(&self, repository: &str) -> Result<bool, RegistryError> {
+        match self
+            .client
+            .describe_repositories()
+            .set_registry_id(self.registry_id.clone())
+            .repository_names(repository)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output
+                .repositories()
+                .iter()
+                .any(|r| r.repository_name() == Some(repository))),
+            Err(e) if e.code() == Some("RepositoryNotFoundException") => Ok(false),
+            Err(e) => Err(self.failure("DescribeRepositories", Some(repository), &e)),
+        }
+    }
+
+    /// Creates the repository; `false` when someone else created it first.
+    async fn create(
+        &self,
+        repository: &str,
+        settings: &RepositorySettings,
+    ) -> Result<bool, RegistryError> {
+        let encryption = EncryptionConfiguration::builder()
+            .encryption_type(EncryptionType::Aes256)
+            .build()
+            .expect("encryption type is set");
+        let mutability = match settings.tag_mutability {
+            TagMutability::Mutable => ImageTagMutability::Mutable,
+            TagMutability::Immutable => ImageTagMutability::Immutable,
+        };
+        match self
+            .client
+            .create_repository()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository)
+            .image_scanning_configuration(
+                ImageScanningConfiguration::builder()
+                    .scan_on_push(settings.scan_on_push)
+                    .build(),
+            )
+            .encryption_configuration(encryption)
+            .image_tag_mutability(mutability)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("RepositoryAlreadyExistsException") => Ok(false),
+            Err(e) => Err(self.failure("CreateRepository", Some(repository), &e)),
+        }
+    }
+
+    async fn lifecycle_policy(&self, repository: &str) -> Result<Option<String>, RegistryError> {
+        match self
+            .client
+            .get_lifecycle_policy()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output.lifecycle_policy_text().map(str::to_string)),
+            Err(e) if e.code() == Some("LifecyclePolicyNotFoundException") => Ok(None),
+            Err(e) => Err(self.failure("GetLifecyclePolicy", Some(repository), &e)),
+        }
+    }
+
+    /// The digest `tag` names; `None` when the tag or the repository does not exist.
+    pub(crate) async fn tag_digest(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<Digest>, RegistryError> {
+        let id = ImageIdentifier::builder().image_tag(tag).build();
+        Ok(self
+            .batch_get(repository, id)
+            .await?
+            .map(|(digest, _)| digest))
+    }
+
+    /// The manifest `digest` names, exact text and media type; `None` when ECR does not have it.
+    pub(crate) async fn manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        let id = ImageIdentifier::builder()
+            .image_digest(digest.to_string())
+            .build();
+        let Some((found, image)) = self.batch_get(repository, id).await? else {
+            return Ok(None);
+        };
+        let Some(text) = image.image_manifest else {
+            return Ok(None);
+        };
+        let media_type = image
+            .image_manifest_media_type
+            .filter(|t| !t.is_empty())
+            .or_else(|| manifest_media_type(text.as_bytes()))
+            .unwrap_or_else(|| MANIFEST_MEDIA_TYPES[3].to_string());
+        Ok(Some(Manifest {
+            bytes: Bytes::from(text),
+            media_type,
+            // ECR's digest, which is sha256 of the bytes; moto makes up its own when the
+            // digest was not given to PutImage, and that is the one it finds images by.
+            digest: found,
+        }))
+    }
+
+    /// `BatchGetImage` for one image, accepting every manifest media type: its digest and the
+    /// image. `None` when it, or the repository, does not exist.
+    async fn batch_get(
+        &self,
+        repository: &str,
+        id: ImageIdentifier,
+    ) -> Result<Option<(Digest, aws_sdk_ecr::types::Image)>, RegistryError> {
+        let output = match self
+            .client
+            .batch_get_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository)
+            .image_ids(id)
+            .set_accepted_media_types(Some(
+                MANIFEST_MEDIA_TYPES.iter().map(|t| t.to_string()).collect(),
+            ))
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(e) if e.code() == Some("RepositoryNotFoundException") => return Ok(None),
+            Err(e) => return Err(self.failure("BatchGetImage", Some(repository), &e)),
+        };
+        let Some(image) = output.images.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let digest = image
+            .image_id()
+            .and_then(|id| id.image_digest())
+            .and_then(|d| d.parse::<Digest>().ok())
+            .ok_or_else(|| RegistryError::Ecr {
+                operation: "BatchGetImage",
+                repository: Some(repository.to_string()),
+                failure: EcrFailure::Other,
+                source: AwsCause {
+                    code: None,
+                    message: "the image in the answer has no sha256 digest".into(),
+                },
+            })?;
+        Ok(Some((digest, image)))
+    }
+
+    /// `PutImage`: writes `tag` for `manifest`, with its exact text and media type.
+    pub(crate) async fn put_image(
+        &self,
+        repository: &str,
+        tag: &str,
+        manifest: &Manifest,
+    ) -> Result<PutOutcome, RegistryError> {
+        let text = String::from_utf8_lossy(&manifest.bytes).into_owned();
+        match self
+            .client
+            .put_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository)
+            .image_manifest(text)
+            .image_manifest_media_type(&manifest.media_type)
+            .image_digest(manifest.digest.to_string())
+            .image_tag(tag)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(PutOutcome::Written),
+            Err(e) if e.code() == Some("ImageAlreadyExistsException") => {
+                Ok(PutOutcome::AlreadyExists)
+            }
+            Err(e) if e.code() == Some("ImageTagAlreadyExistsException") => {
+                Ok(PutOutcome::TagTaken)
+            }
+            Err(e) => Err(self.failure("PutImage", Some(repository), &e)),
+        }
+    }
+
+    /// The error for a failed call, classified and scrubbed.
+    fn failure<E>(
+        &self,
+        operation: &'static str,
+        repository: Option<&str>,
+        error: &SdkError<E, aws_sdk_ecr::config::http::HttpResponse>,
+    ) -> RegistryError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let redactor = self.redactor.read().expect("redactor lock");
+        let (failure, code, message) = match error {
+            SdkError::ServiceError(_) => {
+                let status = error.raw_response().map(|r| r.status().as_u16());
+                let code = error.code().map(str::to_string);
+                let message = error.message().unwrap_or_default().to_string();
+                (classify(code.as_deref(), status), code, message)
+            }
+            SdkError::TimeoutError(_) => (
+                EcrFailure::Unreachable,
+                None,
+                DisplayErrorContext(error).to_string(),
+            ),
+            SdkError::ResponseError(_) => (
+                EcrFailure::Unavailable,
+                None,
+                DisplayErrorContext(error).to_string(),
+            ),
+            SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
+                let message = DisplayErrorContext(error).to_string();
+                // Identity resolution fails before anything is sent, and says so.
+                let failure = if message.to_ascii_lowercase().contains("credential") {
+                    EcrFailure::Credentials
+                } else {
+                    EcrFailure::Unreachable
+                };
+                (failure, None, message)
+            }
+            _ => (
+                EcrFailure::Other,
+                None,
+                DisplayErrorContext(error).to_string(),
+            ),
+        };
+        ecr_error(operation, repository, failure, code, &message, &redactor)
+    }
+}
+
+/// The error for a failed ECR call, its AWS message scrubbed of the tokens `redactor` knows.
+pub(crate) fn ecr_error(
+    operation: &'static str,
+    repository: Option<&str>,
+    failure: EcrFailure,
+    code: Option<String>,
+    message: &str,
+    redactor: &Redactor,
+) -> RegistryError {
+    RegistryError::Ecr {
+        operation,
+        repository: repository.map(str::to_string),
+        failure,
+        source: AwsCause {
+            code,
+            message: redactor.scrub(message),
+        },
+    }
+}
+
+/// What an AWS error code (and HTTP status) means for the user.
+pub(crate) fn classify(code: Option<&str>, status: Option<u16>) -> EcrFailure {
+    match code.unwrap_or_default() {
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
+            EcrFailure::AccessDenied
+        }
+        "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "SignatureDoesNotMatch"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken"
+        | "InvalidClientTokenId"
+        | "ExpiredTokenException"
+        | "ExpiredToken" => EcrFailure::Credentials,
+        "ThrottlingException"
+        | "Throttling"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "ServerException"
+        | "ServiceUnavailable"
+        | "InternalFailure" => EcrFailure::Unavailable,
+        "RepositoryNotFoundException" => EcrFailure::RepositoryNotFound,
+        _ if status.is_some_and(|s| s >= 500 || s == 429) => EcrFailure::Unavailable,
+        _ => EcrFailure::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_aws_error_codes() {
+        assert_eq!(
+            classify(Some("AccessDeniedException"), Some(400)),
+            EcrFailure::AccessDenied
+        );
+        assert_eq!(
+            classify(Some("UnrecognizedClientException"), Some(400)),
+            EcrFailure::Credentials
+        );
+        assert_eq!(
+            classify(Some("ExpiredTokenException"), Some(400)),
+            EcrFailure::Credentials
+        );
+        assert_eq!(
+            classify(Some("ThrottlingException"), Some(400)),
+            EcrFailure::Unavailable
+        );
+        assert_eq!(classify(None, Some(503)), EcrFailure::Unavailable);
+        assert_eq!(
+            classify(Some("InvalidParameterException"), Some(400)),
+            EcrFailure::Other
+        );
+        assert_eq!(
+            classify(Some("RepositoryNotFoundException"), Some(400)),
+            EcrFailure::RepositoryNotFound
+        );
+    }
+}
