@@ -3,8 +3,9 @@
 use crate::support::{base_image, docker, unique, Fleet, ImageCleanup};
 
 /// Four images: `base` (from the busybox base), `app` built on it, a multi-stage `tools`, and a
-/// non-root `web` serving with httpd on 8080.
-fn fixture(prefix: &str) -> Fleet {
+/// non-root `web` serving with httpd on 8080. The `FIXTURE` arg makes every test's keys its own,
+/// so tests running at once never find each other's images.
+pub(crate) fn fixture(prefix: &str) -> Fleet {
     let fleet = Fleet::new();
     fleet
         .manifest(&format!(
@@ -14,46 +15,47 @@ base = "{base}"
 
 [images.base]
 context = "base"
-args = {{ BASE = "${{base}}" }}
+args = {{ BASE = "${{base}}", FIXTURE = "{prefix}" }}
 repository = "{prefix}/base"
 tags = ["latest"]
 
 [images.app]
 context = "app"
 depends_on = ["base"]
+args = {{ FIXTURE = "{prefix}" }}
 repository = "{prefix}/app"
 
 [images.tools]
 context = "tools"
-args = {{ BASE = "${{base}}" }}
+args = {{ BASE = "${{base}}", FIXTURE = "{prefix}" }}
 repository = "{prefix}/tools"
 
 [images.web]
 context = "web"
-args = {{ BASE = "${{base}}" }}
+args = {{ BASE = "${{base}}", FIXTURE = "{prefix}" }}
 repository = "{prefix}/web"
 "#,
             base = base_image()
         ))
-        .write("base/Dockerfile", "ARG BASE\nFROM ${BASE}\nCOPY motd /etc/motd\nRUN mkdir -p /opt/fleet && echo base > /opt/fleet/layer\n")
+        .write("base/Dockerfile", "ARG BASE\nFROM ${BASE}\nARG FIXTURE\nLABEL fleet-test.fixture=${FIXTURE}\nCOPY motd /etc/motd\nRUN mkdir -p /opt/fleet && echo base > /opt/fleet/layer\n")
         .write("base/motd", "fleet base\n")
         .write("app/Dockerfile", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app.sh /opt/fleet/app.sh\nCMD [\"sh\", \"/opt/fleet/app.sh\"]\n")
         .write("app/app.sh", "echo app\n")
         .write(
             "tools/Dockerfile",
-            "ARG BASE\nFROM ${BASE} AS build\nCOPY src /src\nRUN cat /src/*.txt > /combined.txt\nFROM ${BASE}\nCOPY --from=build /combined.txt /opt/combined.txt\n",
+            "ARG BASE\nFROM ${BASE} AS build\nARG FIXTURE\nLABEL fleet-test.fixture=${FIXTURE}\nCOPY src /src\nRUN cat /src/*.txt > /combined.txt\nFROM ${BASE}\nARG FIXTURE\nLABEL fleet-test.fixture=${FIXTURE}\nCOPY --from=build /combined.txt /opt/combined.txt\n",
         )
         .write("tools/src/a.txt", "a\n")
         .write("tools/src/b.txt", "b\n")
         .write(
             "web/Dockerfile",
-            "ARG BASE\nFROM ${BASE}\nCOPY www /www\nUSER app\nEXPOSE 8080\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
+            "ARG BASE\nFROM ${BASE}\nARG FIXTURE\nLABEL fleet-test.fixture=${FIXTURE}\nCOPY www /www\nUSER app\nEXPOSE 8080\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
         )
         .write("web/www/index.html", "<h1>fleet</h1>\n");
     fleet
 }
 
-fn outcomes(fleet: &Fleet, json_out: &str) -> Vec<(String, String)> {
+pub(crate) fn outcomes(fleet: &Fleet, json_out: &str) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(fleet.file(json_out)).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     json["images"]
@@ -69,7 +71,7 @@ fn outcomes(fleet: &Fleet, json_out: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -148,7 +150,7 @@ fn a_failing_step_fails_that_image_and_its_dependents_only() {
     let fleet = fixture(&prefix);
     fleet.write(
         "base/Dockerfile",
-        "ARG BASE\nFROM ${BASE}\nCOPY motd /etc/motd\nRUN echo about to fail && exit 3\n",
+        "ARG BASE\nFROM ${BASE}\nARG FIXTURE\nLABEL fleet-test.fixture=${FIXTURE}\nCOPY motd /etc/motd\nRUN echo about to fail && exit 3\n",
     );
     let run = fleet.run(&[
         "--manifest",
@@ -206,7 +208,7 @@ fn a_copy_of_an_ignored_file_fails_before_building() {
     run.expect_code(2);
     assert!(
         run.stderr
-            .contains("`www` (Dockerfile line 3) of image `web` is excluded by"),
+            .contains("`www` (Dockerfile line 5) of image `web` is excluded by"),
         "{}",
         run.stderr
     );
@@ -330,7 +332,7 @@ fn ctrl_c_cancels_builds_tags_nothing_and_leaves_no_container() {
     let marker = unique("sleeper");
     fleet.write(
         "web/Dockerfile",
-        format!("ARG BASE\nFROM ${{BASE}}\nCOPY www /www\nRUN echo {marker} && sleep 120\n"),
+        format!("ARG BASE\nFROM ${{BASE}}\nARG FIXTURE\nLABEL fleet-test.fixture=${{FIXTURE}}\nCOPY www /www\nRUN echo {marker} && sleep 120\n"),
     );
     let mut child = fleet
         .command(&[

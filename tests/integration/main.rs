@@ -4,5 +4,6 @@
 mod build;
 mod deploy;
 mod hash;
+mod push;
 mod registry;
 mod support;
