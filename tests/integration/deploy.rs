@@ -33,7 +33,7 @@ use fleet_images::report::NullReporter;
 
 use crate::support::{service, unique};
 
-async fn config() -> SdkConfig {
+pub(crate) async fn config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(service("FLEET_TEST_AWS_ENDPOINT"))
         .region(Region::new("us-east-1"))

@@ -6,4 +6,5 @@ mod deploy;
 mod hash;
 mod push;
 mod registry;
+mod release;
 mod support;
