@@ -51,6 +51,7 @@ pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {
                 entry.path
             );
         }
+        std::io::Write::flush(&mut std::io::stdout()).ok();
         let scope = match &inputs.whole_context {
             Some(reason) => format!("the whole filtered context ({reason})"),
             None => "only the paths the Dockerfile reads".to_string(),

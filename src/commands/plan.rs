@@ -139,7 +139,7 @@ fn to_text(observation: &Observation, plan: &Plan, explain: bool, session: &Sess
                 for (reference, identity) in &prepared.bases {
                     if identity.starts_with("unresolved:") {
                         out.push_str(&format!(
-                            "{:width$}  {:7}  {:12}  base {reference} unresolved (no engine)\n",
+                            "{:width$}  {:7}  {:12}  base {reference} unresolved: neither local nor in a registry the engine can reach\n",
                             "", "", ""
                         ));
                     }

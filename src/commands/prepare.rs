@@ -167,6 +167,12 @@ pub async fn observe(
                     Ok(identity) => prepared
                         .bases
                         .push((base.reference.to_string(), identity.clone())),
+                    // `plan` and `hash` still key an image whose base the engine cannot find
+                    // (and say so); commands that build need the base.
+                    Err(_) if !options.engine_required => prepared.bases.push((
+                        base.reference.to_string(),
+                        format!("unresolved:{}", base.reference),
+                    )),
                     Err(error) => failure = Some(error.clone()),
                 }
             }
