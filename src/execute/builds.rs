@@ -3,6 +3,7 @@
 //! `fail_fast`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -11,12 +12,49 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::logs::Log;
 use super::outcome::{ImageResult, Outcome};
-use crate::docker::{self, BuildRequest, Engine, EngineCredentials};
+use crate::docker::{self, BuildRequest, Engine, EngineCredentials, EngineError};
 use crate::error::render;
 use crate::hash::ImageInputs;
 use crate::manifest::ImageSpec;
 use crate::names::{ImageName, Key, Tag};
 use crate::report::{format_duration, Event, Level, SharedReporter};
+
+/// The engine calls the scheduler makes: the real [`Engine`], or a double in tests.
+pub trait ImageBuilder: Sync {
+    /// Builds an image, passing each line of output to `on_line`; returns the image id.
+    fn build(
+        &self,
+        request: BuildRequest,
+        on_line: Box<dyn FnMut(&str) + Send + '_>,
+    ) -> impl Future<Output = Result<String, EngineError>> + Send;
+
+    /// Adds `repository:tag` to an image.
+    fn tag(
+        &self,
+        image: &str,
+        repository: &str,
+        tag: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+}
+
+impl ImageBuilder for Engine {
+    fn build(
+        &self,
+        request: BuildRequest,
+        on_line: Box<dyn FnMut(&str) + Send + '_>,
+    ) -> impl Future<Output = Result<String, EngineError>> + Send {
+        docker::build(self, request, on_line)
+    }
+
+    fn tag(
+        &self,
+        image: &str,
+        repository: &str,
+        tag: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        Engine::tag(self, image, repository, tag)
+    }
+}
 
 /// One image to build.
 #[derive(Debug, Clone)]
@@ -58,7 +96,7 @@ pub fn local_ref(spec: &ImageSpec, key: &Key) -> String {
 /// Builds `jobs`; `available` holds, for each image already present (local or remote), the
 /// reference a dependent's `<NAME>_IMAGE` build arg gets. Returns one result per job.
 pub async fn run(
-    engine: &Engine,
+    engine: &impl ImageBuilder,
     jobs: Vec<BuildJob>,
     mut available: BTreeMap<ImageName, String>,
     settings: &BuildSettings,
@@ -136,7 +174,7 @@ pub async fn run(
 }
 
 async fn build_one(
-    engine: &Engine,
+    engine: &impl ImageBuilder,
     job: BuildJob,
     refs: BTreeMap<ImageName, String>,
     settings: &BuildSettings,
@@ -167,21 +205,25 @@ async fn build_one(
         let log = log.clone();
         let reporter = reporter.clone();
         let subject = subject.clone();
-        docker::build(engine, request, move |line| {
-            log.lock().expect("log lock").line(line);
-            if line.starts_with("Step ") {
-                reporter.event(Event::Step {
-                    subject: &subject,
-                    text: line,
-                });
-            } else {
-                reporter.event(Event::Line {
-                    subject: &subject,
-                    text: line,
-                });
-            }
-        })
-        .await
+        engine
+            .build(
+                request,
+                Box::new(move |line: &str| {
+                    log.lock().expect("log lock").line(line);
+                    if line.starts_with("Step ") {
+                        reporter.event(Event::Step {
+                            subject: &subject,
+                            text: line,
+                        });
+                    } else {
+                        reporter.event(Event::Line {
+                            subject: &subject,
+                            text: line,
+                        });
+                    }
+                }),
+            )
+            .await
     };
     let mut result = ImageResult::new(name.clone(), Some(job.key), Outcome::Built);
     result.duration = started.elapsed();
@@ -262,4 +304,255 @@ pub fn build_args(
         }
     }
     args
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::hash::{inputs, ContentCache};
+    use crate::manifest::{parse, LoadOptions};
+    use crate::report::NullReporter;
+
+    /// A builder that takes a little time, fails the images it is told to, and records the
+    /// order and the most builds it saw at once.
+    #[derive(Default)]
+    struct FakeBuilder {
+        fail: Vec<&'static str>,
+        running: AtomicUsize,
+        most: AtomicUsize,
+        order: Mutex<Vec<String>>,
+        args: Mutex<HashMap<String, HashMap<String, String>>>,
+    }
+
+    impl ImageBuilder for FakeBuilder {
+        fn build(
+            &self,
+            request: BuildRequest,
+            mut on_line: Box<dyn FnMut(&str) + Send + '_>,
+        ) -> impl Future<Output = Result<String, EngineError>> + Send {
+            async move {
+                let name = request.inputs.image.to_string();
+                let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most.fetch_max(now, Ordering::SeqCst);
+                on_line("Step 1/1 : FROM scratch");
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                self.running.fetch_sub(1, Ordering::SeqCst);
+                self.order.lock().unwrap().push(name.clone());
+                self.args
+                    .lock()
+                    .unwrap()
+                    .insert(name.clone(), request.args.clone());
+                if self.fail.contains(&name.as_str()) {
+                    return Err(EngineError::Build {
+                        image: request.inputs.image.clone(),
+                        step: Some("Step 1/1 : RUN false".into()),
+                        message: "The command '/bin/sh -c false' returned a non-zero code: 1"
+                            .into(),
+                        log: None,
+                    });
+                }
+                Ok(format!("sha256:{}", "0".repeat(64)))
+            }
+        }
+
+        fn tag(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> impl Future<Output = Result<(), EngineError>> + Send {
+            async { Ok(()) }
+        }
+    }
+
+    /// `a` and `d` are independent; `b` builds on `a`, `c` on `b`.
+    fn jobs(dir: &std::path::Path) -> Vec<BuildJob> {
+        let manifest_text = "[images.a]\ncontext = \"a\"\n[images.b]\ncontext = \"b\"\ndepends_on = [\"a\"]\n[images.c]\ncontext = \"c\"\ndepends_on = [\"b\"]\n[images.d]\ncontext = \"d\"\n";
+        for (name, from) in [
+            ("a", "scratch"),
+            ("b", "${A_IMAGE}"),
+            ("c", "${B_IMAGE}"),
+            ("d", "scratch"),
+        ] {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            std::fs::write(
+                dir.join(name).join("Dockerfile"),
+                format!("ARG A_IMAGE\nARG B_IMAGE\nFROM {from}\n"),
+            )
+            .unwrap();
+        }
+        let manifest = parse(
+            &dir.join("fleet.toml"),
+            manifest_text,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        manifest
+            .images
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| BuildJob {
+                spec: spec.clone(),
+                inputs: Arc::new(inputs::read(spec, &ContentCache::disabled()).unwrap()),
+                key: Key::from_bytes([i as u8; 32]),
+            })
+            .collect()
+    }
+
+    fn settings(dir: &std::path::Path, jobs: usize, fail_fast: bool) -> BuildSettings {
+        BuildSettings {
+            jobs,
+            fail_fast,
+            no_cache: false,
+            pull: false,
+            labels: HashMap::new(),
+            credentials: Vec::new(),
+            state_dir: dir.join("state"),
+            extra_tags: Vec::new(),
+        }
+    }
+
+    fn outcomes(results: &[ImageResult]) -> Vec<(String, Outcome)> {
+        let mut out: Vec<_> = results
+            .iter()
+            .map(|r| (r.name.to_string(), r.outcome))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[tokio::test]
+    async fn dependencies_first_at_most_jobs_at_once_with_their_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let builder = FakeBuilder::default();
+        let reporter: SharedReporter = Arc::new(NullReporter);
+        let results = run(
+            &builder,
+            jobs(dir.path()),
+            BTreeMap::new(),
+            &settings(dir.path(), 2, false),
+            &reporter,
+        )
+        .await;
+        assert!(results.iter().all(|r| r.outcome == Outcome::Built));
+        let order = builder.order.lock().unwrap().clone();
+        let position = |n: &str| order.iter().position(|o| o == n).unwrap();
+        assert!(
+            position("a") < position("b") && position("b") < position("c"),
+            "{order:?}"
+        );
+        assert_eq!(builder.most.load(Ordering::SeqCst), 2);
+        let args = builder.args.lock().unwrap();
+        assert_eq!(
+            args["b"]["A_IMAGE"],
+            format!("a:{}", Key::from_bytes([0; 32]).tag())
+        );
+        assert_eq!(
+            args["c"]["B_IMAGE"],
+            format!("b:{}", Key::from_bytes([1; 32]).tag())
+        );
+    }
+
+    #[tokio::test]
+    async fn one_job_at_a_time_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let builder = FakeBuilder::default();
+        let reporter: SharedReporter = Arc::new(NullReporter);
+        run(
+            &builder,
+            jobs(dir.path()),
+            BTreeMap::new(),
+            &settings(dir.path(), 1, false),
+            &reporter,
+        )
+        .await;
+        assert_eq!(builder.most.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failure_skips_its_dependents_and_the_rest_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let builder = FakeBuilder {
+            fail: vec!["a"],
+            ..Default::default()
+        };
+        let reporter: SharedReporter = Arc::new(NullReporter);
+        let results = run(
+            &builder,
+            jobs(dir.path()),
+            BTreeMap::new(),
+            &settings(dir.path(), 2, false),
+            &reporter,
+        )
+        .await;
+        assert_eq!(
+            outcomes(&results),
+            [
+                ("a".into(), Outcome::Failed),
+                ("b".into(), Outcome::Skipped),
+                ("c".into(), Outcome::Skipped),
+                ("d".into(), Outcome::Built)
+            ]
+        );
+        let b = results.iter().find(|r| r.name.as_str() == "b").unwrap();
+        assert_eq!(b.error.as_deref(), Some("it builds on `a`, which failed"));
+        let c = results.iter().find(|r| r.name.as_str() == "c").unwrap();
+        assert_eq!(c.error.as_deref(), Some("it builds on `b`, which failed"));
+        assert!(!builder.order.lock().unwrap().contains(&"b".to_string()));
+    }
+
+    #[tokio::test]
+    async fn fail_fast_starts_nothing_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let builder = FakeBuilder {
+            fail: vec!["a"],
+            ..Default::default()
+        };
+        let reporter: SharedReporter = Arc::new(NullReporter);
+        let results = run(
+            &builder,
+            jobs(dir.path()),
+            BTreeMap::new(),
+            &settings(dir.path(), 1, true),
+            &reporter,
+        )
+        .await;
+        let outcomes = outcomes(&results);
+        assert_eq!(outcomes[0], ("a".into(), Outcome::Failed));
+        assert_eq!(builder.order.lock().unwrap().clone(), ["a"]);
+        assert!(
+            outcomes[1..]
+                .iter()
+                .all(|(_, o)| matches!(o, Outcome::Skipped | Outcome::Cancelled)),
+            "{outcomes:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_image_already_present_feeds_its_reference_to_dependents() {
+        let dir = tempfile::tempdir().unwrap();
+        let builder = FakeBuilder::default();
+        let reporter: SharedReporter = Arc::new(NullReporter);
+        let mut all = jobs(dir.path());
+        all.remove(0); // `a` is present
+        let present = BTreeMap::from([(
+            "a".parse::<ImageName>().unwrap(),
+            "registry.example/a:key-x".to_string(),
+        )]);
+        run(
+            &builder,
+            all,
+            present,
+            &settings(dir.path(), 2, false),
+            &reporter,
+        )
+        .await;
+        assert_eq!(
+            builder.args.lock().unwrap()["b"]["A_IMAGE"],
+            "registry.example/a:key-x"
+        );
+    }
 }
