@@ -328,43 +328,35 @@ mod tests {
     }
 
     impl ImageBuilder for FakeBuilder {
-        fn build(
+        async fn build(
             &self,
             request: BuildRequest,
             mut on_line: Box<dyn FnMut(&str) + Send + '_>,
-        ) -> impl Future<Output = Result<String, EngineError>> + Send {
-            async move {
-                let name = request.inputs.image.to_string();
-                let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-                self.most.fetch_max(now, Ordering::SeqCst);
-                on_line("Step 1/1 : FROM scratch");
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                self.running.fetch_sub(1, Ordering::SeqCst);
-                self.order.lock().unwrap().push(name.clone());
-                self.args
-                    .lock()
-                    .unwrap()
-                    .insert(name.clone(), request.args.clone());
-                if self.fail.contains(&name.as_str()) {
-                    return Err(EngineError::Build {
-                        image: request.inputs.image.clone(),
-                        step: Some("Step 1/1 : RUN false".into()),
-                        message: "The command '/bin/sh -c false' returned a non-zero code: 1"
-                            .into(),
-                        log: None,
-                    });
-                }
-                Ok(format!("sha256:{}", "0".repeat(64)))
+        ) -> Result<String, EngineError> {
+            let name = request.inputs.image.to_string();
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            on_line("Step 1/1 : FROM scratch");
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            self.order.lock().unwrap().push(name.clone());
+            self.args
+                .lock()
+                .unwrap()
+                .insert(name.clone(), request.args.clone());
+            if self.fail.contains(&name.as_str()) {
+                return Err(EngineError::Build {
+                    image: request.inputs.image.clone(),
+                    step: Some("Step 1/1 : RUN false".into()),
+                    message: "The command '/bin/sh -c false' returned a non-zero code: 1".into(),
+                    log: None,
+                });
             }
+            Ok(format!("sha256:{}", "0".repeat(64)))
         }
 
-        fn tag(
-            &self,
-            _: &str,
-            _: &str,
-            _: &str,
-        ) -> impl Future<Output = Result<(), EngineError>> + Send {
-            async { Ok(()) }
+        async fn tag(&self, _: &str, _: &str, _: &str) -> Result<(), EngineError> {
+            Ok(())
         }
     }
 
