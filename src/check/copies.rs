@@ -140,18 +140,44 @@ fn is_archive(source: &str) -> bool {
         .any(|ext| source.to_ascii_lowercase().ends_with(ext))
 }
 
+/// One stage as this reader sees it.
+struct StageCopies {
+    line: usize,
+    name: Option<String>,
+    workdir: String,
+    copies: Vec<Copy>,
+}
+
+/// `FROM [--platform=…] base [AS name]` → (base, name), lower case.
+fn from_args(args: &str) -> (String, Option<String>) {
+    let words: Vec<&str> = args.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+    let base = words.first().map(|w| w.to_ascii_lowercase()).unwrap_or_default();
+    let name = match words.as_slice() {
+        [_, as_word, name, ..] if as_word.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+        _ => None,
+    };
+    (base, name)
+}
+
 /// The context copies of the stage that starts at Dockerfile line `from_line` (its `FROM`), or of
-/// the last stage when no `FROM` is on that line.
+/// the last stage when no `FROM` is on that line. A stage built `FROM` an earlier stage starts
+/// with that stage's copies and working directory.
 pub(crate) fn stage_copies(text: &str, from_line: Option<usize>) -> Vec<Copy> {
-    let mut stages: Vec<(usize, Vec<Copy>)> = Vec::new();
-    let mut workdir = "/".to_string();
+    let mut stages: Vec<StageCopies> = Vec::new();
     for (line, keyword, args) in instructions(text) {
+        if keyword == "FROM" {
+            let (base, name) = from_args(&args);
+            let parent = stages.iter().rev().find(|s| s.name.as_deref() == Some(base.as_str()));
+            let (workdir, copies) = match parent {
+                Some(parent) => (parent.workdir.clone(), parent.copies.clone()),
+                None => ("/".to_string(), Vec::new()),
+            };
+            stages.push(StageCopies { line, name, workdir, copies });
+            continue;
+        }
+        let Some(stage) = stages.last_mut() else { continue };
         match keyword.as_str() {
-            "FROM" => {
-                stages.push((line, Vec::new()));
-                workdir = "/".to_string();
-            }
-            "WORKDIR" if !args.contains('$') => workdir = join(&workdir, args.trim_matches('"')),
+            "WORKDIR" if !args.contains('$') => stage.workdir = join(&stage.workdir, args.trim_matches('"')),
             "COPY" | "ADD" => {
                 let Some((flags, mut words)) = copy_args(&args) else { continue };
                 if flags.iter().any(|f| f.starts_with("from")) || words.len() < 2 || args.contains('$') {
@@ -171,26 +197,23 @@ pub(crate) fn stage_copies(text: &str, from_line: Option<usize>) -> Vec<Copy> {
                 if sources.is_empty() {
                     continue;
                 }
-                let copy = Copy {
+                stage.copies.push(Copy {
                     sources,
-                    dest: join(&workdir, &dest_written),
+                    dest: join(&stage.workdir, &dest_written),
                     dest_is_dir: dest_written.ends_with('/') || several,
                     line,
-                };
-                if let Some((_, copies)) = stages.last_mut() {
-                    copies.push(copy);
-                }
+                });
             }
             _ => {}
         }
     }
     let chosen = from_line
-        .and_then(|l| stages.iter().position(|(start, _)| *start == l))
+        .and_then(|l| stages.iter().position(|s| s.line == l))
         .unwrap_or(stages.len().saturating_sub(1));
     if stages.is_empty() {
         Vec::new()
     } else {
-        stages.swap_remove(chosen).1
+        stages.swap_remove(chosen).copies
     }
 }
 
@@ -337,6 +360,18 @@ COPY . /src
         assert_eq!(find_in_context(&copies, &entries, "/app/package.json"), None, "copied in another stage");
         // The first stage, chosen by its FROM line.
         assert_eq!(stage_copies(text, Some(1))[0].dest, "/app");
+    }
+
+    #[test]
+    fn a_stage_from_an_earlier_stage_inherits_its_copies_and_workdir() {
+        let text = "FROM busybox AS Base\nWORKDIR /srv\nCOPY conf.toml ./\nFROM base\nCOPY logo.svg img/\n";
+        let copies = stage_copies(text, None);
+        assert_eq!(copies.len(), 2);
+        assert_eq!(copies[0].dest, "/srv");
+        assert_eq!(copies[1].dest, "/srv/img");
+        let entries = vec![file("conf.toml"), file("logo.svg")];
+        assert_eq!(find_in_context(&copies, &entries, "/srv/conf.toml"), Some(InContext::Entry(0)));
+        assert_eq!(find_in_context(&copies, &entries, "/srv/img/logo.svg"), Some(InContext::Entry(1)));
     }
 
     #[test]

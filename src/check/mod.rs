@@ -156,11 +156,12 @@ fn allowed(spec: &ImageSpec, rule: &str) -> bool {
 /// The Dockerfile view of the rules that the image would otherwise answer.
 async fn static_rules(spec: &ImageSpec, inputs: &ImageInputs, out: &mut Outcome) {
     let image = &spec.name;
-    let Some(stage) = run_config::final_stage(&inputs.parsed, spec.target.as_deref()) else {
+    let Some(index) = run_config::final_stage(&inputs.parsed, spec.target.as_deref()) else {
         out.notes.push(Note { image: image.clone(), rule: None, text: "the Dockerfile has no stage to check".into() });
         return;
     };
-    let config = RunConfig::from_stage(stage);
+    let stage = &inputs.parsed.stages[index];
+    let config = RunConfig::from_stage(&inputs.parsed, index);
     if allowed(spec, rules::PRIVILEGED_PORT) {
         out.findings.extend(privileged_port::check(image, &config));
     }

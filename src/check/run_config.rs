@@ -4,7 +4,7 @@
 //! are written once against this view.
 
 use crate::docker::ImageDetails;
-use crate::hash::dockerfile::{Dockerfile, Stage};
+use crate::hash::dockerfile::Dockerfile;
 
 /// Where a [`RunConfig`] was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,15 +31,34 @@ pub(crate) struct RunConfig {
 }
 
 impl RunConfig {
-    /// From a stage of a parsed Dockerfile.
-    pub(crate) fn from_stage(stage: &Stage) -> Self {
-        RunConfig {
-            origin: Origin::Dockerfile,
-            user: stage.user.clone().filter(|u| !u.trim().is_empty()),
-            exposed_ports: stage.exposed_ports.clone(),
-            env: stage.env.clone(),
-            healthcheck: stage.has_healthcheck,
+    /// From a stage of a parsed Dockerfile, with what it inherits from earlier stages it is built
+    /// `FROM` (their `USER`, `EXPOSE`, `ENV` and `HEALTHCHECK`).
+    pub(crate) fn from_stage(dockerfile: &Dockerfile, index: usize) -> Self {
+        let mut chain = vec![index];
+        let mut current = index;
+        while let Some(parent) = dockerfile.stages[..current].iter().rposition(|s| {
+            s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&dockerfile.stages[current].base))
+        }) {
+            chain.push(parent);
+            current = parent;
         }
+        let mut config = RunConfig {
+            origin: Origin::Dockerfile,
+            user: None,
+            exposed_ports: Vec::new(),
+            env: Vec::new(),
+            healthcheck: false,
+        };
+        for &i in chain.iter().rev() {
+            let stage = &dockerfile.stages[i];
+            if let Some(user) = stage.user.clone().filter(|u| !u.trim().is_empty()) {
+                config.user = Some(user);
+            }
+            config.exposed_ports.extend(stage.exposed_ports.iter().cloned());
+            config.env.extend(stage.env.iter().cloned());
+            config.healthcheck |= stage.has_healthcheck;
+        }
+        config
     }
 
     /// From a built image.
@@ -85,18 +104,18 @@ impl RunConfig {
     }
 }
 
-/// The stage an image is built from: the `target` stage, else the last one.
-pub(crate) fn final_stage<'a>(dockerfile: &'a Dockerfile, target: Option<&str>) -> Option<&'a Stage> {
+/// The index of the stage an image is built from: the `target` stage, else the last one.
+pub(crate) fn final_stage(dockerfile: &Dockerfile, target: Option<&str>) -> Option<usize> {
     if let Some(target) = target {
-        if let Some(stage) = dockerfile
+        if let Some(index) = dockerfile
             .stages
             .iter()
-            .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(target)))
+            .position(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(target)))
         {
-            return Some(stage);
+            return Some(index);
         }
     }
-    dockerfile.stages.last()
+    dockerfile.stages.len().checked_sub(1)
 }
 
 #[cfg(test)]
