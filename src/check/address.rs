@@ -6,7 +6,15 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Name suffixes only private DNS resolves.
-const PRIVATE_SUFFIXES: &[&str] = &[".internal", ".local", ".localdomain", ".lan", ".home.arpa", ".consul", ".svc"];
+const PRIVATE_SUFFIXES: &[&str] = &[
+    ".internal",
+    ".local",
+    ".localdomain",
+    ".lan",
+    ".home.arpa",
+    ".consul",
+    ".svc",
+];
 
 /// The host of an `http(s)` URL, lower case, without port or brackets.
 pub(crate) fn host(url: &str) -> Result<String, String> {
@@ -95,7 +103,10 @@ mod tests {
     #[test]
     fn extracts_hosts() {
         assert_eq!(host("http://localhost:6167").unwrap(), "localhost");
-        assert_eq!(host("https://user:pw@Matrix.Example.com./path?q").unwrap(), "matrix.example.com");
+        assert_eq!(
+            host("https://user:pw@Matrix.Example.com./path?q").unwrap(),
+            "matrix.example.com"
+        );
         assert_eq!(host("http://[fd00::1]:8008/").unwrap(), "fd00::1");
         assert!(host("matrix.example.com").is_err());
         assert!(host("http://:80/").is_err());

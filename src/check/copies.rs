@@ -81,13 +81,19 @@ fn instructions(text: &str) -> Vec<(usize, String, String)> {
         let trimmed = line.trim();
         if directives {
             // Parser directives (`# escape=`, `# syntax=`) only at the very top.
-            let directive = trimmed.strip_prefix('#').and_then(|d| d.trim().split_once('='));
+            let directive = trimmed
+                .strip_prefix('#')
+                .and_then(|d| d.trim().split_once('='));
             match directive {
                 Some((name, value)) if name.trim().eq_ignore_ascii_case("escape") => {
                     escape = value.trim().chars().next().unwrap_or('\\');
                     continue;
                 }
-                Some((name, _)) if ["syntax", "check"].contains(&name.trim().to_ascii_lowercase().as_str()) => continue,
+                Some((name, _))
+                    if ["syntax", "check"].contains(&name.trim().to_ascii_lowercase().as_str()) =>
+                {
+                    continue
+                }
                 _ => directives = false,
             }
         }
@@ -96,7 +102,11 @@ fn instructions(text: &str) -> Vec<(usize, String, String)> {
         }
         let (start, mut text) = current.take().unwrap_or((number, String::new()));
         let continued = trimmed.ends_with(escape);
-        let piece = if continued { &trimmed[..trimmed.len() - escape.len_utf8()] } else { trimmed };
+        let piece = if continued {
+            &trimmed[..trimmed.len() - escape.len_utf8()]
+        } else {
+            trimmed
+        };
         text.push_str(piece);
         text.push(' ');
         if continued {
@@ -106,7 +116,9 @@ fn instructions(text: &str) -> Vec<(usize, String, String)> {
         let text = text.trim().to_string();
         let (keyword, args) = text.split_once(char::is_whitespace).unwrap_or((&text, ""));
         if let Some(tag) = args.split_whitespace().find_map(|w| w.strip_prefix("<<")) {
-            let tag = tag.trim_start_matches('-').trim_matches(|c| c == '"' || c == '\'');
+            let tag = tag
+                .trim_start_matches('-')
+                .trim_matches(|c| c == '"' || c == '\'');
             if !tag.is_empty() {
                 heredoc = Some(tag.to_string());
             }
@@ -122,7 +134,9 @@ fn copy_args(args: &str) -> Option<(Vec<String>, Vec<String>)> {
     let mut flags = Vec::new();
     let mut rest = args.trim();
     while let Some(stripped) = rest.strip_prefix("--") {
-        let (flag, after) = stripped.split_once(char::is_whitespace).unwrap_or((stripped, ""));
+        let (flag, after) = stripped
+            .split_once(char::is_whitespace)
+            .unwrap_or((stripped, ""));
         flags.push(flag.to_string());
         rest = after.trim_start();
     }
@@ -135,9 +149,19 @@ fn copy_args(args: &str) -> Option<(Vec<String>, Vec<String>)> {
 }
 
 fn is_archive(source: &str) -> bool {
-    [".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"]
-        .iter()
-        .any(|ext| source.to_ascii_lowercase().ends_with(ext))
+    [
+        ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst",
+    ]
+    .iter()
+    .any(|ext| source.to_ascii_lowercase().ends_with(ext))
+}
+
+/// Whether a source is a context path this reader follows: not a URL or git remote, not a heredoc,
+/// not an archive that `ADD` unpacks.
+fn is_followed_source(keyword: &str, source: &str) -> bool {
+    let remote = source.contains("://") || source.starts_with("git@");
+    let unpacked = keyword == "ADD" && is_archive(source);
+    !(remote || unpacked || source.starts_with("<<"))
 }
 
 /// One stage as this reader sees it.
@@ -150,10 +174,18 @@ struct StageCopies {
 
 /// `FROM [--platform=…] base [AS name]` → (base, name), lower case.
 fn from_args(args: &str) -> (String, Option<String>) {
-    let words: Vec<&str> = args.split_whitespace().filter(|w| !w.starts_with("--")).collect();
-    let base = words.first().map(|w| w.to_ascii_lowercase()).unwrap_or_default();
+    let words: Vec<&str> = args
+        .split_whitespace()
+        .filter(|w| !w.starts_with("--"))
+        .collect();
+    let base = words
+        .first()
+        .map(|w| w.to_ascii_lowercase())
+        .unwrap_or_default();
     let name = match words.as_slice() {
-        [_, as_word, name, ..] if as_word.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+        [_, as_word, name, ..] if as_word.eq_ignore_ascii_case("as") => {
+            Some(name.to_ascii_lowercase())
+        }
         _ => None,
     };
     (base, name)
@@ -167,32 +199,44 @@ pub(crate) fn stage_copies(text: &str, from_line: Option<usize>) -> Vec<Copy> {
     for (line, keyword, args) in instructions(text) {
         if keyword == "FROM" {
             let (base, name) = from_args(&args);
-            let parent = stages.iter().rev().find(|s| s.name.as_deref() == Some(base.as_str()));
+            let parent = stages
+                .iter()
+                .rev()
+                .find(|s| s.name.as_deref() == Some(base.as_str()));
             let (workdir, copies) = match parent {
                 Some(parent) => (parent.workdir.clone(), parent.copies.clone()),
                 None => ("/".to_string(), Vec::new()),
             };
-            stages.push(StageCopies { line, name, workdir, copies });
+            stages.push(StageCopies {
+                line,
+                name,
+                workdir,
+                copies,
+            });
             continue;
         }
-        let Some(stage) = stages.last_mut() else { continue };
+        let Some(stage) = stages.last_mut() else {
+            continue;
+        };
         match keyword.as_str() {
-            "WORKDIR" if !args.contains('$') => stage.workdir = join(&stage.workdir, args.trim_matches('"')),
+            "WORKDIR" if !args.contains('$') => {
+                stage.workdir = join(&stage.workdir, args.trim_matches('"'))
+            }
             "COPY" | "ADD" => {
-                let Some((flags, mut words)) = copy_args(&args) else { continue };
-                if flags.iter().any(|f| f.starts_with("from")) || words.len() < 2 || args.contains('$') {
+                let Some((flags, mut words)) = copy_args(&args) else {
+                    continue;
+                };
+                if flags.iter().any(|f| f.starts_with("from"))
+                    || words.len() < 2
+                    || args.contains('$')
+                {
                     continue;
                 }
                 let dest_written = words.pop().unwrap_or_default();
                 let several = words.len() > 1;
                 let sources: Vec<String> = words
                     .into_iter()
-                    .filter(|s| {
-                        !s.contains("://")
-                            && !s.starts_with("git@")
-                            && !s.starts_with("<<")
-                            && !(keyword == "ADD" && is_archive(s))
-                    })
+                    .filter(|s| is_followed_source(&keyword, s))
                     .collect();
                 if sources.is_empty() {
                     continue;
@@ -232,17 +276,28 @@ fn glob_match(pattern: &str, path: &str) -> bool {
 }
 
 fn find(entries: &[Entry], path: &str) -> Option<usize> {
-    entries.binary_search_by(|e| e.path.as_str().cmp(path)).ok().or_else(|| entries.iter().position(|e| e.path == path))
+    entries
+        .binary_search_by(|e| e.path.as_str().cmp(path))
+        .ok()
+        .or_else(|| entries.iter().position(|e| e.path == path))
 }
 
 /// Which sent entry the Dockerfile copies to `image_path` (absolute), if any. Later copies win.
-pub(crate) fn find_in_context(copies: &[Copy], entries: &[Entry], image_path: &str) -> Option<InContext> {
+pub(crate) fn find_in_context(
+    copies: &[Copy],
+    entries: &[Entry],
+    image_path: &str,
+) -> Option<InContext> {
     let target = normalize(image_path, true);
     for copy in copies.iter().rev() {
         for written in copy.sources.iter().rev() {
             let source = normalize(written, false);
             let literals: Vec<String> = if source.contains(['*', '?']) {
-                entries.iter().filter(|e| glob_match(&source, &e.path)).map(|e| e.path.clone()).collect()
+                entries
+                    .iter()
+                    .filter(|e| glob_match(&source, &e.path))
+                    .map(|e| e.path.clone())
+                    .collect()
             } else {
                 vec![source]
             };
@@ -257,7 +312,13 @@ pub(crate) fn find_in_context(copies: &[Copy], entries: &[Entry], image_path: &s
     None
 }
 
-fn map_one(copy: &Copy, dest_is_dir: bool, source: &str, entries: &[Entry], target: &str) -> Option<InContext> {
+fn map_one(
+    copy: &Copy,
+    dest_is_dir: bool,
+    source: &str,
+    entries: &[Entry],
+    target: &str,
+) -> Option<InContext> {
     let kind = if source.is_empty() {
         Some(&EntryKind::Dir)
     } else {
@@ -270,15 +331,24 @@ fn map_one(copy: &Copy, dest_is_dir: bool, source: &str, entries: &[Entry], targ
             // Without a trailing `/`, the destination is the file itself, unless it is a directory
             // in the image already; both are possible from the text alone.
             let hit = target == inside || (!dest_is_dir && target == copy.dest);
-            hit.then(|| find(entries, source).map(InContext::Entry)).flatten()
+            hit.then(|| find(entries, source).map(InContext::Entry))
+                .flatten()
         }
         EntryKind::Dir => {
             if target == copy.dest {
                 return Some(InContext::Dir);
             }
-            let prefix = if copy.dest == "/" { "/".to_string() } else { format!("{}/", copy.dest) };
+            let prefix = if copy.dest == "/" {
+                "/".to_string()
+            } else {
+                format!("{}/", copy.dest)
+            };
             let rel = target.strip_prefix(&prefix)?;
-            let path = if source.is_empty() { rel.to_string() } else { format!("{source}/{rel}") };
+            let path = if source.is_empty() {
+                rel.to_string()
+            } else {
+                format!("{source}/{rel}")
+            };
             find(entries, &path).map(|i| match entries[i].kind {
                 EntryKind::Dir => InContext::Dir,
                 _ => InContext::Entry(i),
@@ -295,12 +365,19 @@ mod tests {
     fn file(path: &str) -> Entry {
         Entry {
             path: path.into(),
-            kind: EntryKind::File { size: 1, executable: false, sha256: [0; 32] },
+            kind: EntryKind::File {
+                size: 1,
+                executable: false,
+                sha256: [0; 32],
+            },
         }
     }
 
     fn dir(path: &str) -> Entry {
-        Entry { path: path.into(), kind: EntryKind::Dir }
+        Entry {
+            path: path.into(),
+            kind: EntryKind::Dir,
+        }
     }
 
     const ELEMENT: &str = "\
@@ -329,10 +406,22 @@ ENV ELEMENT_WEB_PORT=8080
     fn maps_image_paths_back_to_entries() {
         let entries = vec![file("assets/logo.svg"), file("images/element/config.json")];
         let copies = stage_copies(ELEMENT, None);
-        assert_eq!(find_in_context(&copies, &entries, "/app/config.json"), Some(InContext::Entry(1)));
-        assert_eq!(find_in_context(&copies, &entries, "/app/branding/logo.svg"), Some(InContext::Entry(0)));
-        assert_eq!(find_in_context(&copies, &entries, "/app/./branding/../config.json"), Some(InContext::Entry(1)));
-        assert_eq!(find_in_context(&copies, &entries, "/app/welcome.html"), None);
+        assert_eq!(
+            find_in_context(&copies, &entries, "/app/config.json"),
+            Some(InContext::Entry(1))
+        );
+        assert_eq!(
+            find_in_context(&copies, &entries, "/app/branding/logo.svg"),
+            Some(InContext::Entry(0))
+        );
+        assert_eq!(
+            find_in_context(&copies, &entries, "/app/./branding/../config.json"),
+            Some(InContext::Entry(1))
+        );
+        assert_eq!(
+            find_in_context(&copies, &entries, "/app/welcome.html"),
+            None
+        );
     }
 
     #[test]
@@ -352,12 +441,35 @@ COPY . /src
         assert_eq!(copies.len(), 3, "{copies:?}");
         assert_eq!(copies[0].dest, "/app/public");
         assert!(copies[1].dest_is_dir);
-        let entries = vec![dir("conf"), file("conf/a.toml"), file("conf/b.toml"), dir("site"), dir("site/img"), file("site/img/logo.png")];
-        assert_eq!(find_in_context(&copies, &entries, "/app/public/img/logo.png"), Some(InContext::Entry(5)));
-        assert_eq!(find_in_context(&copies, &entries, "/app/public/img"), Some(InContext::Dir));
-        assert_eq!(find_in_context(&copies, &entries, "/etc/conf/b.toml"), Some(InContext::Entry(2)));
-        assert_eq!(find_in_context(&copies, &entries, "/src/conf/a.toml"), Some(InContext::Entry(1)));
-        assert_eq!(find_in_context(&copies, &entries, "/app/package.json"), None, "copied in another stage");
+        let entries = vec![
+            dir("conf"),
+            file("conf/a.toml"),
+            file("conf/b.toml"),
+            dir("site"),
+            dir("site/img"),
+            file("site/img/logo.png"),
+        ];
+        assert_eq!(
+            find_in_context(&copies, &entries, "/app/public/img/logo.png"),
+            Some(InContext::Entry(5))
+        );
+        assert_eq!(
+            find_in_context(&copies, &entries, "/app/public/img"),
+            Some(InContext::Dir)
+        );
+        assert_eq!(
+            find_in_context(&copies, &entries, "/etc/conf/b.toml"),
+            Some(InContext::Entry(2))
+        );
+        assert_eq!(
+            find_in_context(&copies, &entries, "/src/conf/a.toml"),
+            Some(InContext::Entry(1))
+        );
+        assert_eq!(
+            find_in_context(&copies, &entries, "/app/package.json"),
+            None,
+            "copied in another stage"
+        );
         // The first stage, chosen by its FROM line.
         assert_eq!(stage_copies(text, Some(1))[0].dest, "/app");
     }
@@ -370,18 +482,36 @@ COPY . /src
         assert_eq!(copies[0].dest, "/srv");
         assert_eq!(copies[1].dest, "/srv/img");
         let entries = vec![file("conf.toml"), file("logo.svg")];
-        assert_eq!(find_in_context(&copies, &entries, "/srv/conf.toml"), Some(InContext::Entry(0)));
-        assert_eq!(find_in_context(&copies, &entries, "/srv/img/logo.svg"), Some(InContext::Entry(1)));
+        assert_eq!(
+            find_in_context(&copies, &entries, "/srv/conf.toml"),
+            Some(InContext::Entry(0))
+        );
+        assert_eq!(
+            find_in_context(&copies, &entries, "/srv/img/logo.svg"),
+            Some(InContext::Entry(1))
+        );
     }
 
     #[test]
     fn a_file_copied_to_a_name_without_slash() {
-        let copies = stage_copies("FROM x\nCOPY conduit.toml /etc/conduit.toml\nCOPY logo.svg /www\n", None);
+        let copies = stage_copies(
+            "FROM x\nCOPY conduit.toml /etc/conduit.toml\nCOPY logo.svg /www\n",
+            None,
+        );
         let entries = vec![file("conduit.toml"), file("logo.svg")];
-        assert_eq!(find_in_context(&copies, &entries, "/etc/conduit.toml"), Some(InContext::Entry(0)));
+        assert_eq!(
+            find_in_context(&copies, &entries, "/etc/conduit.toml"),
+            Some(InContext::Entry(0))
+        );
         // `/www` may be a directory of the base image: both readings count.
-        assert_eq!(find_in_context(&copies, &entries, "/www"), Some(InContext::Entry(1)));
-        assert_eq!(find_in_context(&copies, &entries, "/www/logo.svg"), Some(InContext::Entry(1)));
+        assert_eq!(
+            find_in_context(&copies, &entries, "/www"),
+            Some(InContext::Entry(1))
+        );
+        assert_eq!(
+            find_in_context(&copies, &entries, "/www/logo.svg"),
+            Some(InContext::Entry(1))
+        );
     }
 
     #[test]
@@ -397,7 +527,10 @@ COPY . /src
         assert_eq!(copies.len(), 1);
         assert_eq!(copies[0].line, 3);
         let entries = vec![file("img/a.svg"), file("img/b.png")];
-        assert_eq!(find_in_context(&copies, &entries, "/app/img/a.svg"), Some(InContext::Entry(0)));
+        assert_eq!(
+            find_in_context(&copies, &entries, "/app/img/a.svg"),
+            Some(InContext::Entry(0))
+        );
         assert_eq!(find_in_context(&copies, &entries, "/app/img/b.png"), None);
         assert!(glob_match("*.svg", "a.svg") && !glob_match("*.svg", "x/a.svg"));
     }

@@ -47,7 +47,11 @@ pub(crate) struct Validated {
 }
 
 fn problem(severity: Severity, message: String, hint: impl Into<String>) -> Problem {
-    Problem { severity, message, hint: hint.into() }
+    Problem {
+        severity,
+        message,
+        hint: hint.into(),
+    }
 }
 
 /// Whether a URL is relative (to be found in the image), as opposed to `https://…`, `//host/…` or
@@ -101,7 +105,11 @@ fn collect_assets(json: &Value, web_root: &str) -> Vec<Asset> {
     found
         .into_iter()
         .filter(|(_, url)| is_relative(url))
-        .map(|(key, url)| Asset { path: resolve(web_root, &url), key, url })
+        .map(|(key, url)| Asset {
+            path: resolve(web_root, &url),
+            key,
+            url,
+        })
         .collect()
 }
 
@@ -134,7 +142,11 @@ fn check_homeserver(json: &Value, problems: &mut Vec<Problem>) {
         return;
     };
     match address::host(base_url) {
-        Err(why) => problems.push(problem(Severity::Error, format!("homeserver base_url `{base_url}` {why}"), fix)),
+        Err(why) => problems.push(problem(
+            Severity::Error,
+            format!("homeserver base_url `{base_url}` {why}"),
+            fix,
+        )),
         Ok(host) => {
             if let Some(reason) = address::unreachable_reason(&host) {
                 problems.push(problem(
@@ -176,8 +188,15 @@ pub(crate) fn validate(bytes: &[u8], config_path: &str) -> Validated {
     }
     let mut problems = Vec::new();
     check_homeserver(&json, &mut problems);
-    let web_root = config_path.rsplit_once('/').map(|(dir, _)| dir).filter(|d| !d.is_empty()).unwrap_or("/");
-    Validated { problems, assets: collect_assets(&json, web_root) }
+    let web_root = config_path
+        .rsplit_once('/')
+        .map(|(dir, _)| dir)
+        .filter(|d| !d.is_empty())
+        .unwrap_or("/");
+    Validated {
+        problems,
+        assets: collect_assets(&json, web_root),
+    }
 }
 
 /// The rule, reading the config and its assets through `files`.
@@ -188,9 +207,14 @@ pub(crate) async fn check(
     notes: &mut Vec<Note>,
 ) -> Result<Vec<Finding>, EngineError> {
     let finding = |severity, message: String, hint: String| {
-        Finding::new(rules::ELEMENT_CONFIG, severity, image, message, hint).at(files.location(config_path))
+        Finding::new(rules::ELEMENT_CONFIG, severity, image, message, hint)
+            .at(files.location(config_path))
     };
-    let note = |text: String| Note { image: image.clone(), rule: Some(rules::ELEMENT_CONFIG), text };
+    let note = |text: String| Note {
+        image: image.clone(),
+        rule: Some(rules::ELEMENT_CONFIG),
+        text,
+    };
     let bytes = match files.get(config_path, true).await? {
         FileState::File(bytes) => bytes,
         FileState::Unknown => {
@@ -227,7 +251,13 @@ pub(crate) async fn check(
     let mut findings: Vec<Finding> = validated
         .problems
         .into_iter()
-        .map(|p| finding(p.severity, format!("the Element config `{config_path}` {}", p.message), p.hint))
+        .map(|p| {
+            finding(
+                p.severity,
+                format!("the Element config `{config_path}` {}", p.message),
+                p.hint,
+            )
+        })
         .collect();
     for asset in validated.assets {
         let what = format!("`{}` is `{}`", asset.key, asset.url);
@@ -280,8 +310,17 @@ mod tests {
         let validated = validate(b"{\"brand\": \"x\",}", "/app/config.json");
         assert_eq!(validated.problems.len(), 1);
         assert_eq!(validated.problems[0].severity, Severity::Error);
-        assert!(validated.problems[0].message.starts_with("is not valid JSON"), "{}", validated.problems[0].message);
-        assert_eq!(validate(b"[]", "/app/config.json").problems[0].severity, Severity::Error);
+        assert!(
+            validated.problems[0]
+                .message
+                .starts_with("is not valid JSON"),
+            "{}",
+            validated.problems[0].message
+        );
+        assert_eq!(
+            validate(b"[]", "/app/config.json").problems[0].severity,
+            Severity::Error
+        );
     }
 
     #[test]
@@ -289,11 +328,20 @@ mod tests {
         let validated = validate(br#"{"brand": "x"}"#, "/app/config.json");
         assert_eq!(validated.problems[0].severity, Severity::Error);
         assert!(validated.problems[0].message.contains("base_url"));
-        let discovered = validate(br#"{"default_server_name": "example.com"}"#, "/app/config.json");
+        let discovered = validate(
+            br#"{"default_server_name": "example.com"}"#,
+            "/app/config.json",
+        );
         assert_eq!(discovered.problems[0].severity, Severity::Warning);
-        let legacy = validate(br#"{"default_hs_url": "https://matrix.example.com"}"#, "/app/config.json");
+        let legacy = validate(
+            br#"{"default_hs_url": "https://matrix.example.com"}"#,
+            "/app/config.json",
+        );
         assert_eq!(legacy.problems, vec![]);
-        let relative = validate(br#"{"default_server_config": {"m.homeserver": {"base_url": "conduit:6167"}}}"#, "/c.json");
+        let relative = validate(
+            br#"{"default_server_config": {"m.homeserver": {"base_url": "conduit:6167"}}}"#,
+            "/c.json",
+        );
         assert_eq!(relative.problems[0].severity, Severity::Error);
     }
 
@@ -303,7 +351,11 @@ mod tests {
         let validated = validate(text, "/app/config.json");
         assert_eq!(validated.problems.len(), 1);
         assert_eq!(validated.problems[0].severity, Severity::Warning);
-        assert!(validated.problems[0].message.contains("private"), "{}", validated.problems[0].message);
+        assert!(
+            validated.problems[0].message.contains("private"),
+            "{}",
+            validated.problems[0].message
+        );
         assert!(validated.problems[0].hint.contains("localhost:6167"));
     }
 
@@ -328,7 +380,10 @@ mod tests {
                 "/usr/share/nginx/html/welcome.html"
             ]
         );
-        assert_eq!(validated.assets[1].key, "branding.welcome_background_url[0]");
+        assert_eq!(
+            validated.assets[1].key,
+            "branding.welcome_background_url[0]"
+        );
         // `..` cannot climb out of the web root.
         assert_eq!(resolve("/app", "../../etc/passwd"), "/app/etc/passwd");
         assert_eq!(resolve("/", "logo.svg"), "/logo.svg");

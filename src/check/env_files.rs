@@ -84,7 +84,13 @@ pub(crate) async fn check(
         match judge(var, config, state.as_ref()) {
             Verdict::Ok => {}
             Verdict::Finding(severity, message, hint) => {
-                findings.push(Finding::new(rules::ENV_FILE, severity, image, message, hint));
+                findings.push(Finding::new(
+                    rules::ENV_FILE,
+                    severity,
+                    image,
+                    message,
+                    hint,
+                ));
             }
             Verdict::Note(text) => notes.push(Note {
                 image: image.clone(),
@@ -126,7 +132,10 @@ mod tests {
     #[test]
     fn the_named_file_must_exist_and_be_a_file() {
         let config = image_config(&["CONDUIT_CONFIG=/etc/conduit.toml"]);
-        assert_eq!(judge("CONDUIT_CONFIG", &config, Some(&FileState::File(vec![]))), Verdict::Ok);
+        assert_eq!(
+            judge("CONDUIT_CONFIG", &config, Some(&FileState::File(vec![]))),
+            Verdict::Ok
+        );
         match judge("CONDUIT_CONFIG", &config, Some(&FileState::Missing)) {
             Verdict::Finding(Severity::Error, message, _) => {
                 assert_eq!(message, "`CONDUIT_CONFIG=/etc/conduit.toml` names a file that does not exist in the image")
@@ -142,10 +151,19 @@ mod tests {
     #[test]
     fn what_only_the_image_can_tell_is_a_note() {
         let config = dockerfile(None, &[], &[("CONDUIT_CONFIG", "/etc/base.toml")]);
-        assert!(matches!(judge("CONDUIT_CONFIG", &config, Some(&FileState::Unknown)), Verdict::Note(_)));
+        assert!(matches!(
+            judge("CONDUIT_CONFIG", &config, Some(&FileState::Unknown)),
+            Verdict::Note(_)
+        ));
         let relative = dockerfile(None, &[], &[("CONDUIT_CONFIG", "conduit.toml")]);
-        assert!(matches!(judge("CONDUIT_CONFIG", &relative, None), Verdict::Note(_)));
+        assert!(matches!(
+            judge("CONDUIT_CONFIG", &relative, None),
+            Verdict::Note(_)
+        ));
         let empty = image_config(&["CONDUIT_CONFIG="]);
-        assert!(matches!(judge("CONDUIT_CONFIG", &empty, None), Verdict::Finding(Severity::Error, _, _)));
+        assert!(matches!(
+            judge("CONDUIT_CONFIG", &empty, None),
+            Verdict::Finding(Severity::Error, _, _)
+        ));
     }
 }

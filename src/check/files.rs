@@ -52,10 +52,12 @@ impl Files<'_> {
     /// image.
     pub(crate) fn location(&self, path: &str) -> String {
         match self {
-            Files::Context { copies, inputs } => match copies::find_in_context(copies, &inputs.entries, path) {
-                Some(InContext::Entry(index)) => inputs.sources[index].display().to_string(),
-                _ => format!("{path} (in the image)"),
-            },
+            Files::Context { copies, inputs } => {
+                match copies::find_in_context(copies, &inputs.entries, path) {
+                    Some(InContext::Entry(index)) => inputs.sources[index].display().to_string(),
+                    _ => format!("{path} (in the image)"),
+                }
+            }
             Files::Image(_) => format!("{path} (in the image)"),
         }
     }
@@ -104,7 +106,9 @@ fn from_context(copies: &[Copy], inputs: &ImageInputs, path: &str, read: bool) -
             EntryKind::File { .. } => {
                 let mut bytes = Vec::new();
                 let source = &inputs.sources[index];
-                match std::fs::File::open(source).and_then(|f| f.take(READ_CAP).read_to_end(&mut bytes)) {
+                match std::fs::File::open(source)
+                    .and_then(|f| f.take(READ_CAP).read_to_end(&mut bytes))
+                {
                     Ok(_) => FileState::File(bytes),
                     // Gone since it was hashed: the build would fail on it too.
                     Err(_) => FileState::Missing,

@@ -75,7 +75,10 @@ impl Finding {
     ///   hint: …
     /// ```
     pub fn render(&self) -> String {
-        let mut out = format!("{}[{}]: {}: {}", self.severity, self.rule, self.image, self.message);
+        let mut out = format!(
+            "{}[{}]: {}: {}",
+            self.severity, self.rule, self.image, self.message
+        );
         if let Some(location) = &self.location {
             out.push_str(&format!("\n  --> {location}"));
         }
@@ -132,12 +135,18 @@ pub struct CheckReport {
 impl CheckReport {
     /// Number of error-level findings.
     pub fn errors(&self) -> usize {
-        self.findings.iter().filter(|f| f.severity == Severity::Error).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
     }
 
     /// Number of warnings.
     pub fn warnings(&self) -> usize {
-        self.findings.iter().filter(|f| f.severity == Severity::Warning).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count()
     }
 
     /// The exit code: 1 when an error-level finding remains, 3 when the engine failed (and no
@@ -174,8 +183,14 @@ mod tests {
 
     #[test]
     fn renders_rule_image_location_and_hint() {
-        let f = Finding::new("privileged-port", Severity::Error, &name("element"), "runs as `101` and exposes 80/tcp", "use 8080")
-            .at("Dockerfile:3");
+        let f = Finding::new(
+            "privileged-port",
+            Severity::Error,
+            &name("element"),
+            "runs as `101` and exposes 80/tcp",
+            "use 8080",
+        )
+        .at("Dockerfile:3");
         assert_eq!(
             f.render(),
             "error[privileged-port]: element: runs as `101` and exposes 80/tcp\n  --> Dockerfile:3\n  hint: use 8080"
@@ -185,9 +200,21 @@ mod tests {
     #[test]
     fn errors_fail_warnings_do_not() {
         let mut report = CheckReport::default();
-        report.findings.push(Finding::new("floating-base", Severity::Warning, &name("a"), "m", "h"));
+        report.findings.push(Finding::new(
+            "floating-base",
+            Severity::Warning,
+            &name("a"),
+            "m",
+            "h",
+        ));
         assert_eq!(report.exit(), Exit::Success);
-        report.findings.push(Finding::new("env-file", Severity::Error, &name("a"), "m", "h"));
+        report.findings.push(Finding::new(
+            "env-file",
+            Severity::Error,
+            &name("a"),
+            "m",
+            "h",
+        ));
         assert_eq!(report.exit(), Exit::Failed);
         assert_eq!(report.summary(1), "1 error, 1 warning in 1 image");
     }

@@ -41,7 +41,11 @@ mod tests {
     use super::*;
 
     fn base(reference: &str, arg: Option<&str>) -> Base {
-        Base { reference: reference.parse().unwrap(), line: 3, arg: arg.map(str::to_string) }
+        Base {
+            reference: reference.parse().unwrap(),
+            line: 3,
+            arg: arg.map(str::to_string),
+        }
     }
 
     #[test]
@@ -57,9 +61,24 @@ mod tests {
         assert_eq!(findings.len(), 2);
         assert_eq!(findings[0].rule, "floating-base");
         assert_eq!(findings[0].severity, Severity::Warning);
-        assert!(findings[0].message.contains("moving tag `latest`"), "{}", findings[0].message);
-        assert!(findings[0].hint.contains("CONDUIT_BASE"), "{}", findings[0].hint);
-        assert_eq!(findings[0].location.as_deref(), Some("conduit/Dockerfile:3"));
-        assert!(findings[1].message.contains("without a tag"), "{}", findings[1].message);
+        assert!(
+            findings[0].message.contains("moving tag `latest`"),
+            "{}",
+            findings[0].message
+        );
+        assert!(
+            findings[0].hint.contains("CONDUIT_BASE"),
+            "{}",
+            findings[0].hint
+        );
+        assert_eq!(
+            findings[0].location.as_deref(),
+            Some("conduit/Dockerfile:3")
+        );
+        assert!(
+            findings[1].message.contains("without a tag"),
+            "{}",
+            findings[1].message
+        );
     }
 }

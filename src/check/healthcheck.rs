@@ -12,7 +12,11 @@ pub(crate) fn check(spec: &ImageSpec, config: &RunConfig) -> Option<Finding> {
     check_parts(&spec.name, config, spec.test.is_some())
 }
 
-fn check_parts(image: &crate::names::ImageName, config: &RunConfig, has_test: bool) -> Option<Finding> {
+fn check_parts(
+    image: &crate::names::ImageName,
+    config: &RunConfig,
+    has_test: bool,
+) -> Option<Finding> {
     if config.healthcheck || has_test {
         return None;
     }
@@ -42,8 +46,15 @@ mod tests {
     fn warns_without_healthcheck_or_test() {
         let image = "agent".parse().unwrap();
         let finding = check_parts(&image, &dockerfile(Some("1000"), &[], &[]), false).unwrap();
-        assert_eq!((finding.rule, finding.severity), ("healthcheck", Severity::Warning));
-        assert!(finding.hint.contains("[images.agent.test]"), "{}", finding.hint);
+        assert_eq!(
+            (finding.rule, finding.severity),
+            ("healthcheck", Severity::Warning)
+        );
+        assert!(
+            finding.hint.contains("[images.agent.test]"),
+            "{}",
+            finding.hint
+        );
         assert_eq!(check_parts(&image, &dockerfile(None, &[], &[]), true), None);
         let mut with_healthcheck = dockerfile(None, &[], &[]);
         with_healthcheck.healthcheck = true;

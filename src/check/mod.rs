@@ -71,10 +71,11 @@ struct Outcome {
 /// with a note. Never fails as a whole: an engine failure for one image is recorded in
 /// [`CheckReport::failures`] and that image's static rules run instead.
 pub async fn check(targets: &[CheckTarget<'_>], engine: Option<&Engine>) -> CheckReport {
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(targets.iter().map(|t| check_one(t, engine)))
-        .buffered(PARALLEL)
-        .collect()
-        .await;
+    let outcomes: Vec<Outcome> =
+        futures_util::stream::iter(targets.iter().map(|t| check_one(t, engine)))
+            .buffered(PARALLEL)
+            .collect()
+            .await;
     let mut report = CheckReport::default();
     for outcome in outcomes {
         report.findings.extend(outcome.findings);
@@ -88,7 +89,11 @@ async fn check_one(target: &CheckTarget<'_>, engine: Option<&Engine>) -> Outcome
     let spec = target.spec;
     let image = &spec.name;
     let mut out = Outcome::default();
-    let note = |rule: Option<&'static str>, text: String| Note { image: image.clone(), rule, text };
+    let note = |rule: Option<&'static str>, text: String| Note {
+        image: image.clone(),
+        rule,
+        text,
+    };
 
     for id in &spec.check.allow {
         if rules::rule(id).is_none() {
@@ -112,7 +117,8 @@ async fn check_one(target: &CheckTarget<'_>, engine: Option<&Engine>) -> Outcome
     if let Some(inputs) = target.inputs {
         let dockerfile = inputs.dockerfile.display().to_string();
         if allowed(spec, rules::FLOATING_BASE) {
-            out.findings.extend(floating_base::check(image, &dockerfile, &inputs.bases));
+            out.findings
+                .extend(floating_base::check(image, &dockerfile, &inputs.bases));
         }
         if allowed(spec, rules::SECRET_IN_CONTEXT) {
             out.findings.extend(secrets::check(inputs));
@@ -143,7 +149,10 @@ async fn check_one(target: &CheckTarget<'_>, engine: Option<&Engine>) -> Outcome
     if !image_checked {
         match target.inputs {
             Some(inputs) => static_rules(spec, inputs, &mut out).await,
-            None => out.notes.push(note(None, "static rules skipped: the image's inputs could not be read".into())),
+            None => out.notes.push(note(
+                None,
+                "static rules skipped: the image's inputs could not be read".into(),
+            )),
         }
     }
     out
@@ -157,7 +166,11 @@ fn allowed(spec: &ImageSpec, rule: &str) -> bool {
 async fn static_rules(spec: &ImageSpec, inputs: &ImageInputs, out: &mut Outcome) {
     let image = &spec.name;
     let Some(index) = run_config::final_stage(&inputs.parsed, spec.target.as_deref()) else {
-        out.notes.push(Note { image: image.clone(), rule: None, text: "the Dockerfile has no stage to check".into() });
+        out.notes.push(Note {
+            image: image.clone(),
+            rule: None,
+            text: "the Dockerfile has no stage to check".into(),
+        });
         return;
     };
     let stage = &inputs.parsed.stages[index];
@@ -188,9 +201,16 @@ async fn file_rules(
 ) -> Result<Vec<Finding>, EngineError> {
     let mut findings = Vec::new();
     if allowed(spec, rules::ENV_FILE) && !spec.check.env_files.is_empty() {
-        findings.extend(env_files::check(&spec.name, &spec.check.env_files, config, files, notes).await?);
+        findings.extend(
+            env_files::check(&spec.name, &spec.check.env_files, config, files, notes).await?,
+        );
     }
-    if let Some(path) = spec.check.element_config.as_deref().filter(|_| allowed(spec, rules::ELEMENT_CONFIG)) {
+    if let Some(path) = spec
+        .check
+        .element_config
+        .as_deref()
+        .filter(|_| allowed(spec, rules::ELEMENT_CONFIG))
+    {
         findings.extend(element_config::check(&spec.name, path, files, notes).await?);
     }
     Ok(findings)
@@ -204,13 +224,21 @@ struct Found {
 }
 
 /// The image rules; `None` when the engine has no such image.
-async fn image_rules(engine: &Engine, reference: &str, spec: &ImageSpec) -> Result<Option<Found>, EngineError> {
-    let Some(details) = engine.inspect(reference).await? else { return Ok(None) };
+async fn image_rules(
+    engine: &Engine,
+    reference: &str,
+    spec: &ImageSpec,
+) -> Result<Option<Found>, EngineError> {
+    let Some(details) = engine.inspect(reference).await? else {
+        return Ok(None);
+    };
     let image = &spec.name;
     let config = RunConfig::from_image(&details);
     let mut found = Found::default();
     if allowed(spec, rules::PRIVILEGED_PORT) {
-        found.findings.extend(privileged_port::check(image, &config));
+        found
+            .findings
+            .extend(privileged_port::check(image, &config));
     }
     if allowed(spec, rules::HEALTHCHECK) {
         found.findings.extend(healthcheck::check(spec, &config));

@@ -12,7 +12,12 @@ pub(crate) fn check(spec: &ImageSpec, details: &ImageDetails) -> Option<Finding>
     check_parts(&spec.name, &spec.platform, spec.platform_declared, details)
 }
 
-fn check_parts(image: &ImageName, platform: &Platform, declared: bool, details: &ImageDetails) -> Option<Finding> {
+fn check_parts(
+    image: &ImageName,
+    platform: &Platform,
+    declared: bool,
+    details: &ImageDetails,
+) -> Option<Finding> {
     let os_differs = !details.os.is_empty() && details.os != platform.os();
     if details.architecture == platform.architecture() && !os_differs {
         return None;
@@ -42,13 +47,37 @@ mod tests {
     fn architecture_must_match() {
         let image: ImageName = "element".parse().unwrap();
         let arm: Platform = "linux/arm64".parse().unwrap();
-        let amd = ImageDetails { os: "linux".into(), architecture: "amd64".into(), ..Default::default() };
+        let amd = ImageDetails {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            ..Default::default()
+        };
         let finding = check_parts(&image, &arm, true, &amd).unwrap();
-        assert_eq!((finding.rule, finding.severity), ("platform-mismatch", Severity::Error));
-        assert!(finding.message.contains("`linux/amd64`, not for `linux/arm64`"), "{}", finding.message);
-        let arm_image = ImageDetails { os: "linux".into(), architecture: "arm64".into(), ..Default::default() };
+        assert_eq!(
+            (finding.rule, finding.severity),
+            ("platform-mismatch", Severity::Error)
+        );
+        assert!(
+            finding
+                .message
+                .contains("`linux/amd64`, not for `linux/arm64`"),
+            "{}",
+            finding.message
+        );
+        let arm_image = ImageDetails {
+            os: "linux".into(),
+            architecture: "arm64".into(),
+            ..Default::default()
+        };
         assert_eq!(check_parts(&image, &arm, true, &arm_image), None);
-        let windows = ImageDetails { os: "windows".into(), architecture: "arm64".into(), ..Default::default() };
-        assert!(check_parts(&image, &arm, false, &windows).unwrap().message.contains("declares none"));
+        let windows = ImageDetails {
+            os: "windows".into(),
+            architecture: "arm64".into(),
+            ..Default::default()
+        };
+        assert!(check_parts(&image, &arm, false, &windows)
+            .unwrap()
+            .message
+            .contains("declares none"));
     }
 }

@@ -12,8 +12,27 @@ use crate::names::ImageName;
 
 /// Name parts that mark a `*_PORT` variable as the port of another service, not one to listen on.
 const REMOTE_WORDS: &[&str] = &[
-    "DB", "DATABASE", "POSTGRES", "PG", "MYSQL", "MARIADB", "MONGO", "MONGODB", "REDIS", "MEMCACHED", "SMTP",
-    "MAIL", "IMAP", "POP3", "LDAP", "PROXY", "UPSTREAM", "REMOTE", "BACKEND", "TARGET", "HOMESERVER",
+    "DB",
+    "DATABASE",
+    "POSTGRES",
+    "PG",
+    "MYSQL",
+    "MARIADB",
+    "MONGO",
+    "MONGODB",
+    "REDIS",
+    "MEMCACHED",
+    "SMTP",
+    "MAIL",
+    "IMAP",
+    "POP3",
+    "LDAP",
+    "PROXY",
+    "UPSTREAM",
+    "REMOTE",
+    "BACKEND",
+    "TARGET",
+    "HOMESERVER",
 ];
 
 /// Where a privileged port was seen.
@@ -96,7 +115,11 @@ pub(crate) fn check(image: &ImageName, config: &RunConfig) -> Option<Finding> {
         rules::PRIVILEGED_PORT,
         Severity::Error,
         image,
-        format!("{} runs as user `{user}` (not root) and {}", config.subject(), described.join(" and ")),
+        format!(
+            "{} runs as user `{user}` (not root) and {}",
+            config.subject(),
+            described.join(" and ")
+        ),
         hint,
     ))
 }
@@ -115,15 +138,31 @@ mod tests {
         let finding = check(&image(), &dockerfile(Some("101"), &["80/tcp"], &[])).unwrap();
         assert_eq!(finding.rule, "privileged-port");
         assert_eq!(finding.severity, Severity::Error);
-        assert!(finding.message.contains("`101`") && finding.message.contains("exposes 80/tcp"), "{}", finding.message);
+        assert!(
+            finding.message.contains("`101`") && finding.message.contains("exposes 80/tcp"),
+            "{}",
+            finding.message
+        );
         assert!(finding.hint.contains("8080"), "{}", finding.hint);
     }
 
     #[test]
     fn a_listen_port_variable_counts() {
-        let finding = check(&image(), &dockerfile(Some("nginx"), &[], &[("ELEMENT_WEB_PORT", "80")])).unwrap();
-        assert!(finding.message.contains("ELEMENT_WEB_PORT=80"), "{}", finding.message);
-        assert!(finding.hint.contains("ELEMENT_WEB_PORT=8080"), "{}", finding.hint);
+        let finding = check(
+            &image(),
+            &dockerfile(Some("nginx"), &[], &[("ELEMENT_WEB_PORT", "80")]),
+        )
+        .unwrap();
+        assert!(
+            finding.message.contains("ELEMENT_WEB_PORT=80"),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.hint.contains("ELEMENT_WEB_PORT=8080"),
+            "{}",
+            finding.hint
+        );
         // Overridden later in the same stage: fine.
         let config = dockerfile(Some("nginx"), &[], &[("PORT", "80"), ("PORT", "8080")]);
         assert_eq!(check(&image(), &config), None);
@@ -131,15 +170,32 @@ mod tests {
 
     #[test]
     fn root_unknown_users_and_high_ports_pass() {
-        assert_eq!(check(&image(), &dockerfile(Some("root"), &["80"], &[])), None);
-        assert_eq!(check(&image(), &dockerfile(Some("0:0"), &["443/tcp"], &[])), None);
+        assert_eq!(
+            check(&image(), &dockerfile(Some("root"), &["80"], &[])),
+            None
+        );
+        assert_eq!(
+            check(&image(), &dockerfile(Some("0:0"), &["443/tcp"], &[])),
+            None
+        );
         assert_eq!(check(&image(), &dockerfile(None, &["80"], &[])), None);
-        assert_eq!(check(&image(), &dockerfile(Some("101"), &["8080/tcp", "6167"], &[("PORT", "8080")])), None);
+        assert_eq!(
+            check(
+                &image(),
+                &dockerfile(Some("101"), &["8080/tcp", "6167"], &[("PORT", "8080")])
+            ),
+            None
+        );
     }
 
     #[test]
     fn ports_of_other_services_do_not_count() {
-        let env = [("SMTP_PORT", "25"), ("DB_PORT", "5"), ("LDAP_PORT", "389"), ("HOMESERVER_PORT", "443")];
+        let env = [
+            ("SMTP_PORT", "25"),
+            ("DB_PORT", "5"),
+            ("LDAP_PORT", "389"),
+            ("HOMESERVER_PORT", "443"),
+        ];
         assert_eq!(check(&image(), &dockerfile(Some("app"), &[], &env)), None);
     }
 
@@ -159,6 +215,10 @@ mod tests {
             ..Default::default()
         };
         let finding = check(&image(), &RunConfig::from_image(&details)).unwrap();
-        assert!(finding.message.starts_with("the image runs as user `101`"), "{}", finding.message);
+        assert!(
+            finding.message.starts_with("the image runs as user `101`"),
+            "{}",
+            finding.message
+        );
     }
 }

@@ -93,7 +93,11 @@ mod tests {
     #[test]
     fn ids_are_unique_and_kebab_case() {
         for (i, r) in RULES.iter().enumerate() {
-            assert!(r.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{}", r.id);
+            assert!(
+                r.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{}",
+                r.id
+            );
             assert!(RULES[i + 1..].iter().all(|o| o.id != r.id), "{}", r.id);
         }
         assert!(rule(PRIVILEGED_PORT).is_some());

@@ -37,7 +37,9 @@ impl RunConfig {
         let mut chain = vec![index];
         let mut current = index;
         while let Some(parent) = dockerfile.stages[..current].iter().rposition(|s| {
-            s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&dockerfile.stages[current].base))
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&dockerfile.stages[current].base))
         }) {
             chain.push(parent);
             current = parent;
@@ -54,7 +56,9 @@ impl RunConfig {
             if let Some(user) = stage.user.clone().filter(|u| !u.trim().is_empty()) {
                 config.user = Some(user);
             }
-            config.exposed_ports.extend(stage.exposed_ports.iter().cloned());
+            config
+                .exposed_ports
+                .extend(stage.exposed_ports.iter().cloned());
             config.env.extend(stage.env.iter().cloned());
             config.healthcheck |= stage.has_healthcheck;
         }
@@ -81,7 +85,11 @@ impl RunConfig {
 
     /// The value of an environment variable, the last one set.
     pub(crate) fn env_var(&self, name: &str) -> Option<&str> {
-        self.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether the user is root; `None` when unknown (no `USER` in the Dockerfile, or a user
@@ -107,11 +115,11 @@ impl RunConfig {
 /// The index of the stage an image is built from: the `target` stage, else the last one.
 pub(crate) fn final_stage(dockerfile: &Dockerfile, target: Option<&str>) -> Option<usize> {
     if let Some(target) = target {
-        if let Some(index) = dockerfile
-            .stages
-            .iter()
-            .position(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(target)))
-        {
+        if let Some(index) = dockerfile.stages.iter().position(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(target))
+        }) {
             return Some(index);
         }
     }
@@ -123,12 +131,19 @@ pub(crate) mod tests {
     use super::*;
 
     /// A run config as a Dockerfile would give it.
-    pub(crate) fn dockerfile(user: Option<&str>, exposed: &[&str], env: &[(&str, &str)]) -> RunConfig {
+    pub(crate) fn dockerfile(
+        user: Option<&str>,
+        exposed: &[&str],
+        env: &[(&str, &str)],
+    ) -> RunConfig {
         RunConfig {
             origin: Origin::Dockerfile,
             user: user.map(str::to_string),
             exposed_ports: exposed.iter().map(|s| s.to_string()).collect(),
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             healthcheck: false,
         }
     }
@@ -136,10 +151,18 @@ pub(crate) mod tests {
     #[test]
     fn root_in_all_its_spellings() {
         for user in ["", "root", "0", "0:0", "root:staff"] {
-            assert_eq!(dockerfile(Some(user), &[], &[]).runs_as_root(), Some(true), "{user:?}");
+            assert_eq!(
+                dockerfile(Some(user), &[], &[]).runs_as_root(),
+                Some(true),
+                "{user:?}"
+            );
         }
         for user in ["101", "nginx", "1000:1000", "app"] {
-            assert_eq!(dockerfile(Some(user), &[], &[]).runs_as_root(), Some(false), "{user:?}");
+            assert_eq!(
+                dockerfile(Some(user), &[], &[]).runs_as_root(),
+                Some(false),
+                "{user:?}"
+            );
         }
         assert_eq!(dockerfile(None, &[], &[]).runs_as_root(), None);
         assert_eq!(dockerfile(Some("${UID}"), &[], &[]).runs_as_root(), None);
@@ -150,7 +173,11 @@ pub(crate) mod tests {
         let details = ImageDetails {
             user: "101".into(),
             exposed_ports: vec!["8080/tcp".into()],
-            env: vec!["PATH=/bin".into(), "EMPTY=".into(), "ELEMENT_WEB_PORT=8080".into()],
+            env: vec![
+                "PATH=/bin".into(),
+                "EMPTY=".into(),
+                "ELEMENT_WEB_PORT=8080".into(),
+            ],
             healthcheck: true,
             ..Default::default()
         };
@@ -161,7 +188,10 @@ pub(crate) mod tests {
         assert_eq!(config.runs_as_root(), Some(false));
         assert!(config.healthcheck);
         // An image with no user runs as root.
-        assert_eq!(RunConfig::from_image(&ImageDetails::default()).runs_as_root(), Some(true));
+        assert_eq!(
+            RunConfig::from_image(&ImageDetails::default()).runs_as_root(),
+            Some(true)
+        );
     }
 
     #[test]

@@ -39,12 +39,17 @@ fn candidate(path: &str) -> Option<Candidate> {
         return Some(Candidate::Always("an environment file"));
     }
     if let Some(suffix) = lower.strip_prefix(".env.") {
-        if !matches!(suffix, "example" | "sample" | "template" | "dist" | "defaults") {
+        if !matches!(
+            suffix,
+            "example" | "sample" | "template" | "dist" | "defaults"
+        ) {
             return Some(Candidate::Always("an environment file"));
         }
     }
-    if matches!(lower.as_str(), "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519")
-        || lower.ends_with(".pem")
+    if matches!(
+        lower.as_str(),
+        "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519"
+    ) || lower.ends_with(".pem")
         || lower.ends_with(".key")
         || lower.ends_with(".p8")
     {
@@ -60,7 +65,10 @@ fn candidate(path: &str) -> Option<Candidate> {
         return Some(Candidate::IfContent("an npm token", npmrc_has_token));
     }
     if parent == ".docker" && name == "config.json" {
-        return Some(Candidate::IfContent("Docker registry credentials", docker_config_has_auths));
+        return Some(Candidate::IfContent(
+            "Docker registry credentials",
+            docker_config_has_auths,
+        ));
     }
     if name == ".netrc" || name == "_netrc" || name == ".pypirc" {
         return Some(Candidate::IfContent("a password", has_password_line));
@@ -80,35 +88,53 @@ fn npmrc_has_token(content: &[u8]) -> bool {
         if line.starts_with('#') || line.starts_with(';') {
             return false;
         }
-        let Some((key, value)) = line.split_once('=') else { return false };
+        let Some((key, value)) = line.split_once('=') else {
+            return false;
+        };
         let key = key.trim();
         let value = value.trim().trim_matches('"');
-        let secret_key = key.ends_with("_authToken") || key.ends_with("_auth") || key.ends_with("_password");
+        let secret_key =
+            key.ends_with("_authToken") || key.ends_with("_auth") || key.ends_with("_password");
         secret_key && !value.is_empty() && !value.starts_with("${")
     })
 }
 
 /// `{"auths": {"registry": {"auth": "…"}}}`; `credsStore` or empty entries hold no secret.
 fn docker_config_has_auths(content: &[u8]) -> bool {
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(content) else { return false };
-    json.get("auths").and_then(|a| a.as_object()).is_some_and(|auths| {
-        auths.values().any(|entry| {
-            ["auth", "identitytoken", "password", "registrytoken"]
-                .iter()
-                .any(|key| entry.get(key).and_then(|v| v.as_str()).is_some_and(|v| !v.is_empty()))
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(content) else {
+        return false;
+    };
+    json.get("auths")
+        .and_then(|a| a.as_object())
+        .is_some_and(|auths| {
+            auths.values().any(|entry| {
+                ["auth", "identitytoken", "password", "registrytoken"]
+                    .iter()
+                    .any(|key| {
+                        entry
+                            .get(key)
+                            .and_then(|v| v.as_str())
+                            .is_some_and(|v| !v.is_empty())
+                    })
+            })
         })
-    })
 }
 
 fn has_password_line(content: &[u8]) -> bool {
     String::from_utf8_lossy(content)
         .split_whitespace()
-        .any(|word| word == "password" || word.starts_with("password=") || word.starts_with("password:"))
+        .any(|word| {
+            word == "password" || word.starts_with("password=") || word.starts_with("password:")
+        })
 }
 
 fn read_capped(path: &Path) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path).ok()?.take(READ_CAP).read_to_end(&mut bytes).ok()?;
+    std::fs::File::open(path)
+        .ok()?
+        .take(READ_CAP)
+        .read_to_end(&mut bytes)
+        .ok()?;
     Some(bytes)
 }
 
@@ -117,7 +143,9 @@ fn read_capped(path: &Path) -> Option<Vec<u8>> {
 fn secret_kind(path: &str, read: impl FnOnce() -> Option<Vec<u8>>) -> Option<&'static str> {
     match candidate(path)? {
         Candidate::Always(kind) => Some(kind),
-        Candidate::IfContent(kind, holds) => read().is_some_and(|content| holds(&content)).then_some(kind),
+        Candidate::IfContent(kind, holds) => read()
+            .is_some_and(|content| holds(&content))
+            .then_some(kind),
     }
 }
 
@@ -132,7 +160,9 @@ pub(crate) fn check(inputs: &ImageInputs) -> Vec<Finding> {
         if !matches!(entry.kind, EntryKind::File { .. }) {
             continue;
         }
-        let Some(kind) = secret_kind(&entry.path, || read_capped(source)) else { continue };
+        let Some(kind) = secret_kind(&entry.path, || read_capped(source)) else {
+            continue;
+        };
         findings.push(
             Finding::new(
                 rules::SECRET_IN_CONTEXT,
@@ -170,50 +200,85 @@ mod tests {
     #[test]
     fn private_keys_by_content() {
         let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n";
-        let openssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n";
+        let openssh =
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n";
         let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
         assert_eq!(kind("certs/server.pem", key), Some("a private key"));
         assert_eq!(kind("deploy/id_ed25519", openssh), Some("a private key"));
         assert_eq!(kind("tls/server.key", key), Some("a private key"));
         assert_eq!(kind("certs/ca.pem", cert), None);
-        assert_eq!(kind("notes.txt", key), None, "only candidates by name are read");
+        assert_eq!(
+            kind("notes.txt", key),
+            None,
+            "only candidates by name are read"
+        );
     }
 
     #[test]
     fn credentials_files() {
-        assert_eq!(kind(".aws/credentials", "[default]"), Some("AWS credentials"));
+        assert_eq!(
+            kind(".aws/credentials", "[default]"),
+            Some("AWS credentials")
+        );
         assert_eq!(kind("home/.aws/credentials", ""), Some("AWS credentials"));
         assert_eq!(kind("credentials", ""), None);
         assert_eq!(kind(".git-credentials", ""), Some("git credentials"));
-        assert_eq!(kind(".netrc", "machine h login u password p"), Some("a password"));
+        assert_eq!(
+            kind(".netrc", "machine h login u password p"),
+            Some("a password")
+        );
         assert_eq!(kind(".netrc", "machine h login u"), None);
     }
 
     #[test]
     fn npmrc_tokens_but_not_variables() {
-        assert_eq!(kind(".npmrc", "//registry.npmjs.org/:_authToken=npm_abc123\n"), Some("an npm token"));
-        assert_eq!(kind(".npmrc", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"), None);
-        assert_eq!(kind(".npmrc", "registry=https://registry.npmjs.org/\n"), None);
+        assert_eq!(
+            kind(".npmrc", "//registry.npmjs.org/:_authToken=npm_abc123\n"),
+            Some("an npm token")
+        );
+        assert_eq!(
+            kind(".npmrc", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"),
+            None
+        );
+        assert_eq!(
+            kind(".npmrc", "registry=https://registry.npmjs.org/\n"),
+            None
+        );
         assert_eq!(kind(".npmrc", "# _authToken=old\n"), None);
     }
 
     #[test]
     fn docker_config_with_auths() {
         assert_eq!(
-            kind(".docker/config.json", r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpwYXNz"}}}"#),
+            kind(
+                ".docker/config.json",
+                r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpwYXNz"}}}"#
+            ),
             Some("Docker registry credentials")
         );
-        assert_eq!(kind(".docker/config.json", r#"{"auths":{"ghcr.io":{}},"credsStore":"desktop"}"#), None);
-        assert_eq!(kind("config.json", r#"{"auths":{"ghcr.io":{"auth":"x"}}}"#), None);
+        assert_eq!(
+            kind(
+                ".docker/config.json",
+                r#"{"auths":{"ghcr.io":{}},"credsStore":"desktop"}"#
+            ),
+            None
+        );
+        assert_eq!(
+            kind("config.json", r#"{"auths":{"ghcr.io":{"auth":"x"}}}"#),
+            None
+        );
     }
 
     #[test]
     fn content_is_read_only_for_content_candidates() {
         let mut read = false;
-        assert_eq!(secret_kind("src/index.js", || {
-            read = true;
+        assert_eq!(
+            secret_kind("src/index.js", || {
+                read = true;
+                None
+            }),
             None
-        }), None);
+        );
         assert!(!read);
     }
 }

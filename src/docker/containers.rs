@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    ContainerArchiveInfoOptions, CreateContainerOptions, DownloadFromContainerOptions, ListContainersOptions,
-    LogsOptions, RemoveContainerOptions,
+    ContainerArchiveInfoOptions, CreateContainerOptions, DownloadFromContainerOptions,
+    ListContainersOptions, LogsOptions, RemoveContainerOptions,
 };
 use futures_util::StreamExt;
 
@@ -126,7 +126,8 @@ pub enum FileContent {
 /// Go's `os.FileMode` type bits, as the archive API's stat header carries them.
 const MODE_DIR: u32 = 1 << 31;
 const MODE_SYMLINK: u32 = 1 << 27;
-const MODE_TYPE: u32 = MODE_DIR | MODE_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
+const MODE_TYPE: u32 =
+    MODE_DIR | MODE_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
 
 fn kind_of(mode: u32) -> PathKind {
     if mode & MODE_DIR != 0 {
@@ -141,7 +142,13 @@ fn kind_of(mode: u32) -> PathKind {
 }
 
 fn is_not_found(error: &bollard::errors::Error) -> bool {
-    matches!(error, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
 }
 
 /// A container name no other run uses: `fleet-images-<purpose>-<name>-<pid>-<n>-<nanos>`.
@@ -154,9 +161,18 @@ fn unique_name(purpose: &str, name: &str) -> String {
         .unwrap_or_default();
     let name: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
-    format!("fleet-images-{purpose}-{name}-{}-{n}-{nanos:x}", std::process::id())
+    format!(
+        "fleet-images-{purpose}-{name}-{}-{n}-{nanos:x}",
+        std::process::id()
+    )
 }
 
 fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
@@ -167,7 +183,10 @@ fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Engi
 impl Engine {
     /// Creates a container (never starts it). The returned guard removes it when dropped; prefer
     /// [`Container::remove`].
-    pub async fn create_container(&self, request: &ContainerRequest) -> Result<Container, EngineError> {
+    pub async fn create_container(
+        &self,
+        request: &ContainerRequest,
+    ) -> Result<Container, EngineError> {
         let name = unique_name(request.purpose, &request.name);
         // Armed before the call: if this future is dropped while the engine is creating the
         // container, the guard still removes it by name.
@@ -219,7 +238,10 @@ impl Engine {
     pub async fn remove_stray_containers(&self) -> Result<usize, EngineError> {
         let options = ListContainersOptions {
             all: true,
-            filters: Some(HashMap::from([("label".to_string(), vec![TEST_LABEL.to_string()])])),
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec![TEST_LABEL.to_string()],
+            )])),
             ..Default::default()
         };
         let found = self
@@ -230,7 +252,9 @@ impl Engine {
         let mut removed = 0;
         for summary in found {
             let Some(id) = summary.id else { continue };
-            remove(&self.docker, &id).await.map_err(api(format!("remove container `{id}`")))?;
+            remove(&self.docker, &id)
+                .await
+                .map_err(api(format!("remove container `{id}`")))?;
             removed += 1;
         }
         Ok(removed)
@@ -248,7 +272,9 @@ async fn remove(docker: &bollard::Docker, name: &str) -> Result<(), bollard::err
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
         // "removal of container … is already in progress"
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409, ..
+        }) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -311,7 +337,12 @@ impl Container {
 
     /// The user the container was configured to run as (`Config.User`; empty means root).
     pub async fn configured_user(&self) -> Result<String, EngineError> {
-        Ok(self.inspect().await?.config.and_then(|c| c.user).unwrap_or_default())
+        Ok(self
+            .inspect()
+            .await?
+            .config
+            .and_then(|c| c.user)
+            .unwrap_or_default())
     }
 
     /// The last `tail` lines of its output (stdout and stderr, interleaved as the engine stored
@@ -326,7 +357,8 @@ impl Container {
         let mut stream = self.engine.docker.logs(&self.id, Some(options));
         let mut text = String::new();
         while let Some(item) = stream.next().await {
-            let output = item.map_err(api(format!("read the logs of container `{}`", self.name)))?;
+            let output =
+                item.map_err(api(format!("read the logs of container `{}`", self.name)))?;
             text.push_str(&String::from_utf8_lossy(&output.into_bytes()));
         }
         let lines: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
@@ -336,8 +368,15 @@ impl Container {
 
     /// What is at `path` (without following a final symbolic link); `None` when nothing is.
     pub async fn stat(&self, path: &str) -> Result<Option<PathInfo>, EngineError> {
-        let options = ContainerArchiveInfoOptions { path: path.to_string() };
-        match self.engine.docker.get_container_archive_info(&self.id, Some(options)).await {
+        let options = ContainerArchiveInfoOptions {
+            path: path.to_string(),
+        };
+        match self
+            .engine
+            .docker
+            .get_container_archive_info(&self.id, Some(options))
+            .await
+        {
             Ok(stat) => {
                 let kind = kind_of(stat.file_mode);
                 Ok(Some(PathInfo {
@@ -386,8 +425,13 @@ impl Container {
             return Ok(FileContent::TooLarge { size: info.size });
         }
         let action = || format!("read `{path}` in container `{}`", self.name);
-        let options = DownloadFromContainerOptions { path: resolved.clone() };
-        let mut stream = self.engine.docker.download_from_container(&self.id, Some(options));
+        let options = DownloadFromContainerOptions {
+            path: resolved.clone(),
+        };
+        let mut stream = self
+            .engine
+            .docker
+            .download_from_container(&self.id, Some(options));
         // One file: its headers (a PAX or long-name header at most), its content, padding. Stop
         // early rather than trust the stream to be that small.
         let limit = cap as usize + 64 * 1024;
@@ -415,7 +459,9 @@ impl Container {
                 let mut bytes = Vec::new();
                 entry.take(cap + 1).read_to_end(&mut bytes).map_err(read)?;
                 if bytes.len() as u64 > cap {
-                    return Ok(FileContent::TooLarge { size: bytes.len() as u64 });
+                    return Ok(FileContent::TooLarge {
+                        size: bytes.len() as u64,
+                    });
                 }
                 Ok(FileContent::File(bytes))
             }
@@ -426,7 +472,11 @@ impl Container {
     /// Kills and removes the container with its anonymous volumes.
     pub async fn remove(mut self) -> Result<(), EngineError> {
         self.armed = false;
-        let name = if self.id.is_empty() { self.name.clone() } else { self.id.clone() };
+        let name = if self.id.is_empty() {
+            self.name.clone()
+        } else {
+            self.id.clone()
+        };
         remove(&self.engine.docker, &name)
             .await
             .map_err(api(format!("remove container `{}`", self.name)))
@@ -444,11 +494,18 @@ impl Drop for Container {
         if !self.armed {
             return;
         }
-        let name = if self.id.is_empty() { self.name.clone() } else { self.id.clone() };
+        let name = if self.id.is_empty() {
+            self.name.clone()
+        } else {
+            self.id.clone()
+        };
         // Its own thread, connection and runtime: the current runtime may be shutting down, and
         // blocking on it from inside it would panic. See the module docs.
         let removal = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let docker = bollard::Docker::connect_with_defaults().ok()?;
                 remove(&docker, &name).await.ok()
@@ -476,7 +533,9 @@ mod tests {
         let b = unique_name("test", "fleet-manager");
         assert_ne!(a, b);
         assert!(a.starts_with("fleet-images-test-fleet-manager-"));
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
         assert!(unique_name("check", "a/b c").contains("a-b-c"));
     }
 }

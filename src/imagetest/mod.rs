@@ -94,11 +94,17 @@ pub async fn test_images(
         }
     };
     let client = &client;
-    let mut outcomes: Vec<(usize, TestOutcome)> = futures_util::stream::iter(targets.iter().enumerate())
-        .map(|(index, target)| async move { (index, run::run_one(engine, target, options, reporter, client).await) })
-        .buffer_unordered(options.jobs.max(1))
-        .collect()
-        .await;
+    let mut outcomes: Vec<(usize, TestOutcome)> =
+        futures_util::stream::iter(targets.iter().enumerate())
+            .map(|(index, target)| async move {
+                (
+                    index,
+                    run::run_one(engine, target, options, reporter, client).await,
+                )
+            })
+            .buffer_unordered(options.jobs.max(1))
+            .collect()
+            .await;
     outcomes.sort_by_key(|(index, _)| *index);
     outcomes.into_iter().map(|(_, outcome)| outcome).collect()
 }

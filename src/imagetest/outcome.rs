@@ -83,7 +83,9 @@ impl TestOutcome {
 
     /// The worst exit code of several outcomes.
     pub fn exit_of(outcomes: &[TestOutcome]) -> Exit {
-        outcomes.iter().fold(Exit::Success, |exit, o| exit.worst(o.exit()))
+        outcomes
+            .iter()
+            .fold(Exit::Success, |exit, o| exit.worst(o.exit()))
     }
 
     /// The outcome as the CLI prints it after the run:
@@ -125,7 +127,9 @@ impl TestOutcome {
             out.push_str("\n  (the container wrote no output)");
         }
         if let Some(id) = &self.kept {
-            out.push_str(&format!("\n  kept container {id}: `docker logs {id}`, then `docker rm -f {id}`"));
+            out.push_str(&format!(
+                "\n  kept container {id}: `docker logs {id}`, then `docker rm -f {id}`"
+            ));
         }
         if let Some(error) = &self.cleanup_error {
             out.push_str(&format!("\n  the container could not be removed: {error}"));
@@ -178,10 +182,19 @@ mod tests {
             exit_code: Some(1),
             ..Default::default()
         });
-        failed.logs = vec!["nginx: [emerg] bind() to 0.0.0.0:80 failed (13: Permission denied)".into()];
+        failed.logs =
+            vec!["nginx: [emerg] bind() to 0.0.0.0:80 failed (13: Permission denied)".into()];
         let text = failed.render();
-        assert!(text.starts_with("FAILED element (GET /config.json → 200 on port 8080): the container exited"), "{text}");
-        assert!(text.contains("\n  container: exited, exit code 1"), "{text}");
+        assert!(
+            text.starts_with(
+                "FAILED element (GET /config.json → 200 on port 8080): the container exited"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  container: exited, exit code 1"),
+            "{text}"
+        );
         assert!(text.contains("\n    | nginx: [emerg] bind()"), "{text}");
     }
 

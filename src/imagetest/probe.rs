@@ -33,7 +33,12 @@ pub(crate) fn describe(probe: Option<&Probe>) -> String {
     match probe {
         None => "keeps running".to_string(),
         Some(Probe::Tcp { port }) => format!("TCP connection to port {port}"),
-        Some(Probe::Http { port, path, status, contains }) => {
+        Some(Probe::Http {
+            port,
+            path,
+            status,
+            contains,
+        }) => {
             let mut text = format!("GET {path} → {status} on port {port}");
             if let Some(c) = contains {
                 text.push_str(&format!(" containing `{c}`"));
@@ -53,23 +58,36 @@ pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
 }
 
 /// One attempt on `127.0.0.1:host_port`, within `limit`.
-pub(crate) async fn attempt(probe: &Probe, host_port: u16, client: &reqwest::Client, limit: Duration) -> Attempt {
+pub(crate) async fn attempt(
+    probe: &Probe,
+    host_port: u16,
+    client: &reqwest::Client,
+    limit: Duration,
+) -> Attempt {
     match probe {
         Probe::Tcp { .. } => tcp(host_port, limit).await,
-        Probe::Http { path, status, contains, .. } => http(client, host_port, path, *status, contains.as_deref(), limit).await,
+        Probe::Http {
+            path,
+            status,
+            contains,
+            ..
+        } => http(client, host_port, path, *status, contains.as_deref(), limit).await,
     }
 }
 
 async fn tcp(host_port: u16, limit: Duration) -> Attempt {
-    let mut stream = match tokio::time::timeout(limit, TcpStream::connect(("127.0.0.1", host_port))).await {
-        Err(_) => return Attempt::NotYet("the connection timed out".into()),
-        Ok(Err(e)) => return Attempt::NotYet(format!("cannot connect: {e}")),
-        Ok(Ok(stream)) => stream,
-    };
+    let mut stream =
+        match tokio::time::timeout(limit, TcpStream::connect(("127.0.0.1", host_port))).await {
+            Err(_) => return Attempt::NotYet("the connection timed out".into()),
+            Ok(Err(e)) => return Attempt::NotYet(format!("cannot connect: {e}")),
+            Ok(Ok(stream)) => stream,
+        };
     let mut byte = [0u8; 1];
     match tokio::time::timeout(TCP_HOLD.min(limit), stream.read(&mut byte)).await {
         Err(_) | Ok(Ok(1..)) => Attempt::Ready("accepted a TCP connection".into()),
-        Ok(Ok(0)) => Attempt::NotYet("the connection was closed at once: nothing listens in the container yet".into()),
+        Ok(Ok(0)) => Attempt::NotYet(
+            "the connection was closed at once: nothing listens in the container yet".into(),
+        ),
         Ok(Err(e)) => Attempt::NotYet(format!("the connection failed: {e}")),
     }
 }
@@ -82,12 +100,19 @@ async fn http(
     contains: Option<&str>,
     limit: Duration,
 ) -> Attempt {
-    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
     let url = format!("http://127.0.0.1:{host_port}{path}");
     let mut response = match client.get(&url).timeout(limit).send().await {
         Ok(response) => response,
         Err(e) if e.is_timeout() => {
-            return Attempt::NotYet(format!("GET {path} got no answer within {}", format_duration(limit)))
+            return Attempt::NotYet(format!(
+                "GET {path} got no answer within {}",
+                format_duration(limit)
+            ))
         }
         Err(e) => return Attempt::NotYet(request_failure(&path, &e)),
     };
@@ -97,18 +122,29 @@ async fn http(
         match response.chunk().await {
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             Ok(None) => break,
-            Err(e) => return Attempt::NotYet(format!("GET {path} answered {code} but the body broke off: {}", innermost(&e))),
+            Err(e) => {
+                return Attempt::NotYet(format!(
+                    "GET {path} answered {code} but the body broke off: {}",
+                    innermost(&e)
+                ))
+            }
         }
     }
     let body = String::from_utf8_lossy(&body);
     if code != status {
         let excerpt: String = body.trim().chars().take(200).collect();
-        let excerpt = if excerpt.is_empty() { String::new() } else { format!(": {excerpt}") };
+        let excerpt = if excerpt.is_empty() {
+            String::new()
+        } else {
+            format!(": {excerpt}")
+        };
         return Attempt::NotYet(format!("GET {path} answered {code}, not {status}{excerpt}"));
     }
     if let Some(text) = contains {
         if !body.contains(text) {
-            return Attempt::NotYet(format!("GET {path} answered {code}, but the body does not contain `{text}`"));
+            return Attempt::NotYet(format!(
+                "GET {path} answered {code}, but the body does not contain `{text}`"
+            ));
         }
     }
     Attempt::Ready(format!("GET {path} answered {code}"))
@@ -131,8 +167,17 @@ fn innermost(error: &dyn std::error::Error) -> String {
 fn request_failure(path: &str, error: &reqwest::Error) -> String {
     let cause = innermost(error);
     let lower = cause.to_ascii_lowercase();
-    if ["refused", "reset by peer", "closed before message completed"].iter().any(|s| lower.contains(s)) {
-        format!("GET {path} got no answer: nothing listens on the port in the container yet ({cause})")
+    if [
+        "refused",
+        "reset by peer",
+        "closed before message completed",
+    ]
+    .iter()
+    .any(|s| lower.contains(s))
+    {
+        format!(
+            "GET {path} got no answer: nothing listens on the port in the container yet ({cause})"
+        )
     } else {
         format!("GET {path} failed: {cause}")
     }
@@ -159,7 +204,12 @@ mod tests {
     }
 
     fn http_probe(status: u16, contains: Option<&str>) -> Probe {
-        Probe::Http { port: 80, path: "/config.json".into(), status, contains: contains.map(str::to_string) }
+        Probe::Http {
+            port: 80,
+            path: "/config.json".into(),
+            status,
+            contains: contains.map(str::to_string),
+        }
     }
 
     #[tokio::test]
@@ -167,7 +217,10 @@ mod tests {
         let port = serve("HTTP/1.1 200 OK\r\nContent-Length: 27\r\nConnection: close\r\n\r\n{\"brand\":\"Open Claw Fleet\"}").await;
         let client = http_client().unwrap();
         let limit = Duration::from_secs(2);
-        assert!(matches!(attempt(&http_probe(200, Some("Open Claw")), port, &client, limit).await, Attempt::Ready(_)));
+        assert!(matches!(
+            attempt(&http_probe(200, Some("Open Claw")), port, &client, limit).await,
+            Attempt::Ready(_)
+        ));
         match attempt(&http_probe(200, Some("Element")), port, &client, limit).await {
             Attempt::NotYet(why) => assert!(why.contains("does not contain `Element`"), "{why}"),
             other => panic!("{other:?}"),
@@ -180,9 +233,16 @@ mod tests {
 
     #[tokio::test]
     async fn redirects_are_answers_not_followed() {
-        let port = serve("HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n").await;
+        let port =
+            serve("HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n").await;
         let client = http_client().unwrap();
-        let found = attempt(&http_probe(302, None), port, &client, Duration::from_secs(2)).await;
+        let found = attempt(
+            &http_probe(302, None),
+            port,
+            &client,
+            Duration::from_secs(2),
+        )
+        .await;
         assert!(matches!(found, Attempt::Ready(_)), "{found:?}");
     }
 
@@ -198,7 +258,10 @@ mod tests {
             drop(stream);
         });
         let probe = Probe::Tcp { port: 1 };
-        assert!(matches!(attempt(&probe, port, &client, Duration::from_secs(1)).await, Attempt::Ready(_)));
+        assert!(matches!(
+            attempt(&probe, port, &client, Duration::from_secs(1)).await,
+            Attempt::Ready(_)
+        ));
         holder.abort();
 
         // Accepts and closes at once, as docker-proxy does when nothing listens behind it.
@@ -209,19 +272,31 @@ mod tests {
                 drop(stream);
             }
         });
-        assert!(matches!(attempt(&probe, closer_port, &client, Duration::from_secs(1)).await, Attempt::NotYet(_)));
+        assert!(matches!(
+            attempt(&probe, closer_port, &client, Duration::from_secs(1)).await,
+            Attempt::NotYet(_)
+        ));
 
         // Nothing there.
         let unused = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let unused_port = unused.local_addr().unwrap().port();
         drop(unused);
-        assert!(matches!(attempt(&probe, unused_port, &client, Duration::from_secs(1)).await, Attempt::NotYet(_)));
+        assert!(matches!(
+            attempt(&probe, unused_port, &client, Duration::from_secs(1)).await,
+            Attempt::NotYet(_)
+        ));
     }
 
     #[test]
     fn describes_probes() {
-        assert_eq!(describe(Some(&http_probe(200, Some("x")))), "GET /config.json → 200 on port 80 containing `x`");
-        assert_eq!(describe(Some(&Probe::Tcp { port: 6167 })), "TCP connection to port 6167");
+        assert_eq!(
+            describe(Some(&http_probe(200, Some("x")))),
+            "GET /config.json → 200 on port 80 containing `x`"
+        );
+        assert_eq!(
+            describe(Some(&Probe::Tcp { port: 6167 })),
+            "TCP connection to port 6167"
+        );
         assert_eq!(describe(None), "keeps running");
     }
 }

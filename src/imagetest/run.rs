@@ -23,13 +23,19 @@ const LOG_LINES: usize = 40;
 /// How a test went, before the container's state and logs are added.
 enum Verdict {
     Passed(String),
-    Failed { message: String, hint: Option<String> },
+    Failed {
+        message: String,
+        hint: Option<String>,
+    },
     Error(EngineError),
     Interrupted,
 }
 
 fn failed(message: impl Into<String>, hint: Option<String>) -> Verdict {
-    Verdict::Failed { message: message.into(), hint }
+    Verdict::Failed {
+        message: message.into(),
+        hint,
+    }
 }
 
 /// The engine's own words for a failed call (its source), without the tool's framing.
@@ -82,14 +88,22 @@ pub(crate) async fn run_one(
         // Never started: no event, no container.
         return outcome;
     }
-    reporter.event(Event::Started { subject, action: "test" });
+    reporter.event(Event::Started {
+        subject,
+        action: "test",
+    });
 
     let request = ContainerRequest {
         image: target.reference.clone(),
         name: target.image.to_string(),
         purpose: "test",
         publish: probe.map(Probe::port),
-        env: target.spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        env: target
+            .spec
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
         never_started: false,
     };
     // Creation is inside the select too: the guard is armed before the engine call, so even an
@@ -106,7 +120,11 @@ pub(crate) async fn run_one(
         }
         Some(Err(error)) => {
             outcome.status = TestStatus::Error;
-            outcome.message = format!("cannot create a container from `{}`: {}", target.reference, engine_words(&error));
+            outcome.message = format!(
+                "cannot create a container from `{}`: {}",
+                target.reference,
+                engine_words(&error)
+            );
             return finish(outcome, started, reporter);
         }
         Some(Ok(container)) => container,
@@ -129,12 +147,17 @@ pub(crate) async fn run_one(
             outcome.container = container.status().await.ok();
             outcome.logs = container.logs(LOG_LINES).await.unwrap_or_default();
             for line in &outcome.logs {
-                reporter.event(Event::Line { subject, text: line });
+                reporter.event(Event::Line {
+                    subject,
+                    text: line,
+                });
             }
         }
         Verdict::Error(error) => {
             outcome.status = TestStatus::Error;
-            outcome.message = crate::error::render(&error).trim_start_matches("error: ").to_string();
+            outcome.message = crate::error::render(&error)
+                .trim_start_matches("error: ")
+                .to_string();
         }
         Verdict::Interrupted => outcome.message = "interrupted".into(),
     }
@@ -187,7 +210,9 @@ async fn exercise(
             let port = probe.port();
             let host_port = match container.host_port(port).await {
                 Ok(Some(p)) => p,
-                Ok(None) => return exited_or(container, format!("port {port} was not published")).await,
+                Ok(None) => {
+                    return exited_or(container, format!("port {port} was not published")).await
+                }
                 Err(error) => return Verdict::Error(error),
             };
             *host_port_out = Some(host_port);
@@ -196,7 +221,10 @@ async fn exercise(
                 format_duration(spec.timeout),
                 probe::describe(Some(probe))
             );
-            reporter.event(Event::Step { subject, text: &text });
+            reporter.event(Event::Step {
+                subject,
+                text: &text,
+            });
             match wait_for(container, probe, host_port, client, started, deadline).await {
                 Ok(message) => message,
                 Err(verdict) => return verdict,
@@ -204,8 +232,14 @@ async fn exercise(
         }
         None => {
             let settle = SETTLE.min(spec.timeout);
-            let text = format!("checking that it keeps running for {}", format_duration(settle));
-            reporter.event(Event::Step { subject, text: &text });
+            let text = format!(
+                "checking that it keeps running for {}",
+                format_duration(settle)
+            );
+            reporter.event(Event::Step {
+                subject,
+                text: &text,
+            });
             match keeps_running(container, started + settle).await {
                 Ok(()) => format!("kept running for {}", format_duration(settle)),
                 Err(verdict) => return verdict,
@@ -249,11 +283,18 @@ async fn wait_for(
         let remaining = deadline.saturating_duration_since(Instant::now());
         let limit = ATTEMPT.min(remaining).max(Duration::from_millis(100));
         let why = match probe::attempt(probe, host_port, client, limit).await {
-            Attempt::Ready(what) => return Ok(format!("{what} after {:.1}s", started.elapsed().as_secs_f64())),
+            Attempt::Ready(what) => {
+                return Ok(format!(
+                    "{what} after {:.1}s",
+                    started.elapsed().as_secs_f64()
+                ))
+            }
             Attempt::NotYet(why) => why,
         };
         match container.status().await {
-            Ok(status) if !status.running => return Err(exited(status.exit_code, "before it answered")),
+            Ok(status) if !status.running => {
+                return Err(exited(status.exit_code, "before it answered"))
+            }
             Ok(_) => {}
             Err(error) => return Err(Verdict::Error(error)),
         }
@@ -274,7 +315,10 @@ async fn keeps_running(container: &Container, until: Instant) -> Result<(), Verd
     loop {
         match container.status().await {
             Ok(status) if !status.running => {
-                return Err(exited(status.exit_code, "while it should keep running (an image that serves nothing must not stop)"))
+                return Err(exited(
+                    status.exit_code,
+                    "while it should keep running (an image that serves nothing must not stop)",
+                ))
             }
             Ok(_) => {}
             Err(error) => return Err(Verdict::Error(error)),
@@ -286,7 +330,11 @@ async fn keeps_running(container: &Container, until: Instant) -> Result<(), Verd
     }
 }
 
-async fn check_user(container: &Container, declared: &str, image: &crate::names::ImageName) -> Result<(), Verdict> {
+async fn check_user(
+    container: &Container,
+    declared: &str,
+    image: &crate::names::ImageName,
+) -> Result<(), Verdict> {
     let configured = container.configured_user().await.map_err(Verdict::Error)?;
     let passwd = if user::needs_passwd(declared, &configured) {
         match container.read_file("/etc/passwd", 1024 * 1024).await {

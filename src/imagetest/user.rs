@@ -31,13 +31,19 @@ fn uid(user: &str, passwd: Option<&str>) -> Option<u32> {
     }
     passwd?.lines().find_map(|line| {
         let mut fields = line.split(':');
-        (fields.next() == Some(user)).then(|| fields.nth(1).and_then(|uid| uid.parse().ok())).flatten()
+        (fields.next() == Some(user))
+            .then(|| fields.nth(1).and_then(|uid| uid.parse().ok()))
+            .flatten()
     })
 }
 
 /// `Ok` when the container's configured user is the declared one; else why not.
 pub(crate) fn check(declared: &str, configured: &str, passwd: Option<&str>) -> Result<(), String> {
-    let shown = if user_part(configured).is_empty() { "root (no USER)" } else { configured };
+    let shown = if user_part(configured).is_empty() {
+        "root (no USER)"
+    } else {
+        configured
+    };
     if user_part(declared) == user_part(configured) {
         return Ok(());
     }
@@ -77,7 +83,9 @@ mod tests {
             check("101", "app", Some(PASSWD)),
             Err("the container runs as `app` (uid 1000), not as `101` (uid 101)".into())
         );
-        assert!(check("ghost", "101", Some(PASSWD)).unwrap_err().contains("not in the image's /etc/passwd"));
+        assert!(check("ghost", "101", Some(PASSWD))
+            .unwrap_err()
+            .contains("not in the image's /etc/passwd"));
         assert!(check("1000", "app", None).is_err());
     }
 

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use bollard::query_parameters::{BuildImageOptions, BuilderVersion, ListContainersOptions, RemoveImageOptions};
+use bollard::query_parameters::{
+    BuildImageOptions, BuilderVersion, ListContainersOptions, RemoveImageOptions,
+};
 use bollard::Docker;
 use fleet_images::check::{check, CheckTarget, Severity};
 use fleet_images::docker::Engine;
@@ -46,10 +48,17 @@ impl Drop for FixtureImage {
         let id = self.id.clone();
         // Its own thread and runtime: the test's runtime may be gone, or this may run in a panic.
         let removal = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async {
                 let docker = Docker::connect_with_defaults().unwrap();
-                let options = RemoveImageOptions { force: true, noprune: false, platforms: None };
+                let options = RemoveImageOptions {
+                    force: true,
+                    noprune: false,
+                    platforms: None,
+                };
                 let _ = docker.remove_image(&id, Some(options), None).await;
             });
         });
@@ -60,7 +69,10 @@ impl Drop for FixtureImage {
 /// The files of a directory as a tar, paths relative to it.
 fn tar_dir(dir: &Path) -> Vec<u8> {
     fn add(builder: &mut tar::Builder<Vec<u8>>, root: &Path, dir: &Path) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         entries.sort();
         for path in entries {
             let rel = path.strip_prefix(root).unwrap();
@@ -77,20 +89,36 @@ fn tar_dir(dir: &Path) -> Vec<u8> {
 }
 
 impl Fixtures {
-    pub(crate) async fn new() -> Fixtures {
+    /// The fixture manifest, with the test environment's base image.
+    pub(crate) fn load_manifest() -> Manifest {
         let base = support::service("FLEET_TEST_LOCAL_BASE");
         let options = LoadOptions {
-            vars: vec![("base".into(), base), ("other_platform".into(), other_platform().into())],
+            vars: vec![
+                ("base".into(), base),
+                ("other_platform".into(), other_platform().into()),
+            ],
             env: BTreeMap::new(),
         };
-        let manifest = fleet_images::manifest::load(&fixture_manifest(), &options).expect("fixture manifest");
-        let engine = Engine::connect().await.expect("the Docker engine (scripts/test-env up)");
+        fleet_images::manifest::load(&fixture_manifest(), &options).expect("fixture manifest")
+    }
+
+    pub(crate) async fn new() -> Fixtures {
+        let manifest = Self::load_manifest();
+        let engine = Engine::connect()
+            .await
+            .expect("the Docker engine (scripts/test-env up)");
         let docker = Docker::connect_with_defaults().expect("docker client");
-        Fixtures { engine, docker, manifest }
+        Fixtures {
+            engine,
+            docker,
+            manifest,
+        }
     }
 
     pub(crate) fn spec(&self, name: &str) -> &ImageSpec {
-        self.manifest.image(&name.parse().unwrap()).unwrap_or_else(|| panic!("no fixture `{name}`"))
+        self.manifest
+            .image(&name.parse().unwrap())
+            .unwrap_or_else(|| panic!("no fixture `{name}`"))
     }
 
     /// Builds a fixture image under a unique tag. The unique label makes its id unique too, so
@@ -104,8 +132,16 @@ impl Fixtures {
             t: Some(tag.clone()),
             rm: true,
             forcerm: true,
-            buildargs: Some(spec.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>()),
-            labels: Some(HashMap::from([("io.fleet-images.fixture".to_string(), unique)])),
+            buildargs: Some(
+                spec.args
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<HashMap<_, _>>(),
+            ),
+            labels: Some(HashMap::from([(
+                "io.fleet-images.fixture".to_string(),
+                unique,
+            )])),
             version: BuilderVersion::BuilderV1,
             ..Default::default()
         };
@@ -123,7 +159,13 @@ impl Fixtures {
                 Err(error) => panic!("build of fixture `{name}` failed: {error}\n{log}"),
             }
         }
-        let id = self.docker.inspect_image(&tag).await.expect("built fixture").id.unwrap();
+        let id = self
+            .docker
+            .inspect_image(&tag)
+            .await
+            .expect("built fixture")
+            .id
+            .unwrap();
         FixtureImage { id }
     }
 
@@ -131,10 +173,17 @@ impl Fixtures {
     pub(crate) async fn containers_from(&self, image: &FixtureImage) -> usize {
         let options = ListContainersOptions {
             all: true,
-            filters: Some(HashMap::from([("ancestor".to_string(), vec![image.id.clone()])])),
+            filters: Some(HashMap::from([(
+                "ancestor".to_string(),
+                vec![image.id.clone()],
+            )])),
             ..Default::default()
         };
-        self.docker.list_containers(Some(options)).await.expect("list containers").len()
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .expect("list containers")
+            .len()
     }
 }
 
@@ -142,15 +191,28 @@ impl Fixtures {
 async fn check_fixture(fixtures: &Fixtures, name: &str) -> fleet_images::check::CheckReport {
     let image = fixtures.build(name).await;
     let before = fixtures.containers_from(&image).await;
-    let target = CheckTarget { spec: fixtures.spec(name), inputs: None, image: Some(&image.id) };
+    let target = CheckTarget {
+        spec: fixtures.spec(name),
+        inputs: None,
+        image: Some(&image.id),
+    };
     let report = check(&[target], Some(&fixtures.engine)).await;
-    assert_eq!(fixtures.containers_from(&image).await, before, "check left a container behind");
+    assert_eq!(
+        fixtures.containers_from(&image).await,
+        before,
+        "check left a container behind"
+    );
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     report
 }
 
 fn rendered(report: &fleet_images::check::CheckReport) -> String {
-    report.findings.iter().map(|f| f.render()).collect::<Vec<_>>().join("\n")
+    report
+        .findings
+        .iter()
+        .map(|f| f.render())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,13 +221,24 @@ async fn non_root_httpd_on_port_80_is_a_privileged_port_error() {
     let report = check_fixture(&fixtures, "privileged-port").await;
     let text = rendered(&report);
     assert_eq!(report.exit(), Exit::Failed, "{text}");
-    let finding = report.findings.iter().find(|f| f.rule == "privileged-port").unwrap_or_else(|| panic!("{text}"));
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "privileged-port")
+        .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(finding.severity, Severity::Error);
-    assert_eq!(finding.message, "the image runs as user `app` (not root) and exposes 80/tcp");
+    assert_eq!(
+        finding.message,
+        "the image runs as user `app` (not root) and exposes 80/tcp"
+    );
     assert!(finding.hint.contains("8080"), "{}", finding.hint);
     // `check --json`.
     let json = serde_json::to_value(&report).unwrap();
-    assert!(json["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "privileged-port" && f["severity"] == "error"));
+    assert!(json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "privileged-port" && f["severity"] == "error"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -182,9 +255,16 @@ async fn conduit_config_naming_a_missing_file_is_an_env_file_error() {
     let report = check_fixture(&fixtures, "missing-env-file").await;
     let text = rendered(&report);
     assert_eq!(report.exit(), Exit::Failed, "{text}");
-    let finding = report.findings.iter().find(|f| f.rule == "env-file").unwrap_or_else(|| panic!("{text}"));
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "env-file")
+        .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(finding.severity, Severity::Error);
-    assert_eq!(finding.message, "`CONDUIT_CONFIG=/etc/conduit.toml` names a file that does not exist in the image");
+    assert_eq!(
+        finding.message,
+        "`CONDUIT_CONFIG=/etc/conduit.toml` names a file that does not exist in the image"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -193,7 +273,11 @@ async fn element_config_naming_a_missing_logo_is_an_element_config_error() {
     let report = check_fixture(&fixtures, "missing-logo").await;
     let text = rendered(&report);
     assert_eq!(report.exit(), Exit::Failed, "{text}");
-    let finding = report.findings.iter().find(|f| f.rule == "element-config").unwrap_or_else(|| panic!("{text}"));
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "element-config")
+        .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(finding.severity, Severity::Error);
     assert_eq!(
         finding.message,
@@ -209,7 +293,14 @@ async fn a_fixture_that_keeps_every_rule_passes() {
     assert!(report.findings.is_empty(), "{}", rendered(&report));
     assert_eq!(report.exit(), Exit::Success);
     // Only the note that the static rules were not given inputs.
-    assert!(report.notes.iter().all(|n| n.text.starts_with("static rules skipped")), "{:?}", report.notes);
+    assert!(
+        report
+            .notes
+            .iter()
+            .all(|n| n.text.starts_with("static rules skipped")),
+        "{:?}",
+        report.notes
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -220,37 +311,224 @@ async fn an_image_for_another_platform_is_a_platform_mismatch_error() {
     assert_eq!(report.exit(), Exit::Failed, "{text}");
     assert_eq!(report.findings.len(), 1, "{text}");
     assert_eq!(report.findings[0].rule, "platform-mismatch");
-    assert!(report.findings[0].message.contains(other_platform()), "{text}");
+    assert!(
+        report.findings[0].message.contains(other_platform()),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_image_that_is_not_built_is_a_note_not_an_error() {
     let fixtures = Fixtures::new().await;
-    let target = CheckTarget { spec: fixtures.spec("good"), inputs: None, image: None };
+    let target = CheckTarget {
+        spec: fixtures.spec("good"),
+        inputs: None,
+        image: None,
+    };
     let report = check(&[target], Some(&fixtures.engine)).await;
     assert_eq!(report.exit(), Exit::Success);
-    assert!(report.notes.iter().any(|n| n.text.contains("is not built locally")), "{:?}", report.notes);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.text.contains("is not built locally")),
+        "{:?}",
+        report.notes
+    );
 
     let missing = format!("fleet-images-fixture/none:{}", support::unique("missing"));
-    let target = CheckTarget { spec: fixtures.spec("good"), inputs: None, image: Some(&missing) };
+    let target = CheckTarget {
+        spec: fixtures.spec("good"),
+        inputs: None,
+        image: Some(&missing),
+    };
     let report = check(&[target], Some(&fixtures.engine)).await;
     assert_eq!(report.exit(), Exit::Success);
-    assert!(report.notes.iter().any(|n| n.text.contains("has no image")), "{:?}", report.notes);
+    assert!(
+        report.notes.iter().any(|n| n.text.contains("has no image")),
+        "{:?}",
+        report.notes
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn several_images_in_one_check_keep_their_order() {
     let fixtures = Fixtures::new().await;
-    let (port, logo) = tokio::join!(fixtures.build("privileged-port"), fixtures.build("missing-logo"));
+    let (port, logo) = tokio::join!(
+        fixtures.build("privileged-port"),
+        fixtures.build("missing-logo")
+    );
     let targets = [
-        CheckTarget { spec: fixtures.spec("privileged-port"), inputs: None, image: Some(&port.id) },
-        CheckTarget { spec: fixtures.spec("missing-logo"), inputs: None, image: Some(&logo.id) },
+        CheckTarget {
+            spec: fixtures.spec("privileged-port"),
+            inputs: None,
+            image: Some(&port.id),
+        },
+        CheckTarget {
+            spec: fixtures.spec("missing-logo"),
+            inputs: None,
+            image: Some(&logo.id),
+        },
     ];
     let report = check(&targets, Some(&fixtures.engine)).await;
-    let rules: Vec<(&str, &str)> = report.findings.iter().map(|f| (f.image.as_str(), f.rule)).collect();
+    let rules: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.image.as_str(), f.rule))
+        .collect();
     assert_eq!(
         rules,
-        vec![("privileged-port", "privileged-port"), ("privileged-port", "healthcheck"), ("missing-logo", "healthcheck"), ("missing-logo", "element-config")]
+        vec![
+            ("privileged-port", "privileged-port"),
+            ("privileged-port", "healthcheck"),
+            ("missing-logo", "healthcheck"),
+            ("missing-logo", "element-config")
+        ]
     );
     assert_eq!(report.summary(2), "2 errors, 2 warnings in 2 images");
+}
+
+// The static rules, through the real Dockerfile reader and context walk: no engine, no build.
+
+fn read_inputs(spec: &ImageSpec) -> fleet_images::hash::ImageInputs {
+    fleet_images::hash::inputs::read(spec, &fleet_images::hash::ContentCache::disabled())
+        .unwrap_or_else(|e| {
+            panic!(
+                "inputs of `{}`: {}",
+                spec.name,
+                fleet_images::error::render(&e)
+            )
+        })
+}
+
+async fn check_static(manifest: &Manifest, names: &[&str]) -> fleet_images::check::CheckReport {
+    let specs: Vec<&ImageSpec> = names
+        .iter()
+        .map(|n| manifest.image(&n.parse().unwrap()).unwrap())
+        .collect();
+    let inputs: Vec<_> = specs.iter().map(|s| read_inputs(s)).collect();
+    let targets: Vec<CheckTarget> = specs
+        .iter()
+        .zip(&inputs)
+        .map(|(spec, inputs)| CheckTarget {
+            spec,
+            inputs: Some(inputs),
+            image: None,
+        })
+        .collect();
+    check(&targets, None).await
+}
+
+#[tokio::test]
+async fn the_shipped_fleet_passes_the_static_rules() {
+    // A stand-in for the fleet's source checkout: what the two Node images' Dockerfiles copy.
+    let source = support::Fleet::new();
+    for package in ["fleet-manager", "agent"] {
+        source
+            .write(
+                &format!("packages/{package}/package.json"),
+                r#"{"name": "x", "main": "src/index.js"}"#,
+            )
+            .write(
+                &format!("packages/{package}/package-lock.json"),
+                r#"{"lockfileVersion": 3}"#,
+            )
+            .write(
+                &format!("packages/{package}/src/index.js"),
+                "console.log('hi')\n",
+            );
+    }
+    let options = LoadOptions {
+        vars: vec![("source".into(), source.path().display().to_string())],
+        env: BTreeMap::new(),
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("images/fleet.toml");
+    let manifest = fleet_images::manifest::load(&path, &options).expect("the shipped manifest");
+    let names: Vec<String> = manifest.images.iter().map(|i| i.name.to_string()).collect();
+    assert_eq!(names, ["conduit", "element", "fleet-manager", "agent"]);
+    let report = check_static(&manifest, &["conduit", "element", "fleet-manager", "agent"]).await;
+    assert!(report.findings.is_empty(), "{}", rendered(&report));
+    assert_eq!(report.exit(), Exit::Success);
+    // Everything static was decided: the only notes say the images are not built.
+    for note in &report.notes {
+        assert!(note.text.contains("is not built locally"), "{note:?}");
+    }
+}
+
+#[tokio::test]
+async fn static_rules_map_files_through_the_dockerfile_copies() {
+    let manifest = Fixtures::load_manifest();
+    let report = check_static(&manifest, &["static-good"]).await;
+    assert!(report.findings.is_empty(), "{}", rendered(&report));
+    assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+}
+
+#[tokio::test]
+async fn static_rules_catch_secrets_floating_bases_ports_and_bad_configs() {
+    let fleet = support::Fleet::new();
+    fleet
+        .manifest(
+            "[images.broken]\ncontext = \"broken\"\n\n[images.broken.check]\nenv_files = [\"CONDUIT_CONFIG\"]\nelement_config = \"/app/config.json\"\n",
+        )
+        .write(
+            "broken/Dockerfile",
+            "FROM busybox:latest\nCOPY . /src\nCOPY web/config.json /app/config.json\nUSER nginx\nENV NGINX_PORT=80\n",
+        )
+        .write("broken/.env", "AWS_SECRET_ACCESS_KEY=abc123\n")
+        .write("broken/.aws/credentials", "[default]\naws_secret_access_key = secret\n")
+        .write("broken/keys/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n")
+        .write("broken/keys/ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+        .write("broken/.npmrc", "//registry.npmjs.org/:_authToken=npm_0123456789abcdef\n")
+        .write("broken/web/config.json", "{ \"default_server_config\": {\n");
+    let manifest =
+        fleet_images::manifest::load(&fleet.file("fleet.toml"), &LoadOptions::default()).unwrap();
+    let report = check_static(&manifest, &["broken"]).await;
+    let text = rendered(&report);
+    let found: Vec<(&str, Severity, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule, f.severity, f.message.as_str()))
+        .collect();
+    let expected = [
+        ("floating-base", Severity::Warning, "base image `busybox:latest` is named by the moving tag `latest`"),
+        ("secret-in-context", Severity::Error, "the build context sends `.aws/credentials`, which holds AWS credentials"),
+        ("secret-in-context", Severity::Error, "the build context sends `.env`, which holds an environment file"),
+        ("secret-in-context", Severity::Error, "the build context sends `.npmrc`, which holds an npm token"),
+        ("secret-in-context", Severity::Error, "the build context sends `keys/id_ed25519`, which holds a private key"),
+        (
+            "privileged-port",
+            Severity::Error,
+            "the Dockerfile's final stage runs as user `nginx` (not root) and sets NGINX_PORT=80",
+        ),
+        (
+            "healthcheck",
+            Severity::Warning,
+            "the Dockerfile has no HEALTHCHECK and the manifest no `test` section for the image (a HEALTHCHECK of the base image would count; build the image to let `check` see it)",
+        ),
+        (
+            "env-file",
+            Severity::Warning,
+            "the Dockerfile does not set `CONDUIT_CONFIG` (unless the base image does, the program will not find its configuration)",
+        ),
+    ];
+    assert_eq!(&found[..expected.len()], &expected[..], "{text}");
+    assert_eq!(found.len(), expected.len() + 1, "{text}");
+    let last = report.findings.last().unwrap();
+    assert_eq!(
+        (last.rule, last.severity),
+        ("element-config", Severity::Error)
+    );
+    assert!(
+        last.message
+            .starts_with("the Element config `/app/config.json` is not valid JSON"),
+        "{text}"
+    );
+    assert!(
+        last.location
+            .as_deref()
+            .unwrap()
+            .ends_with("broken/web/config.json"),
+        "{text}"
+    );
+    assert_eq!(report.exit(), Exit::Failed);
 }
