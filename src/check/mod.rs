@@ -139,8 +139,8 @@ async fn check_one(target: &CheckTarget<'_>, engine: Option<&Engine>) -> Outcome
             )),
             Err(error) => out.failure = Some(Failure { image: image.clone(), error }),
         },
-        (None, Some(_)) => out.notes.push(note(None, "image rules skipped: no Docker engine to read the image from".into())),
-        (_, None) => out.notes.push(note(
+        (None, _) => out.notes.push(note(None, "image rules skipped: no Docker engine to read the image from".into())),
+        (Some(_), None) => out.notes.push(note(
             None,
             format!("image rules skipped: `{image}` is not built locally (build it with `fleet-images build {image}` to check the image itself)"),
         )),
