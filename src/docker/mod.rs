@@ -7,5 +7,8 @@ mod engine;
 mod error;
 
 pub use build::{build, BuildRequest};
+pub use containers::{
+    Container, ContainerRequest, ContainerStatus, FileContent, PathInfo, PathKind, TEST_LABEL,
+};
 pub use engine::{Engine, EngineCredentials, ImageDetails, Pushed, KEY_LABEL, NAME_LABEL};
 pub use error::EngineError;

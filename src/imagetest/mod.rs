@@ -1,1 +1,110 @@
-//! `test`: starting each image locally and probing that it serves what it should.
+//! `test`: starting each image locally and proving that it serves what its
+//! `[images.<name>.test]` section says, then cleaning up.
+//!
+//! For each image: a container is created from the local image with the probed port published on
+//! 127.0.0.1 only, on a free host port the engine picks, and the section's `env`; it is started
+//! and probed until `timeout` (`tcp = PORT`: a connection that a server holds open; `http = {…}`:
+//! a GET answering `status`, with `contains` in the body; no probe: the container keeps running
+//! for 3 seconds, for images that serve nothing such as the agent). A container that exits fails
+//! at once, with its exit code. When `user` is declared, the container's configured user must be
+//! that user (see `user.rs`). A failure carries the container's state and last log lines.
+//!
+//! The container is always removed — after success, failure, or cancellation through
+//! [`TestOptions::cancel`] — unless [`TestOptions::keep`]. Several images are tested at once, at
+//! most [`TestOptions::jobs`].
+
+mod outcome;
+mod probe;
+mod run;
+mod user;
+
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+pub use outcome::{TestOutcome, TestStatus};
+
+use crate::docker::Engine;
+use crate::manifest::TestSpec;
+use crate::names::ImageName;
+use crate::report::Reporter;
+
+/// One image to test.
+#[derive(Debug, Clone)]
+pub struct TestTarget<'a> {
+    /// The image's name in the manifest.
+    pub image: ImageName,
+    /// The local image to run: an id (`sha256:…`) or a reference the engine has.
+    pub reference: String,
+    /// Its `[images.<name>.test]` section.
+    pub spec: &'a TestSpec,
+}
+
+/// How to run the tests.
+#[derive(Debug, Clone)]
+pub struct TestOptions {
+    /// `--keep`: leave each container in place (its id is in the outcome). Default false.
+    pub keep: bool,
+    /// `--jobs`: images tested at once. Default 4; 0 counts as 1.
+    pub jobs: usize,
+    /// Cancelled on Ctrl+C: tests end, their containers are removed, and the outcomes say
+    /// `interrupted`. Images not started yet are not started. Default: never cancelled.
+    pub cancel: CancellationToken,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions {
+            keep: false,
+            jobs: 4,
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
+/// Tests the images, at most `options.jobs` at once; returns one outcome per target, in the order
+/// given. Progress goes to `reporter`: `Started`, a `Step` while waiting, the logs of a failed
+/// container as `Line`s, and `Finished`.
+pub async fn test_images(
+    engine: &Engine,
+    targets: &[TestTarget<'_>],
+    options: &TestOptions,
+    reporter: &dyn Reporter,
+) -> Vec<TestOutcome> {
+    let client = match probe::http_client() {
+        Ok(client) => client,
+        Err(error) => {
+            // Without a client no HTTP probe can run; say so for each image rather than panic.
+            return targets
+                .iter()
+                .map(|t| TestOutcome {
+                    image: t.image.clone(),
+                    reference: t.reference.clone(),
+                    status: TestStatus::Error,
+                    probe: probe::describe(t.spec.probe.as_ref()),
+                    message: format!("cannot set up the HTTP client: {error}"),
+                    hint: None,
+                    duration: std::time::Duration::ZERO,
+                    host_port: None,
+                    container: None,
+                    logs: Vec::new(),
+                    kept: None,
+                    cleanup_error: None,
+                })
+                .collect();
+        }
+    };
+    let client = &client;
+    let mut outcomes: Vec<(usize, TestOutcome)> =
+        futures_util::stream::iter(targets.iter().enumerate())
+            .map(|(index, target)| async move {
+                (
+                    index,
+                    run::run_one(engine, target, options, reporter, client).await,
+                )
+            })
+            .buffer_unordered(options.jobs.max(1))
+            .collect()
+            .await;
+    outcomes.sort_by_key(|(index, _)| *index);
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}

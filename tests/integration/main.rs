@@ -2,8 +2,10 @@
 //! registries and the AWS emulator, all on 127.0.0.1 (`scripts/test-env up` starts them).
 
 mod build;
+mod check;
 mod deploy;
 mod hash;
+mod imagetest;
 mod push;
 mod registry;
 mod release;
