@@ -1,14 +1,63 @@
-//! `check`: the deployment lessons as rules.
+//! `check`: the deployment lessons as rules over each image's manifest entry, Dockerfile, sent
+//! context and, when it is built, the image itself.
 
+use super::prepare::{observe, ObserveOptions};
 use super::Failure;
+use crate::check::{check, CheckTarget};
 use crate::cli::args::CheckArgs;
 use crate::cli::Session;
-use crate::error::Exit;
+use crate::error::{render, Exit};
 
 /// Runs `check`.
-pub async fn run(_session: &Session, _args: CheckArgs) -> Result<Exit, Failure> {
-    Err(super::ArgumentError {
-        message: "check is not available in this build".into(),
+pub async fn run(session: &Session, args: CheckArgs) -> Result<Exit, Failure> {
+    let observation = observe(
+        session,
+        &args.select.images,
+        ObserveOptions {
+            engine_required: false,
+            pull: false,
+        },
+    )
+    .await?;
+    let targets: Vec<CheckTarget<'_>> = observation
+        .images
+        .iter()
+        .map(|p| CheckTarget {
+            spec: &p.spec,
+            inputs: p.inputs.as_ref().ok().map(|i| i.as_ref()),
+            image: p.local.as_deref(),
+        })
+        .collect();
+    let report = check(&targets, observation.engine.as_ref()).await;
+    // An image whose inputs cannot be read is bad input, whatever the rules found.
+    let mut exit = report.exit();
+    let unreadable: Vec<&String> = observation
+        .images
+        .iter()
+        .filter_map(|p| p.inputs.as_ref().err())
+        .collect();
+    if !unreadable.is_empty() {
+        exit = exit.worst(Exit::BadInput);
     }
-    .into())
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+        return Ok(exit);
+    }
+    for finding in &report.findings {
+        println!("{}", finding.render());
+    }
+    for note in &report.notes {
+        println!("note: {}: {}", note.image, note.text);
+    }
+    for failure in &report.failures {
+        eprintln!("{}", render(&failure.error));
+    }
+    for error in unreadable {
+        eprintln!("{error}");
+    }
+    if observation.engine.is_none() {
+        println!("note: the engine is not reachable: only the static rules ran");
+    }
+    println!("{}", report.summary(observation.images.len()));
+    Ok(exit)
 }

@@ -1,14 +1,84 @@
-//! `test`: start each image locally and probe it.
+//! `test`: start each built image that has a `[images.<name>.test]` section and probe it.
 
+use super::prepare::{observe, ObserveOptions};
 use super::Failure;
 use crate::cli::args::TestArgs;
 use crate::cli::Session;
 use crate::error::Exit;
+use crate::imagetest::{test_images, TestOptions, TestOutcome, TestTarget};
+use crate::report::{Event, Level};
 
-/// Runs `test`.
-pub async fn run(_session: &Session, _args: TestArgs) -> Result<Exit, Failure> {
-    Err(super::ArgumentError {
-        message: "test is not available in this build".into(),
+/// Runs `test`. An image with a test section that is not built fails with a hint to build it.
+pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
+    let observation = observe(
+        session,
+        &args.select.images,
+        ObserveOptions {
+            engine_required: true,
+            pull: false,
+        },
+    )
+    .await?;
+    let engine = observation.engine.as_ref().expect("engine required");
+    let named = |name: &crate::names::ImageName| {
+        args.select.images.is_empty() || args.select.images.iter().any(|n| n == name.as_str())
+    };
+    let mut exit = Exit::Success;
+    let mut targets = Vec::new();
+    for prepared in observation.images.iter().filter(|p| named(&p.spec.name)) {
+        let Some(spec) = &prepared.spec.test else {
+            if !args.select.images.is_empty() {
+                session.reporter.event(Event::Note {
+                    subject: prepared.spec.name.as_str(),
+                    level: Level::Warn,
+                    text: "has no [images.<name>.test] section: nothing to test",
+                });
+            }
+            continue;
+        };
+        match (&prepared.local, &prepared.inputs) {
+            (Some(id), _) => targets.push(TestTarget {
+                image: prepared.spec.name.clone(),
+                reference: id.clone(),
+                spec,
+            }),
+            (None, Err(error)) => {
+                session.reporter.event(Event::Note {
+                    subject: prepared.spec.name.as_str(),
+                    level: Level::Error,
+                    text: error,
+                });
+                exit = exit.worst(Exit::BadInput);
+            }
+            (None, Ok(_)) => {
+                session.reporter.event(Event::Note {
+                    subject: prepared.spec.name.as_str(),
+                    level: Level::Error,
+                    text: &format!(
+                        "not built with its current inputs; run `fleet-images build {}` first",
+                        prepared.spec.name
+                    ),
+                });
+                exit = exit.worst(Exit::Failed);
+            }
+        }
     }
-    .into())
+    let options = TestOptions {
+        keep: args.keep,
+        jobs: args.jobs,
+        ..Default::default()
+    };
+    let cancel = options.cancel.clone();
+    let signal = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+    let outcomes = test_images(engine, &targets, &options, session.reporter.as_ref()).await;
+    signal.abort();
+    session.reporter.finish();
+    for outcome in &outcomes {
+        println!("{}", outcome.render());
+    }
+    Ok(exit.worst(TestOutcome::exit_of(&outcomes)))
 }

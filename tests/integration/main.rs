@@ -6,6 +6,7 @@ mod check;
 mod deploy;
 mod hash;
 mod imagetest;
+mod lessons;
 mod push;
 mod registry;
 mod release;
