@@ -183,6 +183,17 @@ fn read_registry(
     vars: &mut Vars,
 ) -> Result<RegistryConfig, ManifestError> {
     let location = table.location();
+    table.reject_unknown(&[
+        "kind",
+        "region",
+        "account",
+        "endpoint",
+        "url",
+        "repository_prefix",
+        "tag_mutability",
+        "scan_on_push",
+        "keep_images",
+    ])?;
     let kind_text = table.string("kind", vars)?;
     let kind = match kind_text.as_ref().map(|(k, _, _)| k.as_str()) {
         Some("ecr") => RegistryKind::Ecr {
@@ -329,6 +340,7 @@ fn read_image(
     vars: &mut Vars,
 ) -> Result<ImageSpec, ManifestError> {
     let location = table.location();
+    table.reject_unknown(IMAGE_KEYS)?;
     let Some((context, context_loc, context_vars)) = table.string("context", vars)? else {
         return Err(ManifestError::MissingKey {
             location,
@@ -455,8 +467,10 @@ fn required_string(
 }
 
 fn read_deploy(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<DeploySpec, ManifestError> {
+    table.reject_unknown(&["services", "task_families", "keep_revisions"])?;
     let mut services = Vec::new();
     for mut entry in table.tables("services")? {
+        entry.reject_unknown(&["cluster", "service", "container", "always_on"])?;
         services.push(ServiceTarget {
             cluster: required_string(&mut entry, "cluster", "cluster = \"fleet\"", vars)?,
             service: required_string(&mut entry, "service", "service = \"element\"", vars)?,
@@ -467,6 +481,7 @@ fn read_deploy(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<DeploySpec, 
     }
     let mut task_families = Vec::new();
     for mut entry in table.tables("task_families")? {
+        entry.reject_unknown(&["family", "container"])?;
         task_families.push(FamilyTarget {
             family: required_string(&mut entry, "family", "family = \"fleet-agent\"", vars)?,
             container: required_string(&mut entry, "container", "container = \"agent\"", vars)?,
@@ -489,6 +504,7 @@ fn read_port(table: &mut Table<'_, '_>, key: &str) -> Result<Option<u16>, Manife
 }
 
 fn read_test(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<TestSpec, ManifestError> {
+    table.reject_unknown(&["tcp", "http", "user", "timeout", "env"])?;
     let location = table.location();
     let tcp = read_port(&mut table, "tcp")?;
     let http = match table.table("http")? {

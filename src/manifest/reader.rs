@@ -293,6 +293,23 @@ impl<'a, 'i> Table<'a, 'i> {
         Ok(out)
     }
 
+    /// Fails on the first key not in `known`, before any value is read: a misspelt key is
+    /// reported as such rather than as the missing key it was meant to be.
+    pub(crate) fn reject_unknown(&self, known: &[&'static str]) -> Result<(), ManifestError> {
+        for (key, location) in self.keys() {
+            if !known.contains(&key.as_str()) {
+                return Err(ManifestError::UnknownKey {
+                    location,
+                    suggestion: did_you_mean(&key, known.iter().copied()).map(str::to_string),
+                    known: known.to_vec(),
+                    table: self.display_name(),
+                    key,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Fails on the first key that no getter asked for, suggesting the closest known one.
     pub(crate) fn finish(self, known: &[&'static str]) -> Result<(), ManifestError> {
         for (key, location) in self.keys() {

@@ -321,3 +321,59 @@ fn explain_lists_what_changed_since_the_last_plan() {
         "an arg's value was stored"
     );
 }
+
+#[test]
+fn bad_input_is_exit_2_with_file_line_and_hint() {
+    let fleet = fleet();
+    fleet.write("gamma/.dockerignore", "*.tmp\n!\n");
+    let run = fleet.run(&["--manifest", "fleet.toml", "hash", "gamma"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("bad ignore file `gamma/.dockerignore` of image `gamma`: line 2: `!` alone is not a pattern"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> gamma/.dockerignore:2"),
+        "{}",
+        run.stderr
+    );
+
+    fleet.write("gamma/.dockerignore", "[abc\n");
+    let run = fleet.run(&["--manifest", "fleet.toml", "inputs", "gamma"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("line 1"), "{}", run.stderr);
+
+    fleet.write("gamma/.dockerignore", "");
+    fleet.write("gamma/Dockerfile", "FROM scratch\nCOPYY . /src\n");
+    let run = fleet.run(&["--manifest", "fleet.toml", "inputs", "gamma"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("error: cannot read the Dockerfile of image `gamma`: line 2: unknown instruction `COPYY`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> gamma/Dockerfile:2"),
+        "{}",
+        run.stderr
+    );
+
+    fleet.manifest("[images.gamma]\ncontxt = \"gamma\"\n");
+    let run = fleet.run(&["--manifest", "fleet.toml", "plan"]);
+    run.expect_code(2);
+    assert_eq!(run.stderr, "error: unknown key `contxt` in `[images.gamma]`\n  --> fleet.toml:2 (images.gamma.contxt)\n  hint: did you mean `context`?\n");
+
+    let run = fleet.run(&["--manifest", "missing.toml", "plan"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot read manifest `missing.toml`: No such file or directory"),
+        "{}",
+        run.stderr
+    );
+
+    let run = fleet.run(&["--manifest", "fleet.toml", "--var", "novalue", "plan"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("`--var novalue` is not of the form NAME=VALUE"),
+        "{}",
+        run.stderr
+    );
+
+    let run = fleet.run(&["--manifest", "fleet.toml", "no-such-command"]);
+    run.expect_code(2);
+}
