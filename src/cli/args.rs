@@ -7,7 +7,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Builds the container images of an agent fleet, skips what did not change, pushes to ECR (or
 /// any OCI registry) and rolls the new images out to ECS.
 #[derive(Debug, Parser)]
-#[command(name = "fleet-images", version, about, max_term_width = 100)]
+#[command(
+    name = "fleet-images",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Exit codes: 0 done; 1 a build, push, test, check or deploy failed; 2 bad input; 3 a service (engine, registry, AWS) could not be reached or refused; 4 a deploy did not complete; 130 interrupted."
+)]
 pub struct Cli {
     /// The fleet manifest.
     #[arg(
