@@ -1,0 +1,160 @@
+//! Reads a Dockerfile the way BuildKit's parser does and extracts what an image's key needs: the
+//! build stages, every image the build pulls from outside (`FROM`, `COPY --from=<image>`,
+//! `RUN --mount=from=<image>`), the paths of the build context it reads (`COPY`, `ADD`, bind
+//! mounts) and notes about inputs the key cannot see (downloads at build time). This module owns
+//! the Dockerfile syntax — parser directives, comments, line continuations, heredocs, flags, JSON
+//! and shell forms, `ARG`/`ENV` substitution with the caller's build args — and the glob rules of
+//! `COPY` sources (Go's `filepath.Match`). It reads no file and resolves no image.
+//!
+//! Where Docker's behaviour is uncertain the reader chooses the answer that sends and hashes
+//! more, never less: an unsent file that the build needs fails the build loudly, but a context
+//! read that the key does not see would let a stale image pass as current.
+
+// This file holds the public types and the two entry points. The work is split by step: `lex`
+// turns lines into instructions (`words` and `json` split their arguments), `reader` turns the
+// instructions into stages, images and context reads (`expand` substitutes variables, `keyword`
+// knows the instruction names), `source` says which paths a context source covers with the
+// patterns of `glob`, and `error` holds what can go wrong.
+mod error;
+mod expand;
+mod glob;
+mod json;
+mod keyword;
+mod lex;
+mod reader;
+mod source;
+mod words;
+
+pub use error::DockerfileError;
+pub use source::ContextSource;
+
+use std::collections::BTreeMap;
+
+use lex::lex;
+use reader::Reader;
+
+/// What a Dockerfile tells the hasher, after build-arg substitution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dockerfile {
+    /// Every build stage, in file order; the last one is the default target.
+    pub stages: Vec<Stage>,
+    /// Every use of an image from outside the Dockerfile, in file order; an image used on two
+    /// lines appears twice.
+    pub external_images: Vec<ExternalImage>,
+    /// The part of the build context that the build can read.
+    pub context_reads: ContextReads,
+    /// Findings that do not stop the build but matter to the key, each starting with `line N:`
+    /// (or naming a build arg): downloads at build time, build args that expand to nothing or
+    /// that no `ARG` declares.
+    pub notes: Vec<String>,
+}
+
+/// One build stage: a `FROM` and the instructions up to the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// The name given with `AS`, lowercased as Docker does; `None` for an unnamed stage.
+    pub name: Option<String>,
+    /// The base as resolved: an image reference, `scratch`, or the name of an earlier stage.
+    pub base: String,
+    /// The 1-based line of the `FROM`.
+    pub line: usize,
+    /// The user of the last `USER` in this stage, substituted; `None` when the stage has no
+    /// `USER` (the user then comes from the base, which this reader does not follow).
+    pub user: Option<String>,
+    /// The ports of the stage's `EXPOSE` instructions as written (`8080`, `53/udp`), substituted.
+    pub exposed_ports: Vec<String>,
+    /// The variables set by this stage's `ENV` instructions, in order of first assignment; a later
+    /// assignment replaces the value in place. Variables inherited from a base stage are not listed.
+    pub env: Vec<(String, String)>,
+    /// Whether the stage's last `HEALTHCHECK` defines a check (`HEALTHCHECK NONE` clears it);
+    /// `false` when the stage has none.
+    pub has_healthcheck: bool,
+}
+
+/// How the build uses an external image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ImageUse {
+    /// The base of a stage: `FROM <image>`.
+    From,
+    /// A source of files: `COPY --from=<image>` (or `ADD --from=`).
+    CopyFrom,
+    /// A mount during a `RUN`: `RUN --mount=type=bind|cache,from=<image>`.
+    MountFrom,
+}
+
+/// An image from outside the Dockerfile whose digest belongs in the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalImage {
+    /// The reference after build-arg substitution, as written otherwise (no `docker.io/` added).
+    pub reference: String,
+    /// The 1-based line of the instruction that uses it.
+    pub line: usize,
+    /// How the image is used.
+    pub via: ImageUse,
+    /// The first build arg that the written reference substitutes, e.g. `ALPHA_IMAGE` for
+    /// `FROM ${ALPHA_IMAGE}`; `None` when the reference is literal.
+    pub arg: Option<String>,
+}
+
+/// Which part of the build context the build can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextReads {
+    /// Only these sources, deduplicated, in order of first use; every `COPY`/`ADD` source and
+    /// bind-mount source is known. An empty list means the build reads no context file.
+    Paths(Vec<ContextSource>),
+    /// Possibly any file: `COPY . .`, a bind mount without a source, a source with a variable that
+    /// is not set, a source outside the context or an invalid pattern. The first such instruction
+    /// is named.
+    Whole {
+        /// Why the whole context counts, e.g. "`COPY .` reads the whole build context".
+        reason: String,
+        /// The 1-based line of that instruction.
+        line: usize,
+    },
+}
+
+/// Reads a Dockerfile with the caller's build args (name → value; a missing name or `None` leaves
+/// the `ARG` default in force, `Some("")` sets the arg to empty). The automatic platform args
+/// (`TARGETPLATFORM`, `TARGETARCH`, `BUILDPLATFORM`, …) have values only when the caller passes
+/// them. Every stage's reads count, as in Docker's classic builder.
+pub fn parse(
+    text: &str,
+    build_args: &BTreeMap<String, Option<String>>,
+) -> Result<Dockerfile, DockerfileError> {
+    let lexed = lex(text)?;
+    let mut reader = Reader::new(lexed.escape, build_args, &lexed.instructions);
+    for instruction in &lexed.instructions {
+        reader.instruction(instruction)?;
+    }
+    reader.finish(lexed.last_line)
+}
+
+/// Like [`parse`], and fails when `target` names no stage (compared without case). The result
+/// still counts the reads and images of every stage, not only those the target needs: BuildKit
+/// would skip the others, the classic builder runs them, and counting them can only make the key
+/// change more often, never less.
+pub fn parse_for_target(
+    text: &str,
+    build_args: &BTreeMap<String, Option<String>>,
+    target: Option<&str>,
+) -> Result<Dockerfile, DockerfileError> {
+    let dockerfile = parse(text, build_args)?;
+    if let Some(target) = target {
+        let names = || {
+            dockerfile
+                .stages
+                .iter()
+                .filter_map(|stage| stage.name.clone())
+        };
+        if !names().any(|name| name.eq_ignore_ascii_case(target)) {
+            return Err(DockerfileError::TargetNotFound {
+                target: target.to_owned(),
+                stages: names().collect(),
+            });
+        }
+    }
+    Ok(dockerfile)
+}
+
+#[cfg(test)]
+mod tests;
