@@ -52,8 +52,15 @@ fn explain_lines(
     name: &crate::names::ImageName,
     session: &Session,
 ) -> Vec<String> {
-    let Some(current) = observation.get(name).and_then(|p| p.record.as_ref()) else {
+    let Some(prepared) = observation.get(name) else {
         return Vec::new();
+    };
+    let Some(current) = prepared.record.as_ref() else {
+        // No new record: the key is the one recorded last time (or there is no key).
+        return match prepared.key {
+            Some(_) => vec!["inputs unchanged since the last recorded run".to_string()],
+            None => Vec::new(),
+        };
     };
     match explain::load(&session.state_dir, name) {
         None => vec!["no earlier plan or build recorded on this machine".to_string()],

@@ -15,7 +15,7 @@ use crate::error::render;
 use crate::hash::{self, key::KeyInputs, ContentCache, ImageInputs};
 use crate::manifest::{self, ImageSpec, Manifest};
 use crate::names::{ImageName, ImageRef, Key};
-use crate::plan::explain::{Record, RecordInputs};
+use crate::plan::explain::{self, Record, RecordInputs};
 use crate::report::Level;
 
 /// One selected image after observation.
@@ -211,21 +211,24 @@ pub async fn observe(
                         dependencies: &dependencies,
                         entries: &inputs.entries,
                     });
-                    let previous_salt =
-                        crate::plan::explain::load(&session.state_dir, &prepared.spec.name)
-                            .map(|r| r.salt);
-                    prepared.record = Some(Record::new(
-                        &RecordInputs {
-                            inputs,
-                            key,
-                            args: &prepared.spec.args,
-                            bases: &prepared.bases,
-                            dependencies: &dependencies,
-                            platform,
-                            target: prepared.spec.target.clone(),
-                        },
-                        previous_salt.as_deref(),
-                    ));
+                    // A record is rebuilt and saved only when the key changed: for a large
+                    // context it is thousands of lines, and a no-op run must stay cheap.
+                    if explain::recorded_key(&session.state_dir, &prepared.spec.name).as_deref()
+                        != Some(key.hex().as_str())
+                    {
+                        prepared.record = Some(Record::new(
+                            &RecordInputs {
+                                inputs,
+                                key,
+                                args: &prepared.spec.args,
+                                bases: &prepared.bases,
+                                dependencies: &dependencies,
+                                platform,
+                                target: prepared.spec.target.clone(),
+                            },
+                            &explain::salt(&session.state_dir),
+                        ));
+                    }
                     if let Some((id, tags)) = local_keys.get(&key) {
                         prepared.local = Some(id.clone());
                         prepared.local_tags = tags.clone();

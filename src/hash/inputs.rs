@@ -282,8 +282,9 @@ fn read_ignore(
     Ok((DockerIgnore::empty(), None))
 }
 
-/// Hashes a file's content with a reused buffer.
-pub(crate) fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
+/// Hashes a file's content with a reused buffer; returns the hash and
+/// the file's metadata after reading (from the open file, no second path lookup).
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<([u8; 32], fs::Metadata)> {
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 1 << 20]);
     }
@@ -300,7 +301,8 @@ pub(crate) fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
         }
         Ok::<_, std::io::Error>(())
     })?;
-    Ok(hasher.finalize().into())
+    let after = file.metadata()?;
+    Ok((hasher.finalize().into(), after))
 }
 
 /// Hashes a file and checks it did not change meanwhile; tries a few times.
@@ -315,8 +317,8 @@ fn hash_stable(
         source,
     };
     for _ in 0..3 {
-        let sha = sha256_file(path).map_err(io)?;
-        let after = Stamp::of(&fs::symlink_metadata(path).map_err(io)?);
+        let (sha, after) = sha256_file(path).map_err(io)?;
+        let after = Stamp::of(&after);
         if after == stamp {
             return Ok((stamp, sha));
         }

@@ -77,15 +77,27 @@ impl Walker<'_> {
             };
             let child_rel = join(rel, name);
             let child_abs = entry.path();
-            self.visit(child_rel, child_abs, excluded)?;
+            self.visit(child_rel, child_abs, excluded, Some(&entry))?;
         }
         Ok(())
     }
 
-    fn visit(&mut self, rel: String, abs: PathBuf, parent_excluded: bool) -> Result<(), HashError> {
-        let meta = fs::symlink_metadata(&abs).map_err(|e| self.io(&abs, e))?;
+    /// Visits one path. When it came from a directory listing, its type comes from the listing
+    /// and only regular files are stat'ed, relative to their directory: on a large tree the
+    /// system calls are most of a warm run's time.
+    fn visit(
+        &mut self,
+        rel: String,
+        abs: PathBuf,
+        parent_excluded: bool,
+        entry: Option<&fs::DirEntry>,
+    ) -> Result<(), HashError> {
+        let file_type = match entry {
+            Some(entry) => entry.file_type(),
+            None => fs::symlink_metadata(&abs).map(|m| m.file_type()),
+        }
+        .map_err(|e| self.io(&abs, e))?;
         let excluded = self.ignore.excluded(&rel, parent_excluded);
-        let file_type = meta.file_type();
         if file_type.is_dir() {
             if excluded && self.ignore.can_prune(&rel) {
                 return Ok(());
@@ -116,6 +128,11 @@ impl Walker<'_> {
                     target: target.to_string(),
                 }
             } else if file_type.is_file() {
+                let meta = match entry {
+                    Some(entry) => entry.metadata(),
+                    None => fs::symlink_metadata(&abs),
+                }
+                .map_err(|e| self.io(&abs, e))?;
                 FoundKind::File { meta }
             } else {
                 // Sockets, fifos and devices cannot be sent in a build context; Docker's CLI skips
@@ -184,7 +201,7 @@ pub(crate) fn walk(
                 }
                 let parent = start.rsplit_once('/').map_or("", |(p, _)| p);
                 let parent_excluded = !parent.is_empty() && walker.excluded_path(parent);
-                walker.visit(start.to_string(), abs, parent_excluded)?;
+                walker.visit(start.to_string(), abs, parent_excluded, None)?;
             }
         }
     }

@@ -58,13 +58,10 @@ pub struct RecordInputs<'a> {
 }
 
 impl Record {
-    /// Builds a record; `salt` is reused from the previous record when there is one so arg hashes
-    /// compare.
-    pub fn new(r: &RecordInputs<'_>, salt: Option<&str>) -> Self {
-        let salt = salt.map(str::to_string).unwrap_or_else(|| {
-            let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
-            hex::encode(&Sha256::digest(seed)[..16])
-        });
+    /// Builds a record; `salt` is the state directory's (see [`salt`]), so arg hashes compare
+    /// between runs.
+    pub fn new(r: &RecordInputs<'_>, salt: &str) -> Self {
+        let salt = salt.to_string();
         let entries = r
             .inputs
             .entries
@@ -107,6 +104,33 @@ pub fn record_path(state_dir: &Path, image: &ImageName) -> PathBuf {
     state_dir.join("inputs").join(format!("{image}.json"))
 }
 
+/// The salt of this state directory's arg hashes: made once, kept in `inputs/salt`, so a
+/// record never holds a plain hash of an arg's value that a short secret could be guessed from.
+pub fn salt(state_dir: &Path) -> String {
+    let path = state_dir.join("inputs").join("salt");
+    if let Ok(salt) = fs::read_to_string(&path) {
+        if !salt.trim().is_empty() {
+            return salt.trim().to_string();
+        }
+    }
+    let seed = format!(
+        "{:?}{}{:p}",
+        std::time::SystemTime::now(),
+        std::process::id(),
+        &path
+    );
+    let salt = hex::encode(&Sha256::digest(seed)[..16]);
+    let _ = fs::create_dir_all(state_dir.join("inputs"));
+    let _ = fs::write(&path, &salt);
+    salt
+}
+
+/// The key of the last record of an image (a small file beside the record, so a no-op run
+/// need not parse the record).
+pub fn recorded_key(state_dir: &Path, image: &ImageName) -> Option<String> {
+    fs::read_to_string(record_path(state_dir, image).with_extension("key")).ok()
+}
+
 /// Loads the previous record of an image.
 pub fn load(state_dir: &Path, image: &ImageName) -> Option<Record> {
     let bytes = fs::read(record_path(state_dir, image)).ok()?;
@@ -121,8 +145,8 @@ pub fn save(state_dir: &Path, image: &ImageName, record: &Record) {
     }
     if let Ok(json) = serde_json::to_vec(record) {
         let tmp = path.with_extension("json.tmp");
-        if fs::write(&tmp, json).is_ok() {
-            let _ = fs::rename(tmp, path);
+        if fs::write(&tmp, json).is_ok() && fs::rename(tmp, &path).is_ok() {
+            let _ = fs::write(path.with_extension("key"), &record.key);
         }
     }
 }
