@@ -582,12 +582,21 @@ fn read_check(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<CheckSpec, Ma
         .map(|(v, _)| v)
         .collect();
     let element_config = table.string("element_config", vars)?.map(|(v, _, _)| v);
-    let allow = table
-        .strings("allow", vars)?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(v, _)| v)
-        .collect();
+    let mut allow = Vec::new();
+    for (rule, location) in table.strings("allow", vars)?.unwrap_or_default() {
+        let ids = crate::check::RULES.iter().map(|r| r.id);
+        if !ids.clone().any(|id| id == rule) {
+            return Err(ManifestError::InvalidValue {
+                location,
+                message: format!("`{rule}` in `allow` is not a check rule"),
+                hint: Some(match did_you_mean(&rule, ids.clone()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!("rules: {}", ids.collect::<Vec<_>>().join(", ")),
+                }),
+            });
+        }
+        allow.push(rule);
+    }
     table.finish(&["env_files", "element_config", "allow"])?;
     Ok(CheckSpec {
         env_files,

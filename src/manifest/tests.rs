@@ -217,3 +217,11 @@ fn no_input_panics() {
         let _ = load_text(text);
     }
 }
+
+#[test]
+fn allow_names_only_known_rules() {
+    assert_eq!(
+        error_text("[images.a]\ncontext = \".\"\n[images.a.check]\nallow = [\"healthchek\"]"),
+        "error: `healthchek` in `allow` is not a check rule\n  --> images/fleet.toml:4 (images.a.check.allow)\n  hint: did you mean `healthcheck`?"
+    );
+}
