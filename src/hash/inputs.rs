@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -174,13 +173,12 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
         ContextReads::Whole { reason, .. } => Some(reason.clone()),
         ContextReads::Paths(_) => None,
     };
-    let (found, prehashed) = walk(
+    let found = walk(
         &image,
         &context,
         &ignore,
         &parsed.context_reads,
         inside.as_deref(),
-        cache,
     )?;
     if let ContextReads::Paths(sources) = &parsed.context_reads {
         for source in sources {
@@ -212,7 +210,7 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
         }
     }
 
-    let (entries, sources) = hash_entries(&image, found, cache, prehashed)?;
+    let (entries, sources) = hash_entries(&image, found, cache)?;
     let mut inputs = ImageInputs {
         image,
         context,
@@ -308,7 +306,7 @@ pub(crate) fn sha256_file(path: &Path) -> std::io::Result<([u8; 32], fs::Metadat
 }
 
 /// Hashes a file and checks it did not change meanwhile; tries a few times.
-pub(crate) fn hash_stable(
+fn hash_stable(
     image: &ImageName,
     path: &Path,
     mut stamp: Stamp,
@@ -336,9 +334,7 @@ fn hash_entries(
     image: &ImageName,
     found: Vec<super::walk::Found>,
     cache: &ContentCache,
-    prehashed: super::walk::Prehashed,
 ) -> Result<(Vec<Entry>, Vec<PathBuf>), HashError> {
-    let prehashed = Mutex::new(prehashed);
     let results: Vec<Result<(Entry, PathBuf), HashError>> = found
         .into_par_iter()
         .with_min_len(16)
@@ -350,11 +346,9 @@ fn hash_entries(
                     let stamp = Stamp::of(&meta);
                     let executable =
                         std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
-                    let early = prehashed.lock().expect("prehashed lock").remove(&f.rel);
-                    let (stamp, sha256) = match (early, cache.get(&stamp)) {
-                        (Some(hashed), _) => hashed?,
-                        (None, Some(sha)) => (stamp, sha),
-                        (None, None) => {
+                    let (stamp, sha256) = match cache.get(&stamp) {
+                        Some(sha) => (stamp, sha),
+                        None => {
                             let (stamp, sha) = hash_stable(image, &f.abs, stamp)?;
                             cache.put(stamp, sha);
                             (stamp, sha)

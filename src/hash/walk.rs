@@ -2,19 +2,14 @@
 //! directories that nothing re-includes), and, when the Dockerfile names every path it reads,
 //! visits only those paths.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use super::cache::{ContentCache, Stamp};
 use super::dockerfile::{ContextReads, ContextSource};
 use super::dockerignore::DockerIgnore;
 use super::HashError;
 use crate::names::ImageName;
-
-/// Hashes of files started while the walk went on, by relative path.
-pub(crate) type Prehashed = HashMap<String, Result<(Stamp, [u8; 32]), HashError>>;
 
 /// A context entry found by the walk, before its content is hashed.
 #[derive(Debug)]
@@ -31,12 +26,7 @@ pub(crate) enum FoundKind {
     Symlink { target: String },
 }
 
-struct Walker<'a, 's> {
-    /// Files the cache does not know are hashed on the pool as soon as they are found, so the
-    /// walk (one core, mostly system calls) and the hashing overlap.
-    scope: &'a rayon::Scope<'s>,
-    cache: &'s ContentCache,
-    prehashed: &'s Mutex<Prehashed>,
+struct Walker<'a> {
     image: &'a ImageName,
     ignore: &'a DockerIgnore,
     /// `None`: every entry is wanted. `Some`: only what these sources cover.
@@ -52,7 +42,7 @@ fn join(parent: &str, name: &str) -> String {
     }
 }
 
-impl Walker<'_, '_> {
+impl Walker<'_> {
     fn wanted(&self, rel: &str) -> bool {
         self.sources
             .is_none_or(|sources| sources.iter().any(|s| s.covers(rel)))
@@ -143,20 +133,6 @@ impl Walker<'_, '_> {
                     None => fs::symlink_metadata(&abs),
                 }
                 .map_err(|e| self.io(&abs, e))?;
-                let stamp = Stamp::of(&meta);
-                if self.cache.get(&stamp).is_none() {
-                    let (cache, prehashed, image) =
-                        (self.cache, self.prehashed, self.image.clone());
-                    let (file, key) = (abs.clone(), rel.clone());
-                    self.scope.spawn(move |_| {
-                        let hashed = super::inputs::hash_stable(&image, &file, stamp)
-                            .inspect(|(stamp, sha)| cache.put(*stamp, *sha));
-                        prehashed
-                            .lock()
-                            .expect("prehashed lock")
-                            .insert(key, hashed);
-                    });
-                }
                 FoundKind::File { meta }
             } else {
                 // Sockets, fifos and devices cannot be sent in a build context; Docker's CLI skips
@@ -188,30 +164,8 @@ pub(crate) fn walk(
     ignore: &DockerIgnore,
     reads: &ContextReads,
     always: Option<&str>,
-    cache: &ContentCache,
-) -> Result<(Vec<Found>, Prehashed), HashError> {
-    let prehashed = Mutex::new(Prehashed::new());
-    let found = rayon::scope(|scope| {
-        walk_in(scope, cache, &prehashed, image, root, ignore, reads, always)
-    })?;
-    Ok((found, prehashed.into_inner().expect("prehashed lock")))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn walk_in<'s>(
-    scope: &rayon::Scope<'s>,
-    cache: &'s ContentCache,
-    prehashed: &'s Mutex<Prehashed>,
-    image: &ImageName,
-    root: &Path,
-    ignore: &DockerIgnore,
-    reads: &ContextReads,
-    always: Option<&str>,
 ) -> Result<Vec<Found>, HashError> {
     let mut walker = Walker {
-        scope,
-        cache,
-        prehashed,
         image,
         ignore,
         sources: match reads {
