@@ -62,18 +62,7 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         return Ok(Exit::Success);
     }
     if let Some(registry) = &registry {
-        let repositories: Vec<_> = observation
-            .images
-            .iter()
-            .map(|p| p.spec.repository.clone())
-            .collect();
-        for change in registry.ensure_repositories(&repositories).await? {
-            session.reporter.event(Event::Note {
-                subject: "",
-                level: Level::Info,
-                text: &format!("{}: {}", change.repository, change.action),
-            });
-        }
+        push::ensure_repositories(session, registry, &observation).await?;
     }
 
     let interrupted = tokio::signal::ctrl_c();

@@ -58,6 +58,27 @@ pub async fn connect(observation: &Observation) -> Result<Registry, Failure> {
     Ok(Registry::connect(config).await?)
 }
 
+/// Makes sure every selected image's repository exists (ECR), reporting what changed.
+pub async fn ensure_repositories(
+    session: &Session,
+    registry: &Registry,
+    observation: &Observation,
+) -> Result<(), Failure> {
+    let repositories: Vec<_> = observation
+        .images
+        .iter()
+        .map(|p| p.spec.repository.clone())
+        .collect();
+    for change in registry.ensure_repositories(&repositories).await? {
+        session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Info,
+            text: &format!("{}: {}", change.repository, change.action),
+        });
+    }
+    Ok(())
+}
+
 /// Asks the registry which key tags it has (no pull).
 pub async fn lookup(
     registry: &Registry,
@@ -250,18 +271,7 @@ pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
     .await?;
     let engine = observation.engine.clone().expect("engine required");
     let registry = connect(&observation).await?;
-    let repositories: Vec<_> = observation
-        .images
-        .iter()
-        .map(|p| p.spec.repository.clone())
-        .collect();
-    for change in registry.ensure_repositories(&repositories).await? {
-        session.reporter.event(Event::Note {
-            subject: "",
-            level: Level::Info,
-            text: &format!("{}: {}", change.repository, change.action),
-        });
-    }
+    ensure_repositories(session, &registry, &observation).await?;
     let remote = lookup(&registry, &observation).await?;
     let plan = crate::plan::plan(
         &observed(&observation, &remote),

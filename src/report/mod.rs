@@ -96,6 +96,17 @@ impl Reporter for NullReporter {
     fn print(&self, _: &str) {}
 }
 
+/// Whether a note of `level` is shown under `-v`/`-q`, and the prefix it is shown with.
+pub(crate) fn note_prefix(level: Level, verbose: bool, quiet: bool) -> Option<&'static str> {
+    match level {
+        Level::Debug if verbose => Some(""),
+        Level::Info if !quiet => Some(""),
+        Level::Warn => Some("warning: "),
+        Level::Error => Some("error: "),
+        _ => None,
+    }
+}
+
 /// How durations appear in output: `0.4s`, `12.3s`, `2m05s`.
 pub fn format_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use super::{format_duration, Event, Level, Reporter};
+use super::{format_duration, Event, Reporter};
 
 /// Writes one line per event to stderr.
 #[derive(Debug)]
@@ -59,17 +59,7 @@ impl Reporter for PlainReporter {
                 level,
                 text,
             } => {
-                let show = match level {
-                    Level::Debug => self.verbose,
-                    Level::Info => !self.quiet,
-                    Level::Warn | Level::Error => true,
-                };
-                if show {
-                    let prefix = match level {
-                        Level::Warn => "warning: ",
-                        Level::Error => "error: ",
-                        _ => "",
-                    };
+                if let Some(prefix) = super::note_prefix(level, self.verbose, self.quiet) {
                     self.line(subject, &format!("{prefix}{text}"));
                 }
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::{format_duration, Event, Level, Reporter};
+use super::{format_duration, Event, Reporter};
 
 /// One spinner line per subject.
 pub struct TtyReporter {
@@ -94,17 +94,7 @@ impl Reporter for TtyReporter {
                 level,
                 text,
             } => {
-                let show = match level {
-                    Level::Debug => self.verbose,
-                    Level::Info => !self.quiet,
-                    Level::Warn | Level::Error => true,
-                };
-                if show {
-                    let prefix = match level {
-                        Level::Warn => "warning: ",
-                        Level::Error => "error: ",
-                        _ => "",
-                    };
+                if let Some(prefix) = super::note_prefix(level, self.verbose, self.quiet) {
                     let line = if subject.is_empty() {
                         format!("{prefix}{text}")
                     } else {
