@@ -26,7 +26,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub(crate) docker: Docker,
-    host: String,
 }
 
 /// What the tool needs to know of a local image.
@@ -115,13 +114,7 @@ impl Engine {
         };
         Ok(Engine {
             docker: docker.with_timeout(REQUEST_TIMEOUT),
-            host,
         })
-    }
-
-    /// The host connected to.
-    pub fn host(&self) -> &str {
-        &self.host
     }
 
     fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {

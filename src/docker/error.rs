@@ -82,13 +82,6 @@ pub enum EngineError {
     },
 }
 
-impl EngineError {
-    /// Whether the failure was the engine being unreachable (as opposed to the work failing).
-    pub fn is_unreachable(&self) -> bool {
-        matches!(self, EngineError::Unreachable { .. })
-    }
-}
-
 impl Diagnostic for EngineError {
     fn exit(&self) -> Exit {
         match self {

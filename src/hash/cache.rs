@@ -7,6 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -54,7 +55,7 @@ type Cached = (Stamp, [u8; 32], bool);
 pub struct ContentCache {
     path: Option<PathBuf>,
     entries: Mutex<HashMap<(u64, u64), Cached>>,
-    dirty: Mutex<bool>,
+    dirty: AtomicBool,
 }
 
 impl ContentCache {
@@ -63,7 +64,7 @@ impl ContentCache {
         Self {
             path: None,
             entries: Mutex::new(HashMap::new()),
-            dirty: Mutex::new(false),
+            dirty: AtomicBool::new(false),
         }
     }
 
@@ -98,7 +99,7 @@ impl ContentCache {
         Self {
             path: Some(path),
             entries: Mutex::new(entries),
-            dirty: Mutex::new(false),
+            dirty: AtomicBool::new(false),
         }
     }
 
@@ -126,14 +127,14 @@ impl ContentCache {
             .lock()
             .expect("cache lock")
             .insert((stamp.dev, stamp.ino), (stamp, sha, true));
-        *self.dirty.lock().expect("cache lock") = true;
+        self.dirty.store(true, Ordering::Relaxed);
     }
 
     /// Writes the cache back when it changed (atomically: temp file, then rename). Failures are
     /// ignored: the cache only saves time.
     pub fn save(&self) {
         let Some(path) = &self.path else { return };
-        if !*self.dirty.lock().expect("cache lock") {
+        if !self.dirty.load(Ordering::Relaxed) {
             return;
         }
         let entries = self.entries.lock().expect("cache lock");

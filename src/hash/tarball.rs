@@ -25,7 +25,8 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     h
 }
 
-/// A reader that hashes what passes through it and fails if the file grows past its size.
+/// A reader that hashes what passes through it, so the caller can compare what was sent with
+/// what was hashed (the caller bounds it to the file's hashed size with `take`).
 struct Checked<R> {
     inner: R,
     hasher: Sha256,

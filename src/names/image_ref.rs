@@ -43,11 +43,6 @@ impl ImageRef {
         self.registry.as_deref().unwrap_or(DOCKER_HUB)
     }
 
-    /// Whether the reference named its registry explicitly.
-    pub fn has_registry(&self) -> bool {
-        self.registry.is_some()
-    }
-
     /// The repository path within the registry, with Docker Hub's `library/` for official images.
     pub fn repository(&self) -> String {
         if self.registry.is_none() && !self.path.contains('/') {

@@ -83,11 +83,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The decision for `name`.
-    pub fn get(&self, name: &ImageName) -> Option<&ImagePlan> {
-        self.images.iter().find(|i| &i.name == name)
-    }
-
     /// How many images must be built.
     pub fn builds(&self) -> usize {
         self.images
