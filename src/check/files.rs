@@ -54,7 +54,9 @@ impl Files<'_> {
         match self {
             Files::Context { copies, inputs } => {
                 match copies::find_in_context(copies, &inputs.entries, path) {
-                    Some(InContext::Entry(index)) => inputs.sources[index].display().to_string(),
+                    Some(InContext::Entry(index)) => {
+                        inputs.source(&inputs.entries[index]).display().to_string()
+                    }
                     _ => format!("{path} (in the image)"),
                 }
             }
@@ -105,7 +107,7 @@ fn from_context(copies: &[Copy], inputs: &ImageInputs, path: &str, read: bool) -
             EntryKind::File { .. } if !read => FileState::File(Vec::new()),
             EntryKind::File { .. } => {
                 let mut bytes = Vec::new();
-                let source = &inputs.sources[index];
+                let source = &inputs.source(&inputs.entries[index]);
                 match std::fs::File::open(source)
                     .and_then(|f| f.take(READ_CAP).read_to_end(&mut bytes))
                 {

@@ -156,11 +156,12 @@ pub(crate) fn check(inputs: &ImageInputs) -> Vec<Finding> {
         None => format!("`{}`", inputs.context.join(".dockerignore").display()),
     };
     let mut findings = Vec::new();
-    for (entry, source) in inputs.entries.iter().zip(&inputs.sources) {
+    for entry in &inputs.entries {
         if !matches!(entry.kind, EntryKind::File { .. }) {
             continue;
         }
-        let Some(kind) = secret_kind(&entry.path, || read_capped(source)) else {
+        let source = inputs.source(entry);
+        let Some(kind) = secret_kind(&entry.path, || read_capped(&source)) else {
             continue;
         };
         findings.push(

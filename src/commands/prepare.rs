@@ -12,6 +12,7 @@ use super::Failure;
 use crate::cli::Session;
 use crate::docker::{Engine, EngineError};
 use crate::error::render;
+use crate::hash::inputs::Parsed;
 use crate::hash::{self, key::KeyInputs, ContentCache, ImageInputs};
 use crate::manifest::{self, ImageSpec, Manifest};
 use crate::names::{ImageName, ImageRef, Key};
@@ -76,16 +77,45 @@ pub async fn observe(
         .map(|n| manifest.image(n).expect("selected").clone())
         .collect();
 
-    // The engine connection and the hashing overlap: connecting waits on the network, hashing on
-    // the disk and CPU.
-    let engine_task = tokio::spawn(Engine::connect());
+    // Parsing the Dockerfiles is cheap; walking and hashing the contexts is what costs. While the
+    // contexts are hashed (disk and CPU), the engine is asked about the bases and the local keys
+    // (network).
+    let parsed: Vec<Result<Parsed, String>> = specs
+        .iter()
+        .map(|spec| hash::inputs::parse(spec).map_err(|e| render(&e)))
+        .collect();
+    let mut distinct: Vec<(ImageRef, ImageName, Option<String>)> = Vec::new();
+    for (spec, parsed) in specs.iter().zip(&parsed) {
+        for base in parsed.iter().flat_map(Parsed::bases) {
+            if !distinct.iter().any(|(r, _, _)| r == &base.reference) {
+                distinct.push((base.reference.clone(), spec.name.clone(), base.arg.clone()));
+            }
+        }
+    }
+    let pull = options.pull;
+    let engine_side = tokio::spawn(async move {
+        let engine = Engine::connect().await?;
+        let lookups = distinct.iter().map(|(reference, image, arg)| {
+            let engine = &engine;
+            async move {
+                let identity = resolve_base(engine, reference, image, arg.clone(), pull)
+                    .await
+                    .map_err(|e| render(&e));
+                (reference.clone(), identity)
+            }
+        });
+        let identities: HashMap<ImageRef, Result<String, String>> =
+            join_all(lookups).await.into_iter().collect();
+        Ok::<_, EngineError>((engine, identities))
+    });
     let cache = Arc::new(ContentCache::load(&session.state_dir));
     let cache_for_hash = cache.clone();
     let read: Vec<Result<Arc<ImageInputs>, String>> = tokio::task::spawn_blocking(move || {
-        specs
-            .par_iter()
-            .map(|spec| {
-                hash::inputs::read(spec, &cache_for_hash)
+        parsed
+            .into_par_iter()
+            .map(|parsed| {
+                parsed?
+                    .hash(&cache_for_hash)
                     .map(Arc::new)
                     .map_err(|e| render(&e))
             })
@@ -95,54 +125,31 @@ pub async fn observe(
     .expect("hashing does not panic");
     cache.save();
 
-    let (engine, engine_error) = match engine_task.await.expect("connect does not panic") {
-        Ok(engine) => (Some(engine), None),
+    let (engine, identities) = match engine_side.await.expect("the engine queries do not panic") {
+        Ok((engine, identities)) => (Some(engine), identities),
         Err(error) if options.engine_required => return Err(error.into()),
-        Err(error) => (None, Some(error)),
-    };
-    if let Some(error) = &engine_error {
-        session.reporter.event(crate::report::Event::Note {
-            subject: "",
-            level: Level::Debug,
-            text: &format!(
-                "engine not reachable, planning without it: {}",
-                render(error)
-            ),
-        });
-    }
-
-    // Resolve every distinct base once.
-    let mut distinct: Vec<(ImageRef, ImageName, Option<String>)> = Vec::new();
-    for inputs in read.iter().flatten() {
-        for base in &inputs.bases {
-            if !distinct.iter().any(|(r, _, _)| r == &base.reference) {
-                distinct.push((
-                    base.reference.clone(),
-                    inputs.image.clone(),
-                    base.arg.clone(),
-                ));
-            }
-        }
-    }
-    let identities: HashMap<ImageRef, Result<String, String>> = match &engine {
-        Some(engine) => {
-            let lookups = distinct.iter().map(|(reference, image, arg)| async move {
-                let identity = resolve_base(engine, reference, image, arg.clone(), options.pull)
-                    .await
-                    .map_err(|e| render(&e));
-                (reference.clone(), identity)
+        Err(error) => {
+            session.reporter.event(crate::report::Event::Note {
+                subject: "",
+                level: Level::Debug,
+                text: &format!(
+                    "engine not reachable, planning without it: {}",
+                    render(&error)
+                ),
             });
-            join_all(lookups).await.into_iter().collect()
+            let unresolved = read
+                .iter()
+                .flatten()
+                .flat_map(|inputs| &inputs.bases)
+                .map(|b| {
+                    (
+                        b.reference.clone(),
+                        Ok(format!("unresolved:{}", b.reference)),
+                    )
+                })
+                .collect();
+            (None, unresolved)
         }
-        None => distinct
-            .iter()
-            .map(|(r, _, _)| (r.clone(), Ok(format!("unresolved:{r}"))))
-            .collect(),
-    };
-
-    let local_keys = match &engine {
-        Some(engine) => engine.images_by_key().await?,
-        None => HashMap::new(),
     };
 
     let mut images: Vec<Prepared> = Vec::new();
@@ -229,21 +236,57 @@ pub async fn observe(
                             &explain::salt(&session.state_dir),
                         ));
                     }
-                    if let Some((id, tags)) = local_keys.get(&key) {
-                        prepared.local = Some(id.clone());
-                        prepared.local_tags = tags.clone();
-                    }
                     prepared.key = Some(key);
                 }
             }
         }
         images.push(prepared);
     }
+    if let Some(engine) = &engine {
+        find_local(engine, &mut images).await?;
+    }
     Ok(Observation {
         manifest,
         images,
         engine,
     })
+}
+
+/// Finds the local image of each key: first by its key tag (one inspect per image), then, for
+/// the keys not found so, by label in one listing of every image, which also finds a key under
+/// another repository (the manifest's `repository` changed, or another fleet has the same inputs).
+async fn find_local(engine: &Engine, images: &mut [Prepared]) -> Result<(), EngineError> {
+    let lookups = images.iter().map(|prepared| async move {
+        match &prepared.key {
+            Some(key) => {
+                engine
+                    .image_with_key(prepared.spec.repository.as_str(), key)
+                    .await
+            }
+            None => Ok(None),
+        }
+    });
+    let found = join_all(lookups).await;
+    let mut missing = false;
+    for (prepared, found) in images.iter_mut().zip(found) {
+        match found? {
+            Some((id, tags)) => {
+                prepared.local = Some(id);
+                prepared.local_tags = tags;
+            }
+            None => missing |= prepared.key.is_some(),
+        }
+    }
+    if missing {
+        let by_key = engine.images_by_key().await?;
+        for prepared in images.iter_mut().filter(|p| p.local.is_none()) {
+            if let Some((id, tags)) = prepared.key.as_ref().and_then(|k| by_key.get(k)) {
+                prepared.local = Some(id.clone());
+                prepared.local_tags = tags.clone();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Identifies a base image: its registry digest where the engine can learn it (the local image's

@@ -1,25 +1,38 @@
-//! The per-file content cache: (device, inode, size, mtime, ctime) → sha256, kept in the state
-//! directory so a run where nothing changed re-reads nothing. It never enters a key: a hit only
-//! saves reading a file whose metadata says it is the one hashed before.
+//! The caches that let a run where nothing changed re-read nothing, kept in the state directory:
+//!
+//! - contents: (device, inode, size, mtime, ctime) of a file → its sha256;
+//! - listings: the same stamp of a directory → the names in it (creating, removing or renaming
+//!   a name changes the directory's mtime and ctime, so an unchanged stamp means unchanged names;
+//!   git's untracked cache rests on the same rule). A directory whose listing is cached is not
+//!   opened or read: its files are stat'ed through the context root.
+//!
+//! Neither enters a key: a hit only saves reading what the metadata says was read before.
+//! Anything stamped within [`RACY_WINDOW_NS`] of now is not kept.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::ffi::CString;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const MAGIC: &[u8; 8] = b"FICACHE1";
-const RECORD: usize = 8 + 8 + 8 + 16 + 16 + 32;
+use super::dir::{Kind, Name};
+
+const CONTENTS_FILE: &str = "content-cache-v2";
+const CONTENTS_MAGIC: &[u8; 8] = b"FICACHE2";
+const CONTENTS_RECORD: usize = Stamp::BYTES + 32;
+const LISTINGS_FILE: &str = "listing-cache-v1";
+const LISTINGS_MAGIC: &[u8; 8] = b"FILIST01";
 /// Entries older than this run and beyond this count are dropped when the cache is saved.
 const MAX_ENTRIES: usize = 2_000_000;
-/// A file whose mtime or ctime is this close to now is not cached: it may still change within the
-/// timestamp's resolution without the metadata showing it (git's "racy clean" problem).
+/// A file or directory whose mtime or ctime is this close to now is not cached: it may still
+/// change within the timestamp's resolution without the metadata showing it (git's "racy clean"
+/// problem).
 const RACY_WINDOW_NS: i128 = 2_000_000_000;
 
-/// The metadata a cached hash is valid for.
+/// The metadata a cached hash or listing is valid for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
     dev: u64,
@@ -30,14 +43,18 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    /// The stamp of a file's current metadata.
-    pub fn of(meta: &fs::Metadata) -> Self {
+    const BYTES: usize = 8 + 8 + 8 + 16 + 16;
+
+    /// A stamp from a file's device, inode, size, and modification and change times (seconds
+    /// and nanoseconds).
+    pub fn new(dev: u64, ino: u64, size: u64, mtime: (i64, i64), ctime: (i64, i64)) -> Self {
+        let ns = |(s, n): (i64, i64)| s as i128 * 1_000_000_000 + n as i128;
         Self {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime_ns: meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128,
-            ctime_ns: meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
+            dev,
+            ino,
+            size,
+            mtime_ns: ns(mtime),
+            ctime_ns: ns(ctime),
         }
     }
 
@@ -45,122 +62,338 @@ impl Stamp {
     pub fn size(&self) -> u64 {
         self.size
     }
+
+    fn id(&self) -> (u64, u64) {
+        (self.dev, self.ino)
+    }
+
+    /// Whether the file changed so recently that a change within the same timestamp tick would
+    /// not show.
+    fn racy(&self) -> bool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        now - self.mtime_ns < RACY_WINDOW_NS || now - self.ctime_ns < RACY_WINDOW_NS
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.dev.to_le_bytes());
+        out.extend_from_slice(&self.ino.to_le_bytes());
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.mtime_ns.to_le_bytes());
+        out.extend_from_slice(&self.ctime_ns.to_le_bytes());
+    }
+
+    /// Reads a stamp from the first [`Stamp::BYTES`] of `bytes`.
+    fn read(bytes: &[u8]) -> Option<Stamp> {
+        let u64_at = |i: usize| Some(u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?));
+        let i128_at = |i: usize| Some(i128::from_le_bytes(bytes.get(i..i + 16)?.try_into().ok()?));
+        Some(Stamp {
+            dev: u64_at(0)?,
+            ino: u64_at(8)?,
+            size: u64_at(16)?,
+            mtime_ns: i128_at(24)?,
+            ctime_ns: i128_at(40)?,
+        })
+    }
 }
 
-/// A cached hash: the stamp it is valid for, the sha256, and whether this run used it.
-type Cached = (Stamp, [u8; 32], bool);
+/// A cache file as read: fixed-size records sorted by (device, inode), each opening with its
+/// stamp, looked up by binary search in place. Loading is one read and one pass that checks the
+/// order: no table is built, so a run pays for the lookups it makes, not for the whole cache.
+#[derive(Debug, Default)]
+struct Sorted {
+    bytes: Vec<u8>,
+    /// Where the records start, their size, and how many there are.
+    start: usize,
+    stride: usize,
+    count: usize,
+    /// Per record: whether this run used it (used ones survive the cap first on save).
+    used: Vec<AtomicBool>,
+}
 
-/// The cache, shared by the hashing threads.
+impl Sorted {
+    /// The table of `count` records of `stride` bytes from `start`, or `None` when the bytes are
+    /// short or out of order (a damaged file is an empty cache).
+    fn new(bytes: Vec<u8>, start: usize, stride: usize, count: usize) -> Option<Sorted> {
+        if bytes.len() < start.checked_add(stride.checked_mul(count)?)? {
+            return None;
+        }
+        let mut table = Sorted {
+            bytes,
+            start,
+            stride,
+            count,
+            used: Vec::new(),
+        };
+        for i in 1..count {
+            if table.stamp(i - 1).id() >= table.stamp(i).id() {
+                return None;
+            }
+        }
+        table.used = (0..count).map(|_| AtomicBool::new(false)).collect();
+        Some(table)
+    }
+
+    fn record(&self, i: usize) -> &[u8] {
+        &self.bytes[self.start + i * self.stride..self.start + (i + 1) * self.stride]
+    }
+
+    fn stamp(&self, i: usize) -> Stamp {
+        Stamp::read(self.record(i)).expect("records hold a stamp")
+    }
+
+    /// The record with exactly this stamp.
+    fn find(&self, stamp: &Stamp) -> Option<&[u8]> {
+        let (mut low, mut high) = (0, self.count);
+        while low < high {
+            let mid = (low + high) / 2;
+            match self.stamp(mid).id().cmp(&stamp.id()) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => {
+                    if self.stamp(mid) != *stamp {
+                        return None;
+                    }
+                    if !self.used[mid].load(Ordering::Relaxed) {
+                        self.used[mid].store(true, Ordering::Relaxed);
+                    }
+                    return Some(&self.record(mid)[Stamp::BYTES..]);
+                }
+            }
+        }
+        None
+    }
+
+    /// The records to keep beside this run's new ones: those not superseded by them, used ones
+    /// first, so the cap drops stale entries.
+    fn survivors(&self, superseded: &HashSet<(u64, u64)>) -> Vec<usize> {
+        let mut old: Vec<usize> = (0..self.count)
+            .filter(|&i| !superseded.contains(&self.stamp(i).id()))
+            .collect();
+        old.sort_by_key(|&i| !self.used[i].load(Ordering::Relaxed));
+        old.truncate(MAX_ENTRIES);
+        old
+    }
+}
+
+/// The caches, shared by the walking threads. What was loaded is only read; what this run adds
+/// is collected under a lock.
 #[derive(Debug)]
 pub struct ContentCache {
-    path: Option<PathBuf>,
-    entries: Mutex<HashMap<(u64, u64), Cached>>,
-    dirty: AtomicBool,
+    dir: Option<PathBuf>,
+    contents: Sorted,
+    fresh_contents: Mutex<Vec<(Stamp, [u8; 32])>>,
+    /// Records of a stamp, then the offset and length of the names in `listings.bytes`.
+    listings: Sorted,
+    /// Listings this run read, each as the names it is saved as.
+    fresh_listings: Mutex<Vec<(Stamp, Vec<u8>)>>,
 }
+
+const LISTING_RECORD: usize = Stamp::BYTES + 8 + 8;
 
 impl ContentCache {
     /// A cache that remembers nothing between runs.
     pub fn disabled() -> Self {
         Self {
-            path: None,
-            entries: Mutex::new(HashMap::new()),
-            dirty: AtomicBool::new(false),
+            dir: None,
+            contents: Sorted::default(),
+            fresh_contents: Mutex::new(Vec::new()),
+            listings: Sorted::default(),
+            fresh_listings: Mutex::new(Vec::new()),
         }
     }
 
-    /// Loads the cache file in `dir` (a missing or damaged file is an empty cache).
+    /// Loads the cache files in `dir` (a missing or damaged file is an empty cache).
     pub fn load(dir: &Path) -> Self {
-        let path = dir.join("content-cache-v1");
-        let mut entries = HashMap::new();
-        if let Ok(bytes) = fs::read(&path) {
-            if bytes.len() >= MAGIC.len()
-                && &bytes[..MAGIC.len()] == MAGIC
-                && (bytes.len() - MAGIC.len()).is_multiple_of(RECORD)
+        let mut cache = Self::disabled();
+        cache.dir = Some(dir.to_path_buf());
+        if let Ok(bytes) = fs::read(dir.join(CONTENTS_FILE)) {
+            if bytes.starts_with(CONTENTS_MAGIC)
+                && (bytes.len() - CONTENTS_MAGIC.len()).is_multiple_of(CONTENTS_RECORD)
             {
-                for record in bytes[MAGIC.len()..].chunks_exact(RECORD) {
-                    let u64_at = |i: usize| {
-                        u64::from_le_bytes(record[i..i + 8].try_into().expect("8 bytes"))
-                    };
-                    let i128_at = |i: usize| {
-                        i128::from_le_bytes(record[i..i + 16].try_into().expect("16 bytes"))
-                    };
-                    let stamp = Stamp {
-                        dev: u64_at(0),
-                        ino: u64_at(8),
-                        size: u64_at(16),
-                        mtime_ns: i128_at(24),
-                        ctime_ns: i128_at(40),
-                    };
-                    let sha: [u8; 32] = record[56..88].try_into().expect("32 bytes");
-                    entries.insert((stamp.dev, stamp.ino), (stamp, sha, false));
+                let count = (bytes.len() - CONTENTS_MAGIC.len()) / CONTENTS_RECORD;
+                let start = CONTENTS_MAGIC.len();
+                cache.contents =
+                    Sorted::new(bytes, start, CONTENTS_RECORD, count).unwrap_or_default();
+            }
+        }
+        if let Ok(bytes) = fs::read(dir.join(LISTINGS_FILE)) {
+            let header = LISTINGS_MAGIC.len() + 8;
+            if bytes.len() >= header && bytes.starts_with(LISTINGS_MAGIC) {
+                let count = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
+                if let Some(table) = usize::try_from(count)
+                    .ok()
+                    .and_then(|count| Sorted::new(bytes, header, LISTING_RECORD, count))
+                {
+                    cache.listings = table;
                 }
             }
         }
-        Self {
-            path: Some(path),
-            entries: Mutex::new(entries),
-            dirty: AtomicBool::new(false),
-        }
+        cache
     }
 
     /// The cached sha256 of a file with this exact stamp.
     pub fn get(&self, stamp: &Stamp) -> Option<[u8; 32]> {
-        let mut entries = self.entries.lock().expect("cache lock");
-        let entry = entries.get_mut(&(stamp.dev, stamp.ino))?;
-        if entry.0 == *stamp {
-            entry.2 = true;
-            Some(entry.1)
-        } else {
-            None
-        }
+        self.contents.find(stamp)?.try_into().ok()
     }
 
     /// Remembers a file's sha256, unless its timestamps are too recent to trust.
     pub fn put(&self, stamp: Stamp, sha: [u8; 32]) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i128);
-        if now - stamp.mtime_ns < RACY_WINDOW_NS || now - stamp.ctime_ns < RACY_WINDOW_NS {
-            return;
+        if !stamp.racy() {
+            self.fresh_contents
+                .lock()
+                .expect("cache lock")
+                .push((stamp, sha));
         }
-        self.entries
-            .lock()
-            .expect("cache lock")
-            .insert((stamp.dev, stamp.ino), (stamp, sha, true));
-        self.dirty.store(true, Ordering::Relaxed);
     }
 
-    /// Writes the cache back when it changed (atomically: temp file, then rename). Failures are
-    /// ignored: the cache only saves time.
-    pub fn save(&self) {
-        let Some(path) = &self.path else { return };
-        if !self.dirty.load(Ordering::Relaxed) {
+    /// The names in a directory with this exact stamp, as last listed.
+    pub(crate) fn listing(&self, stamp: &Stamp) -> Option<Vec<Name>> {
+        let record = self.listings.find(stamp)?;
+        let offset = usize::try_from(u64::from_le_bytes(record[..8].try_into().ok()?)).ok()?;
+        let len = usize::try_from(u64::from_le_bytes(record[8..16].try_into().ok()?)).ok()?;
+        read_names(self.listings.bytes.get(offset..offset.checked_add(len)?)?)
+    }
+
+    /// Remembers the names in a directory, unless its timestamps are too recent to trust.
+    pub(crate) fn put_listing(&self, stamp: Stamp, names: &[Name]) {
+        if stamp.racy() {
             return;
         }
-        let entries = self.entries.lock().expect("cache lock");
-        let mut records: Vec<_> = entries.values().collect();
-        // Entries used in this run first, so the cap drops stale ones.
-        records.sort_by_key(|(_, _, used)| !*used);
-        records.truncate(MAX_ENTRIES);
-        let mut out = Vec::with_capacity(MAGIC.len() + records.len() * RECORD);
-        out.extend_from_slice(MAGIC);
-        for (stamp, sha, _) in records {
-            out.extend_from_slice(&stamp.dev.to_le_bytes());
-            out.extend_from_slice(&stamp.ino.to_le_bytes());
-            out.extend_from_slice(&stamp.size.to_le_bytes());
-            out.extend_from_slice(&stamp.mtime_ns.to_le_bytes());
-            out.extend_from_slice(&stamp.ctime_ns.to_le_bytes());
-            out.extend_from_slice(sha);
+        let mut record = Vec::new();
+        for name in names {
+            let bytes = name.name.as_bytes();
+            let Ok(len) = u16::try_from(bytes.len()) else {
+                return; // longer than any file system allows; not worth caching
+            };
+            record.push(kind_byte(name.kind));
+            record.extend_from_slice(&len.to_le_bytes());
+            record.extend_from_slice(bytes);
         }
-        if let Some(dir) = path.parent() {
-            let _ = fs::create_dir_all(dir);
+        self.fresh_listings
+            .lock()
+            .expect("cache lock")
+            .push((stamp, record));
+    }
+
+    /// Writes the caches back when this run added to them (atomically: temp file, then rename).
+    /// Failures are ignored: the caches only save time.
+    pub fn save(&self) {
+        let Some(dir) = &self.dir else { return };
+        let fresh = self.fresh_contents.lock().expect("cache lock");
+        if !fresh.is_empty() {
+            let superseded = fresh.iter().map(|(s, _)| s.id()).collect();
+            let mut records: Vec<(Stamp, &[u8])> = fresh
+                .iter()
+                .map(|(stamp, sha)| (*stamp, sha.as_slice()))
+                .collect();
+            records.extend(self.contents.survivors(&superseded).into_iter().map(|i| {
+                (
+                    self.contents.stamp(i),
+                    &self.contents.record(i)[Stamp::BYTES..],
+                )
+            }));
+            let records = sorted_unique(records);
+            let mut out =
+                Vec::with_capacity(CONTENTS_MAGIC.len() + records.len() * CONTENTS_RECORD);
+            out.extend_from_slice(CONTENTS_MAGIC);
+            for (stamp, sha) in records {
+                stamp.write(&mut out);
+                out.extend_from_slice(sha);
+            }
+            write_atomically(&dir.join(CONTENTS_FILE), &out);
+            // The unsorted format of earlier versions.
+            let _ = fs::remove_file(dir.join("content-cache-v1"));
         }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let written = fs::File::create(&tmp).and_then(|mut f| f.write_all(&out));
-        if written.is_ok() {
-            let _ = fs::rename(&tmp, path);
-        } else {
-            let _ = fs::remove_file(&tmp);
+        let fresh = self.fresh_listings.lock().expect("cache lock");
+        if !fresh.is_empty() {
+            let superseded = fresh.iter().map(|(s, _)| s.id()).collect();
+            let mut records: Vec<(Stamp, &[u8])> = fresh
+                .iter()
+                .map(|(stamp, names)| (*stamp, names.as_slice()))
+                .collect();
+            for i in self.listings.survivors(&superseded) {
+                let record = self.listings.record(i);
+                let offset = u64::from_le_bytes(record[Stamp::BYTES..][..8].try_into().expect("8"));
+                let len =
+                    u64::from_le_bytes(record[Stamp::BYTES + 8..][..8].try_into().expect("8"));
+                if let Some(names) = self
+                    .listings
+                    .bytes
+                    .get(offset as usize..(offset + len) as usize)
+                {
+                    records.push((self.listings.stamp(i), names));
+                }
+            }
+            let records = sorted_unique(records);
+            let header = LISTINGS_MAGIC.len() + 8;
+            let mut offset = header + records.len() * LISTING_RECORD;
+            let mut out = Vec::new();
+            out.extend_from_slice(LISTINGS_MAGIC);
+            out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+            for (stamp, names) in &records {
+                stamp.write(&mut out);
+                out.extend_from_slice(&(offset as u64).to_le_bytes());
+                out.extend_from_slice(&(names.len() as u64).to_le_bytes());
+                offset += names.len();
+            }
+            for (_, names) in &records {
+                out.extend_from_slice(names);
+            }
+            write_atomically(&dir.join(LISTINGS_FILE), &out);
         }
+    }
+}
+
+/// Records sorted by (device, inode), the first of each kept (this run's come first), at most
+/// [`MAX_ENTRIES`].
+fn sorted_unique(mut records: Vec<(Stamp, &[u8])>) -> Vec<(Stamp, &[u8])> {
+    records.truncate(MAX_ENTRIES);
+    records.sort_by_key(|(stamp, _)| stamp.id()); // stable: the first of equal ids stays first
+    records.dedup_by_key(|(stamp, _)| stamp.id());
+    records
+}
+
+fn kind_byte(kind: Option<Kind>) -> u8 {
+    match kind {
+        None => 0,
+        Some(Kind::Dir) => 1,
+        Some(Kind::File) => 2,
+        Some(Kind::Symlink) => 3,
+        Some(Kind::Other) => 4,
+    }
+}
+
+/// The names of one listing record; `None` when it is damaged.
+fn read_names(mut bytes: &[u8]) -> Option<Vec<Name>> {
+    let mut names = Vec::new();
+    while !bytes.is_empty() {
+        let kind = match bytes[0] {
+            0 => None,
+            1 => Some(Kind::Dir),
+            2 => Some(Kind::File),
+            3 => Some(Kind::Symlink),
+            4 => Some(Kind::Other),
+            _ => return None,
+        };
+        let len = u16::from_le_bytes(bytes.get(1..3)?.try_into().ok()?) as usize;
+        let name = CString::new(bytes.get(3..3 + len)?).ok()?;
+        names.push(Name { name, kind });
+        bytes = &bytes[3 + len..];
+    }
+    Some(names)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) {
+    if let Some(dir) = path.parent() {
+        let _ = fs::create_dir_all(dir);
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let written = fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes));
+    if written.is_ok() {
+        let _ = fs::rename(&tmp, path);
+    } else {
+        let _ = fs::remove_file(&tmp);
     }
 }

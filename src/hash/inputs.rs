@@ -3,17 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
-use super::cache::{ContentCache, Stamp};
+use super::cache::ContentCache;
 use super::dockerfile::{self, ContextReads, Dockerfile, ImageUse};
 use super::dockerignore::DockerIgnore;
 use super::entry::{Entry, EntryKind};
-use super::walk::{walk, FoundKind};
+use super::walk::walk;
 use super::HashError;
 use crate::manifest::ImageSpec;
 use crate::names::{ImageName, ImageRef};
@@ -55,14 +53,21 @@ pub struct ImageInputs {
     pub whole_context: Option<String>,
     /// The entries sent, sorted by path.
     pub entries: Vec<Entry>,
-    /// For each entry, the file on disk.
-    pub sources: Vec<PathBuf>,
 }
 
 impl ImageInputs {
     /// Total bytes of file content sent.
     pub fn bytes(&self) -> u64 {
         self.entries.iter().map(Entry::size).sum()
+    }
+
+    /// The file on disk that `entry` (one of [`Self::entries`]) is read from.
+    pub fn source(&self, entry: &Entry) -> PathBuf {
+        if entry.path == OUTSIDE_DOCKERFILE {
+            self.dockerfile.clone()
+        } else {
+            self.context.join(&entry.path)
+        }
     }
 
     /// Number of regular files sent.
@@ -80,8 +85,30 @@ fn placeholder(dep: &ImageName) -> String {
     format!("fleet-images.invalid/{dep}:pending")
 }
 
-/// Reads an image's inputs.
+/// An image's inputs before its context is walked: the Dockerfile read and parsed, the ignore
+/// file, the external bases. Cheap to make; the walk is what costs, so the engine can be asked
+/// about the bases while the context is hashed.
+#[derive(Debug)]
+pub struct Parsed {
+    image: ImageName,
+    context: PathBuf,
+    dockerfile: PathBuf,
+    dockerfile_bytes: Vec<u8>,
+    /// The Dockerfile's path inside the context, when it lies inside.
+    inside: Option<String>,
+    ignore: DockerIgnore,
+    ignore_file: Option<PathBuf>,
+    parsed: Dockerfile,
+    bases: Vec<Base>,
+}
+
+/// Reads an image's inputs: [`parse`], then [`Parsed::hash`].
 pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashError> {
+    parse(spec)?.hash(cache)
+}
+
+/// Reads and parses an image's Dockerfile and ignore file.
+pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
     let image = spec.name.clone();
     let context = spec.context.value.clone();
     if !context.is_dir() {
@@ -113,10 +140,6 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
     };
 
     let inside = relative_inside(&context, &dockerfile);
-    let dockerfile_path = inside
-        .clone()
-        .unwrap_or_else(|| OUTSIDE_DOCKERFILE.to_string());
-
     let (ignore, ignore_file) = read_ignore(&image, &context, &dockerfile)?;
 
     let mut args: BTreeMap<String, Option<String>> = spec
@@ -169,26 +192,62 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
         }
     }
 
-    let whole_context = match &parsed.context_reads {
-        ContextReads::Whole { reason, .. } => Some(reason.clone()),
-        ContextReads::Paths(_) => None,
-    };
-    let found = walk(
-        &image,
-        &context,
-        &ignore,
-        &parsed.context_reads,
-        inside.as_deref(),
-    )?;
-    if let ContextReads::Paths(sources) = &parsed.context_reads {
-        for source in sources {
-            if !found
-                .iter()
-                .any(|f| Some(f.rel.as_str()) != inside.as_deref() && source.covers(&f.rel))
-                && !(inside.as_deref().is_some_and(|d| source.covers(d)))
-            {
-                let exists = context.join(&source.pattern).exists();
-                let (why, hint) = match (&ignore_file, exists) {
+    Ok(Parsed {
+        image,
+        context,
+        dockerfile,
+        dockerfile_bytes,
+        inside,
+        ignore,
+        ignore_file,
+        parsed,
+        bases,
+    })
+}
+
+impl Parsed {
+    /// The external images the Dockerfile builds or copies from.
+    pub fn bases(&self) -> &[Base] {
+        &self.bases
+    }
+
+    /// Walks the context and hashes every entry that will be sent.
+    pub fn hash(self, cache: &ContentCache) -> Result<ImageInputs, HashError> {
+        let Parsed {
+            image,
+            context,
+            dockerfile,
+            dockerfile_bytes,
+            inside,
+            ignore,
+            ignore_file,
+            parsed,
+            bases,
+        } = self;
+        let dockerfile_path = inside
+            .clone()
+            .unwrap_or_else(|| OUTSIDE_DOCKERFILE.to_string());
+        let whole_context = match &parsed.context_reads {
+            ContextReads::Whole { reason, .. } => Some(reason.clone()),
+            ContextReads::Paths(_) => None,
+        };
+        let entries = walk(
+            &image,
+            &context,
+            &ignore,
+            &parsed.context_reads,
+            inside.as_deref(),
+            cache,
+        )?;
+        if let ContextReads::Paths(sources) = &parsed.context_reads {
+            for source in sources {
+                if !entries
+                    .iter()
+                    .any(|e| Some(e.path.as_str()) != inside.as_deref() && source.covers(&e.path))
+                    && !(inside.as_deref().is_some_and(|d| source.covers(d)))
+                {
+                    let exists = context.join(&source.pattern).exists();
+                    let (why, hint) = match (&ignore_file, exists) {
                     (Some(file), true) => (
                         format!("is excluded by `{}`", file.display()),
                         format!("remove the pattern that excludes `{}` or add `!{}` to the ignore file", source.pattern, source.pattern),
@@ -198,46 +257,44 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
                         "check the path: COPY and ADD sources are relative to the context directory".to_string(),
                     ),
                 };
-                return Err(HashError::SourceNotSent {
-                    image,
-                    pattern: source.pattern.clone(),
-                    line: source.line,
-                    why,
-                    dockerfile,
-                    hint,
-                });
+                    return Err(HashError::SourceNotSent {
+                        image,
+                        pattern: source.pattern.clone(),
+                        line: source.line,
+                        why,
+                        dockerfile,
+                        hint,
+                    });
+                }
             }
         }
-    }
 
-    let (entries, sources) = hash_entries(&image, found, cache)?;
-    let mut inputs = ImageInputs {
-        image,
-        context,
-        dockerfile,
-        dockerfile_bytes,
-        dockerfile_path,
-        ignore_file,
-        parsed,
-        bases,
-        whole_context,
-        entries,
-        sources,
-    };
-    if inside.is_none() {
-        // Sent under a fixed name; its bytes are in the key through `dockerfile_bytes`.
-        inputs.sources.push(inputs.dockerfile.clone());
-        let sha256: [u8; 32] = Sha256::digest(&inputs.dockerfile_bytes).into();
-        inputs.entries.push(Entry {
-            path: OUTSIDE_DOCKERFILE.to_string(),
-            kind: EntryKind::File {
-                size: inputs.dockerfile_bytes.len() as u64,
-                executable: false,
-                sha256,
-            },
-        });
+        let mut inputs = ImageInputs {
+            image,
+            context,
+            dockerfile,
+            dockerfile_bytes,
+            dockerfile_path,
+            ignore_file,
+            parsed,
+            bases,
+            whole_context,
+            entries,
+        };
+        if inside.is_none() {
+            // Sent under a fixed name; its bytes are in the key through `dockerfile_bytes`.
+            let sha256: [u8; 32] = Sha256::digest(&inputs.dockerfile_bytes).into();
+            inputs.entries.push(Entry {
+                path: OUTSIDE_DOCKERFILE.to_string(),
+                kind: EntryKind::File {
+                    size: inputs.dockerfile_bytes.len() as u64,
+                    executable: false,
+                    sha256,
+                },
+            });
+        }
+        Ok(inputs)
     }
-    Ok(inputs)
 }
 
 /// The path of `file` relative to `dir` when it lies inside it.
@@ -280,96 +337,4 @@ fn read_ignore(
         }
     }
     Ok((DockerIgnore::empty(), None))
-}
-
-/// Hashes a file's content with a reused buffer; returns the hash and
-/// the file's metadata after reading (from the open file, no second path lookup).
-pub(crate) fn sha256_file(path: &Path) -> std::io::Result<([u8; 32], fs::Metadata)> {
-    thread_local! {
-        static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 1 << 20]);
-    }
-    let mut file = fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    BUFFER.with(|buffer| {
-        let mut buffer = buffer.borrow_mut();
-        loop {
-            let n = file.read(&mut buffer)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-        }
-        Ok::<_, std::io::Error>(())
-    })?;
-    let after = file.metadata()?;
-    Ok((hasher.finalize().into(), after))
-}
-
-/// Hashes a file and checks it did not change meanwhile; tries a few times.
-fn hash_stable(
-    image: &ImageName,
-    path: &Path,
-    mut stamp: Stamp,
-) -> Result<(Stamp, [u8; 32]), HashError> {
-    let io = |source| HashError::Io {
-        image: image.clone(),
-        path: path.to_path_buf(),
-        source,
-    };
-    for _ in 0..3 {
-        let (sha, after) = sha256_file(path).map_err(io)?;
-        let after = Stamp::of(&after);
-        if after == stamp {
-            return Ok((stamp, sha));
-        }
-        stamp = after;
-    }
-    Err(HashError::Unstable {
-        image: image.clone(),
-        path: path.to_path_buf(),
-    })
-}
-
-fn hash_entries(
-    image: &ImageName,
-    found: Vec<super::walk::Found>,
-    cache: &ContentCache,
-) -> Result<(Vec<Entry>, Vec<PathBuf>), HashError> {
-    let results: Vec<Result<(Entry, PathBuf), HashError>> = found
-        .into_par_iter()
-        .with_min_len(16)
-        .map(|f| {
-            let kind = match f.kind {
-                FoundKind::Dir => EntryKind::Dir,
-                FoundKind::Symlink { target } => EntryKind::Symlink { target },
-                FoundKind::File { meta } => {
-                    let stamp = Stamp::of(&meta);
-                    let executable =
-                        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
-                    let (stamp, sha256) = match cache.get(&stamp) {
-                        Some(sha) => (stamp, sha),
-                        None => {
-                            let (stamp, sha) = hash_stable(image, &f.abs, stamp)?;
-                            cache.put(stamp, sha);
-                            (stamp, sha)
-                        }
-                    };
-                    EntryKind::File {
-                        size: stamp.size(),
-                        executable,
-                        sha256,
-                    }
-                }
-            };
-            Ok((Entry { path: f.rel, kind }, f.abs))
-        })
-        .collect();
-    let mut entries = Vec::with_capacity(results.len());
-    let mut sources = Vec::with_capacity(results.len());
-    for result in results {
-        let (entry, source) = result?;
-        entries.push(entry);
-        sources.push(source);
-    }
-    Ok((entries, sources))
 }

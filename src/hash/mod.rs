@@ -3,6 +3,7 @@
 //! exactly the hashed entries.
 
 pub mod cache;
+mod dir;
 pub mod dockerfile;
 pub mod dockerignore;
 mod entry;

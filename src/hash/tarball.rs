@@ -44,7 +44,7 @@ impl<R: Read> Read for Checked<R> {
 pub fn write(inputs: &ImageInputs, out: impl Write) -> io::Result<()> {
     let mut builder = tar::Builder::new(out);
     builder.mode(tar::HeaderMode::Deterministic);
-    for (entry, source) in inputs.entries.iter().zip(&inputs.sources) {
+    for entry in &inputs.entries {
         match &entry.kind {
             EntryKind::Dir => {
                 let mut h = header(tar::EntryType::Directory, entry.mode(), 0);
@@ -60,7 +60,8 @@ pub fn write(inputs: &ImageInputs, out: impl Write) -> io::Result<()> {
                     builder.append_data(&mut h, &entry.path, inputs.dockerfile_bytes.as_slice())?;
                     continue;
                 }
-                let file = fs::File::open(source)?;
+                let source = inputs.source(entry);
+                let file = fs::File::open(&source)?;
                 let mut checked = Checked {
                     inner: file.take(*size),
                     hasher: Sha256::new(),
