@@ -61,6 +61,8 @@ pub(crate) struct Meta {
 }
 
 impl Meta {
+    // The field types of `struct stat` differ between platforms; the casts are no-ops on some.
+    #[allow(clippy::unnecessary_cast)]
     fn of(stat: &rfs::Stat) -> Meta {
         Meta {
             kind: Kind::of(FileType::from_raw_mode(stat.st_mode as _)).unwrap_or(Kind::Other),
