@@ -14,6 +14,7 @@ use crate::error::Exit;
 use crate::execute::builds::{self, local_ref, BuildJob, BuildSettings};
 use crate::execute::{outcome, ImageResult, Outcome};
 use crate::names::ImageName;
+use crate::plan::known_images::KnownImages;
 use crate::plan::{self, PlanOptions, Status};
 use crate::report::{Event, Level};
 
@@ -28,6 +29,7 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         ObserveOptions {
             engine_required: true,
             pull: args.pull,
+            save_records: false,
         },
     )
     .await?;
@@ -80,6 +82,13 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
             if exit != Exit::BadInput && results.iter().all(|r| r.outcome.ok()) {
                 save_records(session, &observation);
             }
+            KnownImages::load(&session.state_dir).remember(
+                &session.state_dir,
+                results
+                    .iter()
+                    .filter(|r| r.outcome.ok())
+                    .filter_map(|r| Some((r.key?, r.image_id.clone()?))),
+            );
             Ok(finish(session, "fleet-images build", &results, deploy_json, args.push_options.json_out.as_deref(), exit))
         }
         _ = interrupted => {

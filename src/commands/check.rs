@@ -16,6 +16,7 @@ pub async fn run(session: &Session, args: CheckArgs) -> Result<Exit, Failure> {
         ObserveOptions {
             engine_required: false,
             pull: false,
+            save_records: false,
         },
     )
     .await?;

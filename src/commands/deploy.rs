@@ -141,6 +141,7 @@ pub async fn run(session: &Session, args: DeployArgs) -> Result<Exit, Failure> {
         ObserveOptions {
             engine_required: true,
             pull: false,
+            save_records: false,
         },
     )
     .await?;

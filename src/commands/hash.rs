@@ -14,6 +14,7 @@ pub async fn run(session: &Session, args: SelectArgs) -> Result<Exit, Failure> {
         ObserveOptions {
             engine_required: false,
             pull: false,
+            save_records: false,
         },
     )
     .await?;

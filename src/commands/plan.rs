@@ -17,6 +17,7 @@ pub async fn run(session: &Session, args: PlanArgs) -> Result<Exit, Failure> {
         ObserveOptions {
             engine_required: false,
             pull: false,
+            save_records: !args.explain,
         },
     )
     .await?;
@@ -43,7 +44,9 @@ pub async fn run(session: &Session, args: PlanArgs) -> Result<Exit, Failure> {
     } else {
         print!("{}", to_text(&observation, &plan, args.explain, session));
     }
-    save_records(session, &observation);
+    if args.explain {
+        save_records(session, &observation);
+    }
     Ok(Exit::Success)
 }
 

@@ -17,6 +17,7 @@ use crate::hash::{self, key::KeyInputs, ContentCache, ImageInputs};
 use crate::manifest::{self, ImageSpec, Manifest};
 use crate::names::{ImageName, ImageRef, Key};
 use crate::plan::explain::{self, Record, RecordInputs};
+use crate::plan::known_images::KnownImages;
 use crate::report::Level;
 
 /// One selected image after observation.
@@ -62,6 +63,9 @@ pub struct ObserveOptions {
     pub engine_required: bool,
     /// `--pull`: ask registries for base digests even when the base is local.
     pub pull: bool,
+    /// Save the input records while the engine is asked about keys, instead of leaving it to
+    /// [`save_records`] (`plan` without `--explain`, which reads the previous records first).
+    pub save_records: bool,
 }
 
 /// Loads the manifest and observes the selected images.
@@ -123,7 +127,8 @@ pub async fn observe(
     })
     .await
     .expect("hashing does not panic");
-    cache.save();
+    // Written while the engine is asked about keys; awaited before observation ends.
+    let saving = tokio::task::spawn_blocking(move || cache.save());
 
     let (engine, identities) = match engine_side.await.expect("the engine queries do not panic") {
         Ok((engine, identities)) => (Some(engine), identities),
@@ -242,8 +247,24 @@ pub async fn observe(
         }
         images.push(prepared);
     }
+    let records = options.save_records.then(|| {
+        let records: Vec<(ImageName, Record)> = images
+            .iter()
+            .filter_map(|p| Some((p.spec.name.clone(), p.record.clone()?)))
+            .collect();
+        let state_dir = session.state_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            for (name, record) in &records {
+                explain::save(&state_dir, name, record);
+            }
+        })
+    });
     if let Some(engine) = &engine {
-        find_local(engine, &mut images).await?;
+        find_local(engine, &mut images, &session.state_dir).await?;
+    }
+    saving.await.expect("saving the cache does not panic");
+    if let Some(records) = records {
+        records.await.expect("saving the records does not panic");
     }
     Ok(Observation {
         manifest,
@@ -252,40 +273,41 @@ pub async fn observe(
     })
 }
 
-/// Finds the local image of each key: first by its key tag (one inspect per image), then, for
-/// the keys not found so, by label in one listing of every image, which also finds a key under
-/// another repository (the manifest's `repository` changed, or another fleet has the same inputs).
-async fn find_local(engine: &Engine, images: &mut [Prepared]) -> Result<(), EngineError> {
-    let lookups = images.iter().map(|prepared| async move {
-        match &prepared.key {
-            Some(key) => {
-                engine
-                    .image_with_key(prepared.spec.repository.as_str(), key)
-                    .await
+/// Finds the local image of each key: by its key tag in the image's repository (one inspect per
+/// image), else by the image id this machine last recorded for the key (an image built before
+/// the manifest's `repository` changed). Records what it found.
+async fn find_local(
+    engine: &Engine,
+    images: &mut [Prepared],
+    state_dir: &std::path::Path,
+) -> Result<(), EngineError> {
+    let mut known = KnownImages::load(state_dir);
+    let lookups = images.iter().map(|prepared| {
+        let known = &known;
+        async move {
+            let Some(key) = &prepared.key else {
+                return Ok(None);
+            };
+            let by_tag = engine
+                .image_with_key(prepared.spec.repository.as_str(), key)
+                .await?;
+            match (by_tag, known.get(key)) {
+                (Some(found), _) => Ok(Some(found)),
+                (None, Some(id)) => engine.image_with_key(id, key).await,
+                (None, None) => Ok(None),
             }
-            None => Ok(None),
         }
     });
     let found = join_all(lookups).await;
-    let mut missing = false;
+    let mut seen = Vec::new();
     for (prepared, found) in images.iter_mut().zip(found) {
-        match found? {
-            Some((id, tags)) => {
-                prepared.local = Some(id);
-                prepared.local_tags = tags;
-            }
-            None => missing |= prepared.key.is_some(),
+        if let Some((id, tags)) = found? {
+            seen.extend(prepared.key.map(|key| (key, id.clone())));
+            prepared.local = Some(id);
+            prepared.local_tags = tags;
         }
     }
-    if missing {
-        let by_key = engine.images_by_key().await?;
-        for prepared in images.iter_mut().filter(|p| p.local.is_none()) {
-            if let Some((id, tags)) = prepared.key.as_ref().and_then(|k| by_key.get(k)) {
-                prepared.local = Some(id.clone());
-                prepared.local_tags = tags.clone();
-            }
-        }
-    }
+    known.remember(state_dir, seen);
     Ok(())
 }
 

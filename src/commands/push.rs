@@ -266,6 +266,7 @@ pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
         ObserveOptions {
             engine_required: true,
             pull: false,
+            save_records: false,
         },
     )
     .await?;

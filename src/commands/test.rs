@@ -16,6 +16,7 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
         ObserveOptions {
             engine_required: true,
             pull: false,
+            save_records: false,
         },
     )
     .await?;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::query_parameters::{ListImagesOptions, PushImageOptions, TagImageOptions};
+use bollard::query_parameters::{PushImageOptions, TagImageOptions};
 use bollard::Docker;
 use futures_util::StreamExt;
 
@@ -124,44 +124,21 @@ impl Engine {
         move |source| EngineError::Api { action, source }
     }
 
-    /// Every local image that carries a key label, by key, with its `repo:tag` names: one call
-    /// for the whole fleet.
-    pub async fn images_by_key(&self) -> Result<HashMap<Key, (String, Vec<String>)>, EngineError> {
-        let options = ListImagesOptions {
-            filters: Some(HashMap::from([(
-                "label".to_string(),
-                vec![KEY_LABEL.to_string()],
-            )])),
-            ..Default::default()
-        };
-        let images = self
-            .docker
-            .list_images(Some(options))
-            .await
-            .map_err(Self::api("list images"))?;
-        let mut out = HashMap::new();
-        for image in images {
-            if let Some(key) = image
-                .labels
-                .get(KEY_LABEL)
-                .and_then(|k| k.parse::<Key>().ok())
-            {
-                // Newest wins when several images carry the same key (a `--force` rebuild).
-                out.insert(key, (image.id, image.repo_tags));
-            }
-        }
-        Ok(out)
-    }
-
-    /// The local image with `key` under its key tag in `repository`, with its `repo:tag` names:
-    /// one inspect, whose cost does not grow with the number of images the engine holds (listing
-    /// them all costs the engine tens of milliseconds per hundred images).
+    /// The local image that carries `key` (its label), found as `repository:<key tag>`, or as
+    /// `reference` itself when that is an image id; with its `repo:tag` names. One inspect, whose
+    /// cost does not grow with the number of images the engine holds (listing them all costs
+    /// the engine tens of milliseconds per hundred images).
     pub async fn image_with_key(
         &self,
-        repository: &str,
+        reference: &str,
         key: &Key,
     ) -> Result<Option<(String, Vec<String>)>, EngineError> {
-        let image = self.inspect(&format!("{repository}:{}", key.tag())).await?;
+        let reference = if reference.starts_with("sha256:") {
+            reference.to_string()
+        } else {
+            format!("{reference}:{}", key.tag())
+        };
+        let image = self.inspect(&reference).await?;
         Ok(image
             .filter(|image| image.labels.get(KEY_LABEL) == Some(&key.hex()))
             .map(|image| (image.id, image.repo_tags)))

@@ -2,10 +2,13 @@
 //! comparison `plan --explain` prints: added, removed and changed paths, changed args (never their
 //! values), changed bases and dependencies.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -18,7 +21,7 @@ pub struct Record {
     /// The key.
     pub key: String,
     /// Per path: `file:<exec>:<sha256>`, `dir`, or `symlink:<target>`.
-    pub entries: BTreeMap<String, String>,
+    pub entries: Entries,
     /// Per arg name: salted sha256 of its value, so a change shows without the value being kept.
     pub args: BTreeMap<String, String>,
     /// Salt of the arg hashes.
@@ -35,6 +38,99 @@ pub struct Record {
     pub target: Option<String>,
 }
 
+/// A record's entries: read back from a record file, or, in the run that makes the record, the
+/// image's inputs themselves. These are written out entry by entry, in path order, without a map
+/// of tens of thousands of strings being built first (which cost more than the rest of a no-op
+/// run over a large context).
+#[derive(Debug, Clone)]
+pub enum Entries {
+    /// As read from a record file.
+    Read(BTreeMap<String, String>),
+    /// This run's inputs.
+    Inputs(Arc<ImageInputs>),
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries::Read(BTreeMap::new())
+    }
+}
+
+fn entry_value(kind: &EntryKind) -> String {
+    EntryValue(kind).to_string()
+}
+
+/// An entry's value, written without allocating (the same text as [`entry_value`]).
+struct EntryValue<'a>(&'a EntryKind);
+
+impl std::fmt::Display for EntryValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            EntryKind::File {
+                executable, sha256, ..
+            } => {
+                let mut hex = [0u8; 64];
+                hex::encode_to_slice(sha256, &mut hex).expect("64 bytes hold 32 in hex");
+                let hex = std::str::from_utf8(&hex).expect("hex is ASCII");
+                write!(f, "file:{}:{hex}", u8::from(*executable))
+            }
+            EntryKind::Dir => f.write_str("dir"),
+            EntryKind::Symlink { target } => write!(f, "symlink:{target}"),
+        }
+    }
+}
+
+impl Serialize for EntryValue<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl Entries {
+    /// The entries as a map from path to value.
+    pub fn map(&self) -> Cow<'_, BTreeMap<String, String>> {
+        match self {
+            Entries::Read(map) => Cow::Borrowed(map),
+            Entries::Inputs(inputs) => Cow::Owned(
+                inputs
+                    .entries
+                    .iter()
+                    .map(|e| (e.path.clone(), entry_value(&e.kind)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl PartialEq for Entries {
+    fn eq(&self, other: &Self) -> bool {
+        self.map() == other.map()
+    }
+}
+
+impl Serialize for Entries {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Entries::Read(map) => map.serialize(serializer),
+            Entries::Inputs(inputs) => {
+                // Entries are sorted by path bytes, the order a map of them would have.
+                let mut map = serializer.serialize_map(Some(inputs.entries.len()))?;
+                for entry in &inputs.entries {
+                    map.serialize_key(&entry.path)?;
+                    map.serialize_value(&EntryValue(&entry.kind))?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        BTreeMap::deserialize(deserializer).map(Entries::Read)
+    }
+}
+
 fn salted(salt: &str, value: &str) -> String {
     hex::encode(Sha256::digest(format!("{salt}\0{value}")))
 }
@@ -42,7 +138,7 @@ fn salted(salt: &str, value: &str) -> String {
 /// Everything needed to record an image's inputs.
 pub struct RecordInputs<'a> {
     /// The read inputs.
-    pub inputs: &'a ImageInputs,
+    pub inputs: &'a Arc<ImageInputs>,
     /// The key.
     pub key: Key,
     /// Args passed (from the manifest).
@@ -62,21 +158,7 @@ impl Record {
     /// between runs.
     pub fn new(r: &RecordInputs<'_>, salt: &str) -> Self {
         let salt = salt.to_string();
-        let entries = r
-            .inputs
-            .entries
-            .iter()
-            .map(|e| {
-                let v = match &e.kind {
-                    EntryKind::File {
-                        executable, sha256, ..
-                    } => format!("file:{}:{}", u8::from(*executable), hex::encode(sha256)),
-                    EntryKind::Dir => "dir".to_string(),
-                    EntryKind::Symlink { target } => format!("symlink:{target}"),
-                };
-                (e.path.clone(), v)
-            })
-            .collect();
+        let entries = Entries::Inputs(r.inputs.clone());
         Self {
             key: r.key.hex(),
             entries,
@@ -157,8 +239,9 @@ pub fn compare(old: &Record, new: &Record) -> Vec<String> {
     if old.key == new.key {
         return lines;
     }
-    for (path, value) in &new.entries {
-        match old.entries.get(path) {
+    let (old_entries, new_entries) = (old.entries.map(), new.entries.map());
+    for (path, value) in new_entries.iter() {
+        match old_entries.get(path) {
             None => lines.push(format!("added: {path}")),
             Some(previous) if previous != value => {
                 let what = match (previous.split(':').nth(1), value.split(':').nth(1)) {
@@ -177,8 +260,8 @@ pub fn compare(old: &Record, new: &Record) -> Vec<String> {
             _ => {}
         }
     }
-    for path in old.entries.keys() {
-        if !new.entries.contains_key(path) {
+    for path in old_entries.keys() {
+        if !new_entries.contains_key(path) {
             lines.push(format!("removed: {path}"));
         }
     }

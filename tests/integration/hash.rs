@@ -71,6 +71,44 @@ fn key_of(fleet: &Fleet, image: &str) -> String {
         .1
 }
 
+/// A directory whose stamp is unchanged is not read again: its names come from the listing cache.
+/// Each way its names can change must show in that stamp, or a new file would go unseen.
+#[test]
+fn the_listing_cache_sees_every_change_to_a_directory() {
+    let fleet = fleet();
+    fleet.write("gamma/sub/s.txt", "sub\n");
+    // Nothing modified in the last two seconds is cached.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = key_of(&fleet, "gamma");
+    let listings = std::fs::read(fleet.file(".fleet-images/listing-cache-v1")).unwrap();
+    let holds = |name: &[u8]| listings.windows(name.len()).any(|w| w == name);
+    assert!(holds(b"g.txt") && holds(b"s.txt"), "both directories are cached");
+    assert_eq!(key_of(&fleet, "gamma"), first, "served from the caches");
+
+    // A new name, with the directory's mtime put back: its ctime still moves.
+    let mtime = std::fs::metadata(fleet.file("gamma/sub")).unwrap().modified().unwrap();
+    fleet.write("gamma/sub/new.txt", "new\n");
+    std::fs::File::open(fleet.file("gamma/sub"))
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let added = key_of(&fleet, "gamma");
+    assert_ne!(added, first, "a file added below a cached directory is seen");
+
+    // An edit in place in a cached directory: the file's own stamp moves.
+    std::fs::remove_file(fleet.file("gamma/sub/new.txt")).unwrap();
+    assert_eq!(key_of(&fleet, "gamma"), first, "a removed file is seen");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(key_of(&fleet, "gamma"), first);
+    fleet.write("gamma/sub/s.txt", "sub, edited\n");
+    assert_ne!(key_of(&fleet, "gamma"), first, "an edit in a cached directory is seen");
+
+    // A file replaced by a directory of the same name.
+    std::fs::remove_file(fleet.file("gamma/sub/s.txt")).unwrap();
+    fleet.write("gamma/sub/s.txt/inner", "sub\n");
+    assert_ne!(key_of(&fleet, "gamma"), first, "a file turned directory is seen");
+}
+
 #[test]
 fn golden_key_of_a_fixed_tree() {
     let fleet = fleet();
