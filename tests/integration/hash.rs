@@ -82,18 +82,27 @@ fn the_listing_cache_sees_every_change_to_a_directory() {
     let first = key_of(&fleet, "gamma");
     let listings = std::fs::read(fleet.file(".fleet-images/listing-cache-v1")).unwrap();
     let holds = |name: &[u8]| listings.windows(name.len()).any(|w| w == name);
-    assert!(holds(b"g.txt") && holds(b"s.txt"), "both directories are cached");
+    assert!(
+        holds(b"g.txt") && holds(b"s.txt"),
+        "both directories are cached"
+    );
     assert_eq!(key_of(&fleet, "gamma"), first, "served from the caches");
 
     // A new name, with the directory's mtime put back: its ctime still moves.
-    let mtime = std::fs::metadata(fleet.file("gamma/sub")).unwrap().modified().unwrap();
+    let mtime = std::fs::metadata(fleet.file("gamma/sub"))
+        .unwrap()
+        .modified()
+        .unwrap();
     fleet.write("gamma/sub/new.txt", "new\n");
     std::fs::File::open(fleet.file("gamma/sub"))
         .unwrap()
         .set_modified(mtime)
         .unwrap();
     let added = key_of(&fleet, "gamma");
-    assert_ne!(added, first, "a file added below a cached directory is seen");
+    assert_ne!(
+        added, first,
+        "a file added below a cached directory is seen"
+    );
 
     // An edit in place in a cached directory: the file's own stamp moves.
     std::fs::remove_file(fleet.file("gamma/sub/new.txt")).unwrap();
@@ -101,12 +110,20 @@ fn the_listing_cache_sees_every_change_to_a_directory() {
     std::thread::sleep(std::time::Duration::from_millis(2100));
     assert_eq!(key_of(&fleet, "gamma"), first);
     fleet.write("gamma/sub/s.txt", "sub, edited\n");
-    assert_ne!(key_of(&fleet, "gamma"), first, "an edit in a cached directory is seen");
+    assert_ne!(
+        key_of(&fleet, "gamma"),
+        first,
+        "an edit in a cached directory is seen"
+    );
 
     // A file replaced by a directory of the same name.
     std::fs::remove_file(fleet.file("gamma/sub/s.txt")).unwrap();
     fleet.write("gamma/sub/s.txt/inner", "sub\n");
-    assert_ne!(key_of(&fleet, "gamma"), first, "a file turned directory is seen");
+    assert_ne!(
+        key_of(&fleet, "gamma"),
+        first,
+        "a file turned directory is seen"
+    );
 }
 
 #[test]
