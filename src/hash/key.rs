@@ -33,23 +33,45 @@ pub struct KeyInputs<'a> {
     pub entries: &'a [Entry],
 }
 
-struct Encoder(Sha256);
+/// Writes fields into a buffer that is hashed in large pieces: a context of tens of thousands of
+/// entries is hundreds of thousands of small fields.
+struct Encoder {
+    hasher: Sha256,
+    buffer: Vec<u8>,
+}
 
 impl Encoder {
+    const PIECE: usize = 64 * 1024;
+
     fn field(&mut self, tag: &str, parts: &[&[u8]]) {
-        self.0.update((tag.len() as u64).to_le_bytes());
-        self.0.update(tag.as_bytes());
-        self.0.update((parts.len() as u64).to_le_bytes());
+        self.buffer
+            .extend_from_slice(&(tag.len() as u64).to_le_bytes());
+        self.buffer.extend_from_slice(tag.as_bytes());
+        self.buffer
+            .extend_from_slice(&(parts.len() as u64).to_le_bytes());
         for part in parts {
-            self.0.update((part.len() as u64).to_le_bytes());
-            self.0.update(part);
+            self.buffer
+                .extend_from_slice(&(part.len() as u64).to_le_bytes());
+            self.buffer.extend_from_slice(part);
         }
+        if self.buffer.len() >= Self::PIECE {
+            self.hasher.update(&self.buffer);
+            self.buffer.clear();
+        }
+    }
+
+    fn finish(mut self) -> Key {
+        self.hasher.update(&self.buffer);
+        Key::from_bytes(self.hasher.finalize().into())
     }
 }
 
 /// Computes the key.
 pub fn compute(inputs: &KeyInputs<'_>) -> Key {
-    let mut e = Encoder(Sha256::new());
+    let mut e = Encoder {
+        hasher: Sha256::new(),
+        buffer: Vec::with_capacity(Encoder::PIECE + 4096),
+    };
     e.field("scheme", &[SCHEME.as_bytes()]);
     e.field(
         "dockerfile",
@@ -97,5 +119,5 @@ pub fn compute(inputs: &KeyInputs<'_>) -> Key {
             }
         }
     }
-    Key::from_bytes(e.0.finalize().into())
+    e.finish()
 }

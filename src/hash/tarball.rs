@@ -68,7 +68,10 @@ pub fn write(inputs: &ImageInputs, out: impl Write) -> io::Result<()> {
                 };
                 builder.append_data(&mut h, &entry.path, &mut checked)?;
                 let sent: [u8; 32] = checked.hasher.finalize().into();
-                if &sent != sha256 {
+                // A file that grew since it was hashed would be sent cut short, with a matching
+                // hash: one more byte to read means it changed.
+                let grew = checked.inner.into_inner().read(&mut [0u8; 1])? > 0;
+                if &sent != sha256 || grew {
                     return Err(io::Error::other(format!(
                         "`{}` changed after it was hashed; run again to hash the new content",
                         source.display()

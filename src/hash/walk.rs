@@ -7,7 +7,7 @@
 //! are sorted by path at the end, so the result does not depend on the order of the work.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -376,6 +376,10 @@ pub(crate) fn walk(
             })?;
         }
     }
+    // Every entry's parent directory is already an entry when the whole context was walked and
+    // nothing excluded was entered, unless the Dockerfile is added from an excluded directory.
+    let mut parents_complete =
+        matches!(reads, ContextReads::Whole { .. }) && !ignore.has_exceptions();
     if let Some(always) = always {
         let sent = walker
             .found
@@ -384,6 +388,7 @@ pub(crate) fn walk(
             .iter()
             .any(|e| e.path == always);
         if !sent {
+            parents_complete = false;
             // Docker reads the Dockerfile through a symbolic link, so its content is what the
             // link points at.
             let path = walker.path(always);
@@ -401,13 +406,21 @@ pub(crate) fn walk(
     found.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
     // Parents of everything selected, so the tar holds every directory it needs (also an excluded
     // directory when something below it is re-included, as BuildKit sends it).
+    if parents_complete {
+        return Ok(found);
+    }
     let missing: BTreeSet<String> = {
-        let present: HashSet<&str> = found.iter().map(|e| e.path.as_str()).collect();
+        // `found` is sorted by path: a parent is looked up by binary search.
+        let present = |path: &str| {
+            found
+                .binary_search_by(|e| e.path.as_str().cmp(path))
+                .is_ok()
+        };
         let mut missing = BTreeSet::new();
         for entry in &found {
             let mut path = entry.path.as_str();
             while let Some((parent, _)) = path.rsplit_once('/') {
-                if present.contains(parent) || missing.contains(parent) {
+                if present(parent) || missing.contains(parent) {
                     break;
                 }
                 missing.insert(parent.to_string());

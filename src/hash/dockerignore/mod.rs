@@ -108,6 +108,12 @@ impl DockerIgnore {
         self.rules.is_empty()
     }
 
+    /// Whether any line re-includes (`!pattern`). Without one, no excluded directory is entered,
+    /// so everything sent has every parent directory sent too.
+    pub fn has_exceptions(&self) -> bool {
+        self.has_exceptions
+    }
+
     /// Is this path (relative to the context root, `/`-separated, no leading `./`) excluded?
     ///
     /// `parent_excluded` is this function's answer for the parent directory (`false` for
