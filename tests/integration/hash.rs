@@ -241,6 +241,53 @@ fn symlinks_are_sent_as_symlinks() {
     assert_eq!(entry["target"], "/etc/passwd");
 }
 
+/// Every sent entry has its parent directory sent too, also when it lies in an excluded directory:
+/// the Dockerfile (always sent) and a re-included file.
+#[test]
+fn entries_in_excluded_directories_come_with_their_parents() {
+    let fleet = Fleet::new();
+    fleet
+        .manifest(
+            "[images.whole]\ncontext = \"w\"\ndockerfile = \"w/build/docker/Dockerfile\"\n\
+             [images.plain]\ncontext = \"p\"\ndockerfile = \"p/build/Dockerfile\"\n",
+        )
+        .write("p/build/Dockerfile", "FROM scratch\nCOPY . /\n")
+        .write("p/.dockerignore", "build\n")
+        .write("p/app.txt", "app\n")
+        .write("w/build/docker/Dockerfile", "FROM scratch\nCOPY . /\n")
+        .write("w/.dockerignore", "build\nlogs\n!logs/keep/this.txt\n")
+        .write("w/logs/keep/this.txt", "kept\n")
+        .write("w/logs/drop.txt", "dropped\n")
+        .write("w/app.txt", "app\n");
+    let paths = |image: &str| -> Vec<String> {
+        let run = fleet.run(&["--manifest", "fleet.toml", "inputs", image, "--json"]);
+        run.ok();
+        run.json()["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        paths("plain"),
+        [".dockerignore", "app.txt", "build", "build/Dockerfile"]
+    );
+    assert_eq!(
+        paths("whole"),
+        [
+            ".dockerignore",
+            "app.txt",
+            "build",
+            "build/docker",
+            "build/docker/Dockerfile",
+            "logs",
+            "logs/keep",
+            "logs/keep/this.txt"
+        ]
+    );
+}
+
 #[test]
 fn only_what_the_dockerfile_reads_is_sent() {
     let fleet = fleet();
