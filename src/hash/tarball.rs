@@ -82,3 +82,59 @@ pub fn write(inputs: &ImageInputs, out: impl Write) -> io::Result<()> {
     }
     builder.into_inner()?.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::{inputs, ContentCache};
+    use crate::manifest::{parse, LoadOptions};
+
+    /// Reads the inputs of a one-image fleet whose context holds `data.txt`.
+    fn inputs_of(dir: &std::path::Path) -> ImageInputs {
+        std::fs::create_dir_all(dir.join("web")).unwrap();
+        std::fs::write(
+            dir.join("web/Dockerfile"),
+            "FROM scratch\nCOPY data.txt /\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("web/data.txt"), "hashed\n").unwrap();
+        let manifest = parse(
+            &dir.join("fleet.toml"),
+            "[images.web]\ncontext = \"web\"\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        inputs::read(&manifest.images[0], &ContentCache::disabled()).unwrap()
+    }
+
+    #[test]
+    fn sends_what_was_hashed_and_refuses_a_file_changed_or_grown_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = inputs_of(dir.path());
+        let mut tar = Vec::new();
+        write(&inputs, &mut tar).unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["Dockerfile", "data.txt"]);
+
+        let data = dir.path().join("web/data.txt");
+        std::fs::write(&data, "HASHED\n").unwrap(); // same size, other bytes
+        let error = write(&inputs, &mut Vec::new()).unwrap_err();
+        assert!(
+            error.to_string().contains("changed after it was hashed"),
+            "{error}"
+        );
+
+        std::fs::write(&data, "hashed\nand more\n").unwrap(); // the hashed bytes, then more
+        let error = write(&inputs, &mut Vec::new()).unwrap_err();
+        assert!(
+            error.to_string().contains("changed after it was hashed"),
+            "{error}"
+        );
+    }
+}
