@@ -26,6 +26,10 @@ use crate::names::ImageName;
 /// How often a file that changes while it is read is read again before the walk gives up.
 const HASH_ATTEMPTS: usize = 3;
 
+/// The longest directory path whose names are reached from the root: with a name of up to 255
+/// bytes after it, the path stays under PATH_MAX.
+const ROOT_RELATIVE_MAX: usize = 3584;
+
 /// Below this many files, a directory's files are hashed in one task: splitting costs more than
 /// it saves.
 const FILES_PER_TASK: usize = 8;
@@ -125,8 +129,13 @@ impl Walker<'_> {
         if meta.kind != Kind::Dir {
             return Err(self.unstable(rel));
         }
-        if let Some(names) = self.cache.listing(&meta.stamp) {
-            return self.visit_names(&Base::Root, rel, excluded, names);
+        // Names in a directory not opened are reached by their path from the root, which the
+        // kernel caps at PATH_MAX (4096): a deeper directory is opened, so that everything below
+        // it is reached relative to it.
+        if rel.len() < ROOT_RELATIVE_MAX {
+            if let Some(names) = self.cache.listing(&meta.stamp) {
+                return self.visit_names(&Base::Root, rel, excluded, names);
+            }
         }
         let opened = dir.open_child(&at).map_err(|e| self.io(rel, e))?;
         let names = opened.names().map_err(|e| self.io(rel, e))?;

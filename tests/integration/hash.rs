@@ -241,6 +241,48 @@ fn symlinks_are_sent_as_symlinks() {
     assert_eq!(entry["target"], "/etc/passwd");
 }
 
+/// A path longer than the kernel's PATH_MAX (4096 bytes) below a cached directory is still read:
+/// deep directories are opened rather than reached from the context root.
+#[test]
+fn a_context_deeper_than_path_max_is_walked_from_the_caches_too() {
+    let fleet = fleet();
+    let deep: Vec<String> = (0..24)
+        .map(|i| format!("{i:02}{}", "d".repeat(200)))
+        .collect();
+    let deep = format!("gamma/{}/leaf.txt", deep.join("/"));
+    assert!(deep.len() > 4096);
+    // Made relative to each directory: the whole path is too long for one system call.
+    let mut dir = std::fs::File::open(fleet.file("gamma")).unwrap();
+    let mut parts: Vec<&str> = deep.split('/').skip(1).collect();
+    let leaf = parts.pop().unwrap();
+    for part in parts {
+        let fd = rustix::fs::openat(&dir, part, rustix::fs::OFlags::RDONLY, 0o755.into())
+            .or_else(|_| {
+                rustix::fs::mkdirat(&dir, part, 0o755.into())?;
+                rustix::fs::openat(&dir, part, rustix::fs::OFlags::RDONLY, 0o755.into())
+            })
+            .unwrap();
+        dir = std::fs::File::from(fd);
+    }
+    let file = rustix::fs::openat(
+        &dir,
+        leaf,
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CREATE,
+        0o644.into(),
+    )
+    .unwrap();
+    rustix::io::write(&file, b"deep\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = key_of(&fleet, "gamma");
+    assert_eq!(key_of(&fleet, "gamma"), first, "from the caches");
+    rustix::io::write(&file, b"deeper\n").unwrap();
+    assert_ne!(
+        key_of(&fleet, "gamma"),
+        first,
+        "an edit at the bottom is seen"
+    );
+}
+
 /// Every sent entry has its parent directory sent too, also when it lies in an excluded directory:
 /// the Dockerfile (always sent) and a re-included file.
 #[test]
