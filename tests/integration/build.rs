@@ -128,6 +128,46 @@ fn builds_a_fleet_then_builds_nothing() {
         .collect();
     assert_eq!(statuses, ["local", "local", "local", "local"]);
 
+    // The manifest's repository changed: the image is found through the id this machine recorded
+    // for its key, not rebuilt, and gets the new repository's tags.
+    let manifest = std::fs::read_to_string(fleet.file("fleet.toml")).unwrap();
+    fleet.manifest(&manifest.replace(
+        &format!("\"{prefix}/tools\""),
+        &format!("\"{prefix}/tools-renamed\""),
+    ));
+    let plan = fleet.run(&["--manifest", "fleet.toml", "plan", "--json"]);
+    let statuses: Vec<String> = plan.json()["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["local", "local", "local", "local"]);
+    let run = fleet.run(&[
+        "--manifest",
+        "fleet.toml",
+        "build",
+        "--json-out",
+        "r2b.json",
+    ]);
+    run.ok();
+    assert_eq!(
+        outcomes(&fleet, "r2b.json"),
+        pairs(&[
+            ("base", "local"),
+            ("app", "local"),
+            ("tools", "local"),
+            ("web", "local")
+        ])
+    );
+    let tags = docker(&[
+        "images",
+        "--format",
+        "{{.Tag}}",
+        &format!("{prefix}/tools-renamed"),
+    ]);
+    assert!(tags.lines().any(|t| t.starts_with("key-")), "{tags}");
+
     // One file changed: exactly the images whose keys it is in, and their dependents.
     fleet.write("base/motd", "fleet base v2\n");
     let run = fleet.run(&["--manifest", "fleet.toml", "build", "--json-out", "r3.json"]);
