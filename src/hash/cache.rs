@@ -272,10 +272,15 @@ impl ContentCache {
 
     /// The names in a directory with this exact stamp, as last listed.
     pub(crate) fn listing(&self, stamp: &Stamp) -> Option<Vec<Name>> {
-        let record = self.listings.find(stamp)?;
-        let offset = usize::try_from(u64::from_le_bytes(record[..8].try_into().ok()?)).ok()?;
-        let len = usize::try_from(u64::from_le_bytes(record[8..16].try_into().ok()?)).ok()?;
-        read_names(self.listings.bytes.get(offset..offset.checked_add(len)?)?)
+        read_names(self.names_of(self.listings.find(stamp)?)?)
+    }
+
+    /// The encoded names a listing record (after its stamp) points at; `None` when the offset
+    /// and length do not lie in the file.
+    fn names_of(&self, record: &[u8]) -> Option<&[u8]> {
+        let offset = usize::try_from(u64::from_le_bytes(record.get(..8)?.try_into().ok()?)).ok()?;
+        let len = usize::try_from(u64::from_le_bytes(record.get(8..16)?.try_into().ok()?)).ok()?;
+        self.listings.bytes.get(offset..offset.checked_add(len)?)
     }
 
     /// Remembers the names in a directory, unless its timestamps are too recent to trust.
@@ -336,15 +341,7 @@ impl ContentCache {
                 .map(|(stamp, names)| (*stamp, names.as_slice()))
                 .collect();
             for i in self.listings.survivors(&superseded) {
-                let record = self.listings.record(i);
-                let offset = u64::from_le_bytes(record[Stamp::BYTES..][..8].try_into().expect("8"));
-                let len =
-                    u64::from_le_bytes(record[Stamp::BYTES + 8..][..8].try_into().expect("8"));
-                if let Some(names) = self
-                    .listings
-                    .bytes
-                    .get(offset as usize..(offset + len) as usize)
-                {
+                if let Some(names) = self.names_of(&self.listings.record(i)[Stamp::BYTES..]) {
                     records.push((self.listings.stamp(i), names));
                 }
             }
@@ -417,5 +414,47 @@ fn write_atomically(path: &Path, bytes: &[u8]) {
         let _ = fs::rename(&tmp, path);
     } else {
         let _ = fs::remove_file(&tmp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_cache_answers_nothing_and_is_replaced_on_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Stamp::new(1, 2, 3, (4, 0), (5, 0));
+        // A listing record that points past the end of the file.
+        let mut listings = LISTINGS_MAGIC.to_vec();
+        listings.extend_from_slice(&1u64.to_le_bytes());
+        old.write(&mut listings);
+        listings.extend_from_slice(&u64::MAX.to_le_bytes());
+        listings.extend_from_slice(&5u64.to_le_bytes());
+        fs::write(dir.path().join(LISTINGS_FILE), listings).unwrap();
+        fs::write(dir.path().join(CONTENTS_FILE), b"FICACHE2 cut short").unwrap();
+
+        let cache = ContentCache::load(dir.path());
+        assert!(cache.listing(&old).is_none());
+        assert!(cache.get(&old).is_none());
+
+        let new = Stamp::new(1, 9, 3, (4, 0), (5, 0));
+        let names = [Name {
+            name: CString::new("a.txt").unwrap(),
+            kind: Some(Kind::File),
+        }];
+        cache.put_listing(new, &names);
+        cache.put(new, [7; 32]);
+        cache.save();
+        let again = ContentCache::load(dir.path());
+        let listed = again.listing(&new).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].name.to_str(), Ok("a.txt"));
+        assert_eq!(listed[0].kind, Some(Kind::File));
+        assert_eq!(again.get(&new), Some([7; 32]));
+        assert!(
+            again.listing(&old).is_none(),
+            "the damaged record is dropped"
+        );
     }
 }
