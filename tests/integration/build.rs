@@ -71,6 +71,18 @@ pub(crate) fn outcomes(fleet: &Fleet, json_out: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Each image's status in `plan --json` (with `extra` arguments), in plan order.
+pub(crate) fn plan_statuses(fleet: &Fleet, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["--manifest", "fleet.toml", "plan", "--json"];
+    args.extend_from_slice(extra);
+    fleet.run(&args).json()["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub(crate) fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items
         .iter()
@@ -119,14 +131,10 @@ fn builds_a_fleet_then_builds_nothing() {
             ("web", "local")
         ])
     );
-    let plan = fleet.run(&["--manifest", "fleet.toml", "plan", "--json"]);
-    let statuses: Vec<String> = plan.json()["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["status"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(statuses, ["local", "local", "local", "local"]);
+    assert_eq!(
+        plan_statuses(&fleet, &[]),
+        ["local", "local", "local", "local"]
+    );
 
     // The manifest's repository changed: the image is found through the id this machine recorded
     // for its key, not rebuilt, and gets the new repository's tags.
@@ -135,14 +143,10 @@ fn builds_a_fleet_then_builds_nothing() {
         &format!("\"{prefix}/tools\""),
         &format!("\"{prefix}/tools-renamed\""),
     ));
-    let plan = fleet.run(&["--manifest", "fleet.toml", "plan", "--json"]);
-    let statuses: Vec<String> = plan.json()["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["status"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(statuses, ["local", "local", "local", "local"]);
+    assert_eq!(
+        plan_statuses(&fleet, &[]),
+        ["local", "local", "local", "local"]
+    );
     let run = fleet.run(&[
         "--manifest",
         "fleet.toml",

@@ -6,7 +6,7 @@ use fleet_images::manifest::{parse, LoadOptions};
 use fleet_images::names::{Digest, Key, RepositoryName, Tag};
 use fleet_images::registry::Registry;
 
-use crate::build::{fixture, outcomes, pairs};
+use crate::build::{fixture, outcomes, pairs, plan_statuses};
 use crate::support::{docker, service, unique, Fleet, ImageCleanup};
 
 /// Adds a `[registry]` table to the build fixture's manifest.
@@ -91,14 +91,10 @@ fn a_fresh_runner_finds_every_key_in_the_registry_and_builds_nothing() {
     drop(cleanup);
     let _cleanup = ImageCleanup::new(&prefix);
     std::fs::remove_dir_all(fleet.file(".fleet-images")).unwrap();
-    let plan = fleet.run(&["--manifest", "fleet.toml", "plan", "--push", "--json"]);
-    let statuses: Vec<String> = plan.json()["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["status"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(statuses, ["remote", "remote", "remote", "remote"]);
+    assert_eq!(
+        plan_statuses(&fleet, &["--push"]),
+        ["remote", "remote", "remote", "remote"]
+    );
     fleet
         .run(&[
             "--manifest",
