@@ -20,7 +20,10 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::container::LogOutput;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding,
+};
 use bollard::query_parameters::{
     ContainerArchiveInfoOptions, CreateContainerOptions, DownloadFromContainerOptions,
     ListContainersOptions, LogsOptions, RemoveContainerOptions,
@@ -56,6 +59,13 @@ pub struct ContainerRequest {
     /// For containers that are only read from: give a placeholder command (the image may have
     /// none) and no network.
     pub never_started: bool,
+    /// A command test's argv: replaces the image's ENTRYPOINT (with its first word) and CMD (with
+    /// the rest). Default: the image's own.
+    pub argv: Option<Vec<String>>,
+    /// A network to join instead of the default bridge (a test's private network).
+    pub network: Option<String>,
+    /// Host names the container answers to on `network` (a service's `name`).
+    pub aliases: Vec<String>,
 }
 
 /// A container the tool created; removes it when dropped unless kept (see the module docs).
@@ -105,6 +115,32 @@ pub struct PathInfo {
     pub size: u64,
     /// For a symbolic link, the absolute path it resolves to in the container.
     pub link_target: Option<String>,
+    /// Its permission bits (`0o755`), with setuid, setgid and sticky as `0o7000`.
+    pub mode: u32,
+}
+
+/// The first tar header of a path's archive: the path itself as the engine packs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathHeader {
+    /// Its kind (a symbolic link stays a link).
+    pub kind: PathKind,
+    /// Permission bits (`0o7777`).
+    pub mode: u32,
+    /// Owner uid.
+    pub uid: u64,
+    /// Owner gid.
+    pub gid: u64,
+}
+
+/// What a container wrote, each stream capped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: Vec<u8>,
+    /// Whether either stream was longer than the cap (and cut).
+    pub truncated: bool,
 }
 
 /// The result of reading one file out of a container.
@@ -129,6 +165,26 @@ const MODE_SYMLINK: u32 = 1 << 27;
 const MODE_TYPE: u32 =
     MODE_DIR | MODE_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
 
+/// Go's setuid, setgid and sticky bits, as the stat header carries them.
+const MODE_SETUID: u32 = 1 << 23;
+const MODE_SETGID: u32 = 1 << 22;
+const MODE_STICKY: u32 = 1 << 20;
+
+/// The Unix permission bits of a Go `os.FileMode`.
+fn permissions(mode: u32) -> u32 {
+    let mut bits = mode & 0o777;
+    if mode & MODE_SETUID != 0 {
+        bits |= 0o4000;
+    }
+    if mode & MODE_SETGID != 0 {
+        bits |= 0o2000;
+    }
+    if mode & MODE_STICKY != 0 {
+        bits |= 0o1000;
+    }
+    bits
+}
+
 fn kind_of(mode: u32) -> PathKind {
     if mode & MODE_DIR != 0 {
         PathKind::Dir
@@ -141,7 +197,7 @@ fn kind_of(mode: u32) -> PathKind {
     }
 }
 
-fn is_not_found(error: &bollard::errors::Error) -> bool {
+pub(super) fn is_not_found(error: &bollard::errors::Error) -> bool {
     matches!(
         error,
         bollard::errors::Error::DockerResponseServerError {
@@ -152,7 +208,7 @@ fn is_not_found(error: &bollard::errors::Error) -> bool {
 }
 
 /// A container name no other run uses: `fleet-images-<purpose>-<name>-<pid>-<n>-<nanos>`.
-fn unique_name(purpose: &str, name: &str) -> String {
+pub(super) fn unique_name(purpose: &str, name: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let nanos = std::time::SystemTime::now()
@@ -208,10 +264,35 @@ impl Engine {
             host_config.port_bindings = Some(HashMap::from([(key.clone(), Some(vec![binding]))]));
             exposed = Some(vec![key]);
         }
+        if let Some(network) = &request.network {
+            host_config.network_mode = Some(network.clone());
+        }
+        let networking_config = request.network.as_ref().map(|network| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.clone(),
+                EndpointSettings {
+                    aliases: (!request.aliases.is_empty()).then(|| request.aliases.clone()),
+                    ..Default::default()
+                },
+            )])),
+        });
+        // An argv replaces both: the engine keeps the image's CMD only when no ENTRYPOINT is given.
+        let (entrypoint, cmd) = match &request.argv {
+            Some(argv) => (
+                Some(argv.iter().take(1).cloned().collect()),
+                Some(argv.iter().skip(1).cloned().collect()),
+            ),
+            None => (
+                None,
+                request.never_started.then(|| vec![NEVER_RUN.to_string()]),
+            ),
+        };
         let body = ContainerCreateBody {
             image: Some(request.image.clone()),
             env: (!request.env.is_empty()).then(|| request.env.clone()),
-            cmd: request.never_started.then(|| vec![NEVER_RUN.to_string()]),
+            entrypoint,
+            cmd,
+            networking_config,
             network_disabled: request.never_started.then_some(true),
             exposed_ports: exposed,
             labels: Some(HashMap::from([(TEST_LABEL.to_string(), "1".to_string())])),
@@ -384,6 +465,7 @@ impl Container {
                     size: u64::try_from(stat.size).unwrap_or(0),
                     link_target: (kind == PathKind::Symlink && !stat.link_target.is_empty())
                         .then_some(stat.link_target),
+                    mode: permissions(stat.file_mode),
                 }))
             }
             Err(e) if is_not_found(&e) => Ok(None),
@@ -469,6 +551,82 @@ impl Container {
         }
     }
 
+    /// The first tar header of `path`'s archive (the path itself, a symbolic link as a link):
+    /// its owner and permission bits, which the stat header lacks. Reads no more of the archive
+    /// than that header, so a large directory costs one block. `None` when nothing is there.
+    pub async fn path_header(&self, path: &str) -> Result<Option<PathHeader>, EngineError> {
+        let action = || format!("read `{path}` in container `{}`", self.name);
+        let options = DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        let mut stream = self
+            .engine
+            .docker
+            .download_from_container(&self.id, Some(options));
+        let mut tar_bytes = Vec::new();
+        // A PAX or GNU long-name header may come first; 64 KiB holds those and the header itself.
+        while tar_bytes.len() < 64 * 1024 {
+            match stream.next().await {
+                Some(Ok(chunk)) => tar_bytes.extend_from_slice(&chunk),
+                Some(Err(e)) if is_not_found(&e) => return Ok(None),
+                Some(Err(e)) => return Err(api(action())(e)),
+                None => break,
+            }
+        }
+        drop(stream);
+        let mut archive = tar::Archive::new(tar_bytes.as_slice());
+        let read = |e: std::io::Error| EngineError::Api {
+            action: action(),
+            source: bollard::errors::Error::IOError { err: e },
+        };
+        let mut entries = archive.entries().map_err(read)?;
+        let Some(entry) = entries.next() else {
+            return Ok(None);
+        };
+        let entry = entry.map_err(read)?;
+        let header = entry.header();
+        let kind = match header.entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => PathKind::File,
+            tar::EntryType::Directory => PathKind::Dir,
+            tar::EntryType::Symlink => PathKind::Symlink,
+            _ => PathKind::Other,
+        };
+        Ok(Some(PathHeader {
+            kind,
+            mode: header.mode().map_err(read)? & 0o7777,
+            uid: header.uid().map_err(read)?,
+            gid: header.gid().map_err(read)?,
+        }))
+    }
+
+    /// What the container wrote to stdout and stderr, each kept up to `cap` bytes.
+    pub async fn output(&self, cap: usize) -> Result<Output, EngineError> {
+        let options = LogsOptions {
+            stdout: true,
+            stderr: true,
+            ..Default::default()
+        };
+        let mut stream = self.engine.docker.logs(&self.id, Some(options));
+        let mut output = Output::default();
+        while let Some(item) = stream.next().await {
+            let item =
+                item.map_err(api(format!("read the output of container `{}`", self.name)))?;
+            let (sink, bytes) = match item {
+                LogOutput::StdErr { message } => (&mut output.stderr, message),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    (&mut output.stdout, message)
+                }
+                LogOutput::StdIn { .. } => continue,
+            };
+            let room = cap.saturating_sub(sink.len());
+            if bytes.len() > room {
+                output.truncated = true;
+            }
+            sink.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+        Ok(output)
+    }
+
     /// Kills and removes the container with its anonymous volumes.
     pub async fn remove(mut self) -> Result<(), EngineError> {
         self.armed = false;
@@ -525,6 +683,9 @@ mod tests {
         assert_eq!(kind_of(MODE_DIR | 0o755), PathKind::Dir);
         assert_eq!(kind_of(MODE_SYMLINK | 0o777), PathKind::Symlink);
         assert_eq!(kind_of((1 << 24) | 0o600), PathKind::Other);
+        assert_eq!(permissions(MODE_DIR | 0o755), 0o755);
+        assert_eq!(permissions(MODE_SETUID | 0o755), 0o4755);
+        assert_eq!(permissions(MODE_DIR | MODE_STICKY | 0o777), 0o1777);
     }
 
     #[test]

@@ -5,10 +5,15 @@ pub mod build;
 pub mod containers;
 mod engine;
 mod error;
+mod image_config;
+mod network;
 
 pub use build::{build, BuildRequest};
 pub use containers::{
-    Container, ContainerRequest, ContainerStatus, FileContent, PathInfo, PathKind, TEST_LABEL,
+    Container, ContainerRequest, ContainerStatus, FileContent, Output, PathHeader, PathInfo,
+    PathKind, TEST_LABEL,
 };
 pub use engine::{Engine, EngineCredentials, ImageDetails, Pushed, KEY_LABEL, NAME_LABEL};
 pub use error::EngineError;
+pub use image_config::ImageConfig;
+pub use network::Network;

@@ -13,15 +13,18 @@
 //! [`TestOptions::cancel`] — unless [`TestOptions::keep`]. Several images are tested at once, at
 //! most [`TestOptions::jobs`].
 
+mod command;
 mod outcome;
 mod probe;
 mod run;
+mod services;
+mod structure;
 mod user;
 
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-pub use outcome::{TestOutcome, TestStatus};
+pub use outcome::{TestKind, TestOutcome, TestResult, TestStatus};
 
 use crate::docker::Engine;
 use crate::manifest::TestSpec;
@@ -37,6 +40,9 @@ pub struct TestTarget<'a> {
     pub reference: String,
     /// Its `[images.<name>.test]` section.
     pub spec: &'a TestSpec,
+    /// The local image of each of `spec.services`, in order: for `image = "<fleet image>"` the
+    /// id of that image built with its current key, for `reference` the reference itself.
+    pub services: Vec<String>,
 }
 
 /// How to run the tests.
@@ -89,6 +95,8 @@ pub async fn test_images(
                     logs: Vec::new(),
                     kept: None,
                     cleanup_error: None,
+                    tests: Vec::new(),
+                    kept_also: Vec::new(),
                 })
                 .collect();
         }

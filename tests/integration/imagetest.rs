@@ -16,6 +16,7 @@ fn target<'a>(fixtures: &'a Fixtures, name: &str, image: &FixtureImage) -> TestT
         image: spec.name.clone(),
         reference: image.id.clone(),
         spec: spec.test.as_ref().expect("fixture has a test section"),
+        services: Vec::new(),
     }
 }
 
@@ -234,6 +235,7 @@ async fn cancelling_removes_the_containers_and_says_interrupted() {
             image: "never-listens".parse().unwrap(),
             reference: never.id.clone(),
             spec: &spec,
+            services: Vec::new(),
         },
         target(&fixtures, "web", &web),
     ];
@@ -281,6 +283,7 @@ async fn dropping_the_test_future_still_removes_its_container() {
         image: "never-listens".parse().unwrap(),
         reference: image.id.clone(),
         spec: &spec,
+        services: Vec::new(),
     }];
     let options = TestOptions::default();
     // A caller that gives up on the future (as a `select!` with Ctrl+C would) instead of cancelling.
