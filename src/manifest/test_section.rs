@@ -193,7 +193,8 @@ pub struct FileTest {
     pub mode: Option<u32>,
     /// `owner`: not checked when absent.
     pub owner: Option<Owner>,
-    /// `contains`: text the regular file's content (after symbolic links) must contain.
+    /// `contains`: text the regular file's content (after symbolic links) must contain. Not with
+    /// `type = "dir"`.
     pub contains: Option<String>,
     /// `matches`: a regex (Rust `regex` syntax) that must match somewhere in the content.
     pub matches: Option<Regex>,
@@ -544,11 +545,11 @@ fn read_file(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<FileTest, Mani
             }
         }
     }
-    if kind.is_some_and(|k| k != FileType::File) && (contains.is_some() || matches.is_some()) {
+    if kind == Some(FileType::Dir) && (contains.is_some() || matches.is_some()) {
         return Err(invalid(
             location,
-            format!("file test `{path}` checks content, but its `type` is not `file`"),
-            Some("`contains` and `matches` read a regular file's content"),
+            format!("file test `{path}` checks content, but its `type` is `dir`"),
+            Some("`contains` and `matches` read a regular file's content (a symbolic link's target's)"),
         ));
     }
     table.finish(FILE_KEYS)?;

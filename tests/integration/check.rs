@@ -536,3 +536,100 @@ async fn static_rules_catch_secrets_floating_bases_ports_and_bad_configs() {
     );
     assert_eq!(report.exit(), Exit::Failed);
 }
+
+fn entrypoint_findings(report: &fleet_images::check::CheckReport) -> Vec<(Severity, String)> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "entrypoint-exists")
+        .map(|f| (f.severity, f.message.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_cmd_whose_file_the_build_never_produced_is_an_entrypoint_exists_error() {
+    let fixtures = Fixtures::new().await;
+    let (broken, built) = tokio::join!(
+        check_fixture(&fixtures, "node-app-no-dist"),
+        check_fixture(&fixtures, "node-app")
+    );
+    let text = rendered(&broken);
+    assert_eq!(broken.exit(), Exit::Failed, "{text}");
+    assert_eq!(
+        entrypoint_findings(&broken),
+        [(
+            Severity::Error,
+            "`CMD` runs `node dist/index.js`, but `/app/dist/index.js` is not in the image (`dist/index.js` against WORKDIR `/app`)".to_string()
+        )],
+        "{text}"
+    );
+    let finding = broken
+        .findings
+        .iter()
+        .find(|f| f.rule == "entrypoint-exists")
+        .unwrap();
+    assert!(finding.hint.contains("outDir"), "{}", finding.hint);
+    assert_eq!(
+        finding.location.as_deref(),
+        Some("/app/dist/index.js (in the image)")
+    );
+    // With the file built, the entrypoint wrapper (on PATH), `node` and the script are all found.
+    assert!(
+        entrypoint_findings(&built).is_empty(),
+        "{}",
+        rendered(&built)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn allow_silences_entrypoint_exists() {
+    let fixtures = Fixtures::new().await;
+    let report = check_fixture(&fixtures, "node-app-no-dist-allowed").await;
+    assert!(report.findings.is_empty(), "{}", rendered(&report));
+    assert_eq!(report.exit(), Exit::Success);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_or_non_executable_program_is_an_entrypoint_exists_error() {
+    let fixtures = Fixtures::new().await;
+    let report = check_fixture(&fixtures, "missing-program").await;
+    let text = rendered(&report);
+    assert_eq!(report.exit(), Exit::Failed, "{text}");
+    assert_eq!(
+        entrypoint_findings(&report),
+        [
+            (
+                Severity::Error,
+                "`ENTRYPOINT` runs `/app/run.sh /app/server --port 8080`, but `/app/run.sh` is not executable (mode 0644)".to_string()
+            ),
+            (
+                Severity::Error,
+                "`CMD` runs `/app/server --port 8080`, but `/app/server` is not a file in the image".to_string()
+            ),
+        ],
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shell_form_cmd_checks_sh_and_says_the_string_was_not_analysed() {
+    let fixtures = Fixtures::new().await;
+    let report = check_fixture(&fixtures, "shell-form").await;
+    assert!(
+        entrypoint_findings(&report).is_empty(),
+        "{}",
+        rendered(&report)
+    );
+    let notes: Vec<&str> = report
+        .notes
+        .iter()
+        .filter(|n| n.rule == Some("entrypoint-exists"))
+        .map(|n| n.text.as_str())
+        .collect();
+    assert_eq!(
+        notes,
+        ["`CMD` runs `/bin/sh -c httpd -f -p 8080 -h /www`: `/bin/sh` exists; the shell's `-c` command string was not analysed"],
+        "{:?}",
+        report.notes
+    );
+}
