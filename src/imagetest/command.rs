@@ -180,7 +180,10 @@ fn check_stream(
     };
     if let Some(want) = contains {
         if !text.contains(want) {
-            problems.push(format!("expected {stream} to contain `{want}`, {found}"));
+            problems.push(format!(
+                "expected {stream} to contain `{}`, {found}",
+                super::outcome::one_line(want)
+            ));
         }
     }
     if let Some(pattern) = matches {

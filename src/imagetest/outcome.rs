@@ -116,6 +116,11 @@ impl TestResult {
     }
 }
 
+/// Text from the manifest shown on one line of the report: newlines and tabs escaped.
+pub(crate) fn one_line(text: &str) -> String {
+    text.replace('\n', "\\n").replace('\t', "\\t")
+}
+
 fn seconds<S: Serializer>(duration: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((duration.as_secs_f64() * 10.0).round() / 10.0)
 }

@@ -7,7 +7,7 @@
 //! of the path's archive for its owner, and the file's bytes (after links) for `contains` and
 //! `matches`.
 
-use super::outcome::{TestKind, TestResult};
+use super::outcome::{one_line, TestKind, TestResult};
 use crate::docker::{Container, EngineError, FileContent, ImageConfig, PathKind};
 use crate::manifest::{normalise_port, FileTest, FileType, MetadataTest};
 
@@ -153,11 +153,12 @@ pub(crate) async fn file(
             FileContent::File(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 if let Some(want) = &test.contains {
+                    let shown = one_line(want);
                     if text.contains(want.as_str()) {
-                        seen.push(format!("contains `{want}`"));
+                        seen.push(format!("contains `{shown}`"));
                     } else {
                         problems.push(format!(
-                            "content: expected it to contain `{want}`, found {} bytes without it",
+                            "content: expected it to contain `{shown}`, found {} bytes without it",
                             bytes.len()
                         ));
                     }
