@@ -242,4 +242,7 @@ pub struct TestArgs {
     /// How many images are tested at once.
     #[arg(long, short = 'j', default_value_t = 2, value_name = "N")]
     pub jobs: usize,
+    /// Prints the outcomes as JSON (one object per image, with each of its tests).
+    #[arg(long)]
+    pub json: bool,
 }

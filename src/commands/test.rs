@@ -108,8 +108,15 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
     let outcomes = test_images(engine, &targets, &options, session.reporter.as_ref()).await;
     signal.abort();
     session.reporter.finish();
-    for outcome in &outcomes {
-        println!("{}", outcome.render());
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcomes).expect("outcomes serialize")
+        );
+    } else {
+        for outcome in &outcomes {
+            println!("{}", outcome.render());
+        }
     }
     Ok(exit.worst(TestOutcome::exit_of(&outcomes)))
 }

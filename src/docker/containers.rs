@@ -20,7 +20,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bollard::container::LogOutput;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding,
 };
@@ -71,9 +70,9 @@ pub struct ContainerRequest {
 /// A container the tool created; removes it when dropped unless kept (see the module docs).
 #[derive(Debug)]
 pub struct Container {
-    engine: Engine,
-    name: String,
-    id: String,
+    pub(super) engine: Engine,
+    pub(super) name: String,
+    pub(super) id: String,
     armed: bool,
 }
 
@@ -117,30 +116,6 @@ pub struct PathInfo {
     pub link_target: Option<String>,
     /// Its permission bits (`0o755`), with setuid, setgid and sticky as `0o7000`.
     pub mode: u32,
-}
-
-/// The first tar header of a path's archive: the path itself as the engine packs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathHeader {
-    /// Its kind (a symbolic link stays a link).
-    pub kind: PathKind,
-    /// Permission bits (`0o7777`).
-    pub mode: u32,
-    /// Owner uid.
-    pub uid: u64,
-    /// Owner gid.
-    pub gid: u64,
-}
-
-/// What a container wrote, each stream capped.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Output {
-    /// Standard output.
-    pub stdout: Vec<u8>,
-    /// Standard error.
-    pub stderr: Vec<u8>,
-    /// Whether either stream was longer than the cap (and cut).
-    pub truncated: bool,
 }
 
 /// The result of reading one file out of a container.
@@ -231,7 +206,7 @@ pub(super) fn unique_name(purpose: &str, name: &str) -> String {
     )
 }
 
-fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+pub(super) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
     let action = action.into();
     move |source| EngineError::Api { action, source }
 }
@@ -549,82 +524,6 @@ impl Container {
             }
             None => Ok(FileContent::Missing),
         }
-    }
-
-    /// The first tar header of `path`'s archive (the path itself, a symbolic link as a link):
-    /// its owner and permission bits, which the stat header lacks. Reads no more of the archive
-    /// than that header, so a large directory costs one block. `None` when nothing is there.
-    pub async fn path_header(&self, path: &str) -> Result<Option<PathHeader>, EngineError> {
-        let action = || format!("read `{path}` in container `{}`", self.name);
-        let options = DownloadFromContainerOptions {
-            path: path.to_string(),
-        };
-        let mut stream = self
-            .engine
-            .docker
-            .download_from_container(&self.id, Some(options));
-        let mut tar_bytes = Vec::new();
-        // A PAX or GNU long-name header may come first; 64 KiB holds those and the header itself.
-        while tar_bytes.len() < 64 * 1024 {
-            match stream.next().await {
-                Some(Ok(chunk)) => tar_bytes.extend_from_slice(&chunk),
-                Some(Err(e)) if is_not_found(&e) => return Ok(None),
-                Some(Err(e)) => return Err(api(action())(e)),
-                None => break,
-            }
-        }
-        drop(stream);
-        let mut archive = tar::Archive::new(tar_bytes.as_slice());
-        let read = |e: std::io::Error| EngineError::Api {
-            action: action(),
-            source: bollard::errors::Error::IOError { err: e },
-        };
-        let mut entries = archive.entries().map_err(read)?;
-        let Some(entry) = entries.next() else {
-            return Ok(None);
-        };
-        let entry = entry.map_err(read)?;
-        let header = entry.header();
-        let kind = match header.entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => PathKind::File,
-            tar::EntryType::Directory => PathKind::Dir,
-            tar::EntryType::Symlink => PathKind::Symlink,
-            _ => PathKind::Other,
-        };
-        Ok(Some(PathHeader {
-            kind,
-            mode: header.mode().map_err(read)? & 0o7777,
-            uid: header.uid().map_err(read)?,
-            gid: header.gid().map_err(read)?,
-        }))
-    }
-
-    /// What the container wrote to stdout and stderr, each kept up to `cap` bytes.
-    pub async fn output(&self, cap: usize) -> Result<Output, EngineError> {
-        let options = LogsOptions {
-            stdout: true,
-            stderr: true,
-            ..Default::default()
-        };
-        let mut stream = self.engine.docker.logs(&self.id, Some(options));
-        let mut output = Output::default();
-        while let Some(item) = stream.next().await {
-            let item =
-                item.map_err(api(format!("read the output of container `{}`", self.name)))?;
-            let (sink, bytes) = match item {
-                LogOutput::StdErr { message } => (&mut output.stderr, message),
-                LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                    (&mut output.stdout, message)
-                }
-                LogOutput::StdIn { .. } => continue,
-            };
-            let room = cap.saturating_sub(sink.len());
-            if bytes.len() > room {
-                output.truncated = true;
-            }
-            sink.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        }
-        Ok(output)
     }
 
     /// Kills and removes the container with its anonymous volumes.

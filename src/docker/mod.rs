@@ -2,6 +2,7 @@
 //! bollard's types stay inside this module.
 
 pub mod build;
+mod container_reads;
 pub mod containers;
 mod engine;
 mod error;
@@ -9,9 +10,9 @@ mod image_config;
 mod network;
 
 pub use build::{build, BuildRequest};
+pub use container_reads::{Output, PathHeader};
 pub use containers::{
-    Container, ContainerRequest, ContainerStatus, FileContent, Output, PathHeader, PathInfo,
-    PathKind, TEST_LABEL,
+    Container, ContainerRequest, ContainerStatus, FileContent, PathInfo, PathKind, TEST_LABEL,
 };
 pub use engine::{Engine, EngineCredentials, ImageDetails, Pushed, KEY_LABEL, NAME_LABEL};
 pub use error::EngineError;

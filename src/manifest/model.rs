@@ -2,7 +2,7 @@
 //! and every path resolved when the manifest is loaded (`load.rs`), so nothing downstream parses
 //! strings again.
 
-use super::test_section::TestSpec;
+use super::test_spec::TestSpec;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

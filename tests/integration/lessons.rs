@@ -128,6 +128,18 @@ fn test_runs_structure_tests_beside_a_fleet_image_as_service() {
         run.stdout
     );
 
+    let run = fleet.run(&["--manifest", "fleet.toml", "test", "tools", "--json"]);
+    run.ok();
+    let outcomes = run.json();
+    assert_eq!(outcomes[0]["status"], "passed", "{outcomes}");
+    let kinds: Vec<&str> = outcomes[0]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["metadata", "file", "service", "command"]);
+
     // A failed expectation fails the run with exit code 1 and says what it found.
     let manifest = std::fs::read_to_string(fleet.file("fleet.toml")).unwrap();
     fleet.manifest(&manifest.replace(
