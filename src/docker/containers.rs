@@ -1,5 +1,7 @@
 //! Containers for checks and tests: created and never started (to read files through the archive
-//! API), or started with one port published on 127.0.0.1 (to probe what an image serves).
+//! API), started with one port published on 127.0.0.1 (to probe what an image or a test service
+//! serves), or started with a command test's argv; any of them on a test's private network
+//! ([`Network`](super::Network)) under an alias.
 //!
 //! Every container carries the label [`TEST_LABEL`]` = 1`, so a cleanup can find strays
 //! ([`Engine::remove_stray_containers`]), and a name chosen before it is created, so it can be

@@ -46,18 +46,6 @@ impl Engine {
             })?;
         Ok(network)
     }
-
-    /// Whether a network of that name exists (for tests of the cleanup).
-    pub async fn network_exists(&self, name: &str) -> Result<bool, EngineError> {
-        match self.docker.inspect_network(name, None).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
-            Err(source) => Err(EngineError::Api {
-                action: format!("inspect network `{name}`"),
-                source,
-            }),
-        }
-    }
 }
 
 async fn remove(docker: &bollard::Docker, name: &str) -> Result<(), bollard::errors::Error> {
