@@ -636,3 +636,67 @@ async fn cancelling_while_a_service_starts_removes_it_and_the_network() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_leaves_the_services_and_their_network_too() {
+    let fixtures = Fixtures::new().await;
+    let (image, web) = tokio::join!(fixtures.build("with-service"), fixtures.build("web"));
+    let spec = fixtures.spec("with-service").test.clone().unwrap();
+    // A distinct image name, so the network check sees only this test's network.
+    let targets = [TestTarget {
+        image: "kept-service".parse().unwrap(),
+        reference: image.id.clone(),
+        spec: &spec,
+        services: vec![web.id.clone()],
+    }];
+    let options = TestOptions {
+        keep: true,
+        ..Default::default()
+    };
+    let outcomes = test_images(&fixtures.engine, &targets, &options, &NullReporter).await;
+    let outcome = &outcomes[0];
+    let text = outcome.render();
+    assert_eq!(outcome.status, TestStatus::Passed, "{text}");
+    let networks = networks_of(&fixtures, "kept-service").await;
+    assert_eq!(networks.len(), 1, "{text}");
+    assert_eq!(
+        outcome.kept_also.last().unwrap(),
+        &format!("network {}", networks[0])
+    );
+    assert!(
+        outcome.kept_also[0]
+            .starts_with("service container fleet-images-service-kept-service-svc-"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  kept network fleet-images-test-kept-service-"),
+        "{text}"
+    );
+    // The image's container and the service's are left; the command's container is not.
+    assert_eq!(fixtures.containers_from(&image).await, 1);
+    assert_eq!(fixtures.containers_from(&web).await, 1);
+    for id in [
+        outcome.kept.clone().unwrap(),
+        outcome.kept_also[0]
+            .trim_start_matches("service container ")
+            .to_string(),
+    ] {
+        let options = bollard::query_parameters::RemoveContainerOptions {
+            force: true,
+            v: true,
+            link: false,
+        };
+        fixtures
+            .docker
+            .remove_container(&id, Some(options))
+            .await
+            .expect("remove a kept container");
+    }
+    fixtures
+        .docker
+        .remove_network(&networks[0])
+        .await
+        .expect("remove the kept network");
+    assert_eq!(fixtures.containers_from(&image).await, 0);
+    assert_eq!(fixtures.containers_from(&web).await, 0);
+}
