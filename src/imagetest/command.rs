@@ -86,7 +86,7 @@ async fn exercise(
     let name = test.name.as_str();
     if let Err(error) = container.start().await {
         // The engine refuses to start an argv whose program is not in the image.
-        let words = super::run::engine_words(&error);
+        let words = start_failure(&super::run::engine_words(&error));
         return Ok(TestResult::failed(
             TestKind::Command,
             name,
@@ -135,6 +135,15 @@ async fn exercise(
             ..TestResult::failed(TestKind::Command, name, problems.join("; "))
         }
     })
+}
+
+/// The runtime's reason from the engine's answer to a start that failed: runc's
+/// `exec: "x": stat x: no such file or directory` rather than the layers of wrapping around it.
+fn start_failure(words: &str) -> String {
+    match words.find("exec: ") {
+        Some(at) => words[at..].trim_end_matches(": unknown").to_string(),
+        None => words.to_string(),
+    }
 }
 
 /// Every difference between what the test expects and what the command did.
@@ -233,6 +242,15 @@ mod tests {
                 key: None,
             },
         }
+    }
+
+    #[test]
+    fn start_failures_keep_the_runtime_reason() {
+        assert_eq!(
+            start_failure("Docker responded with status code 400: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"/x\": stat /x: no such file or directory: unknown"),
+            "exec: \"/x\": stat /x: no such file or directory"
+        );
+        assert_eq!(start_failure("timed out"), "timed out");
     }
 
     #[test]
