@@ -363,7 +363,7 @@ impl Ecs for AwsEcs {
                 created_at: d.created_at().map(DateTime::secs),
             })
             .collect();
-        deployments.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        deployments.sort_by_key(|d| std::cmp::Reverse(d.created_at));
         Ok(deployments)
     }
 

@@ -31,6 +31,8 @@ mod target;
 mod wait;
 
 #[cfg(test)]
+mod cdk_tests;
+#[cfg(test)]
 mod fake;
 #[cfg(test)]
 mod tests;
