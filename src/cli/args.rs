@@ -90,6 +90,8 @@ pub enum Command {
     Push(PushArgs),
     /// Moves every ECS service and task family whose image changed to the new image.
     Deploy(DeployArgs),
+    /// Returns each service of the last deploy of the selected images to the revision it replaced.
+    Rollback(RollbackArgs),
     /// Checks images against the fleet's deployment lessons.
     Check(CheckArgs),
     /// Starts each image locally and probes that it serves what it should.
@@ -214,6 +216,27 @@ pub struct DeployArgs {
     /// Forces a new deployment of each service's current task definition.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub deploy_options: DeployOptions,
+    /// Writes the result of every target as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Images whose last deploy is rolled back (only these, not what they depend on); the whole
+    /// last deploy when none is named.
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Reads the deploy to roll back from FILE (the --json-out of `deploy` or
+    /// `build --push --deploy`) instead of the state directory's records.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Prints what would return where and stops.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub deploy_options: DeployOptions,
     /// Writes the result of every target as JSON to FILE.

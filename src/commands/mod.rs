@@ -8,6 +8,7 @@ mod inputs;
 mod plan;
 mod prepare;
 mod push;
+mod rollback;
 mod test;
 
 use crate::cli::args::Command;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::Build(args) => build::run(&session, args).await,
         Command::Push(args) => push::run(&session, args).await,
         Command::Deploy(args) => deploy::run(&session, args).await,
+        Command::Rollback(args) => rollback::run(&session, args).await,
         Command::Check(args) => check::run(&session, args).await,
         Command::Test(args) => test::run(&session, args).await,
     };

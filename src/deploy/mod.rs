@@ -24,6 +24,7 @@ mod ecs;
 mod error;
 mod preflight;
 mod prune;
+mod record;
 mod report;
 mod request;
 mod run;
@@ -46,6 +47,7 @@ pub use ecs::{
     StoppedContainer, StoppedTask, TaskDefinition,
 };
 pub use error::DeployError;
+pub use record::{record_dir, rollback_targets, save as save_record, RecordError};
 pub use report::{
     DeployReport, EnvChange, FamilyReport, ImageChange, Outcome, ServiceReport, Warning,
 };
