@@ -408,6 +408,34 @@ async fn revisions_a_reference_or_a_running_task_uses_are_never_deregistered() {
 }
 
 #[tokio::test]
+async fn a_revision_cloudformation_registered_is_left_to_its_stack() {
+    let ecs = stack();
+    for revision in 2..=4 {
+        let mut d = definition(
+            AGENT_FAMILY,
+            revision,
+            &[("agent", &format!("{REGISTRY}/openclaw-agent:{revision}"))],
+            Some("ARM64"),
+        );
+        if revision == 2 {
+            d.tags.push((
+                "aws:cloudformation:stack-name".into(),
+                "open-claw-fleet-dev".into(),
+            ));
+        }
+        ecs.add_definition(d);
+    }
+    let report = run(&ecs, &[agent('a')], &options()).await;
+    assert_eq!(report.exit(), Exit::Success, "{report}");
+    // New revision 5; keep 5 and 4; 1 is referenced by the kept Fleet Manager revision 1; 3
+    // goes; 2 is CloudFormation's.
+    assert_eq!(report.deregistered, [arn(AGENT_FAMILY, 3)], "{report}");
+    let mut active = ecs.active(AGENT_FAMILY);
+    active.sort();
+    assert_eq!(active, [1, 2, 4, 5]);
+}
+
+#[tokio::test]
 async fn rollback_returns_each_service_to_the_revision_it_replaced() {
     let ecs = stack();
     let report = run(&ecs, &[fleet_manager('f'), agent('a')], &options()).await;

@@ -7,9 +7,10 @@ use crate::names::{ImageName, Platform};
 use super::ecs::{EcsError, EcsErrorKind};
 
 /// The IAM actions a deploy uses, for the hint when ECS denies one.
-const IAM_ACTIONS: &str = "ecs:DescribeServices, ecs:ListServices, ecs:DescribeTaskDefinition, \
-ecs:RegisterTaskDefinition, ecs:TagResource, ecs:UpdateService, ecs:ListTaskDefinitions, \
-ecs:DeregisterTaskDefinition, ecs:ListTasks, ecs:DescribeTasks, and iam:PassRole on the task and \
+const IAM_ACTIONS: &str = "ecs:DescribeServices, ecs:ListServices, ecs:ListClusters, \
+ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, ecs:TagResource, ecs:UpdateService, \
+ecs:ListTaskDefinitions, ecs:DeregisterTaskDefinition, ecs:ListTasks, ecs:DescribeTasks, \
+ecs:ListServiceDeployments, ecs:DescribeServiceDeployments, and iam:PassRole on the task and \
 execution roles";
 
 /// A deploy target that could not be deployed, and why. Cloneable: one failed lookup can stand

@@ -4,7 +4,8 @@
 //! with `RunTask`), or a revision ARN in the environment of a service's task definition (the
 //! Fleet Manager's `ECS_TASK_DEFINITION_ARN`) — in every cluster of the account and region and
 //! the clusters the manifest names; deregister the rest. A revision that cannot be proven unused
-//! is kept: when the services, tasks or definitions cannot be read, nothing is deregistered.
+//! is kept: when the services, tasks or definitions cannot be read, nothing is deregistered. A
+//! revision CloudFormation registered (tagged `aws:cloudformation:*`) is left to its stack.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,6 +13,9 @@ use crate::report::{Event, Level, Reporter};
 
 use super::ecs::{parse_revision, revision_name, short_name, Ecs, EcsError};
 use super::report::Warning;
+
+/// The tags CloudFormation puts on what it creates (`aws:cloudformation:stack-name`, …).
+const CLOUDFORMATION_TAG: &str = "aws:cloudformation:";
 
 /// What to clean up.
 #[derive(Debug, Default)]
@@ -172,6 +176,31 @@ pub(crate) async fn prune(
                 ),
             });
             continue;
+        }
+        // A revision CloudFormation registered (the CDK stack's) is the stack's to deregister: a
+        // stack rollback may return a service to it.
+        match ecs.describe_task_definition(&arn).await {
+            Ok(definition)
+                if definition
+                    .tags
+                    .iter()
+                    .any(|(k, _)| k.starts_with(CLOUDFORMATION_TAG)) =>
+            {
+                reporter.event(Event::Note {
+                    subject: &family,
+                    level: Level::Info,
+                    text: &format!("kept {name}: CloudFormation registered it"),
+                });
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                warnings.push(Warning {
+                    subject: family,
+                    message: format!("kept {name}: could not read its tags: {e}"),
+                });
+                continue;
+            }
         }
         match ecs.deregister_task_definition(&arn).await {
             Ok(()) => {
