@@ -20,6 +20,9 @@ use super::ecs::{
 };
 use super::error::DeployError;
 
+/// How many service deployments `DescribeServiceDeployments` takes in one call.
+const DESCRIBE_SERVICE_DEPLOYMENTS_MAX: i32 = 20;
+
 /// The full definition and tags of a revision, as `DescribeTaskDefinition` gave them.
 type Described = (sdk::TaskDefinition, Vec<sdk::Tag>);
 
@@ -313,12 +316,14 @@ impl Ecs for AwsEcs {
         service: &str,
         limit: usize,
     ) -> Result<Vec<ServiceDeployment>, EcsError> {
+        // One page of the most recent deployments (ECS keeps those of the last 90 days); the
+        // listing's order is not documented, so all of them are described and sorted here.
         let listed = self
             .client
             .list_service_deployments()
             .cluster(cluster)
             .service(service)
-            .max_results(limit.clamp(1, 20) as i32)
+            .max_results(DESCRIBE_SERVICE_DEPLOYMENTS_MAX)
             .send()
             .await
             .map_err(|e| ecs_error("ListServiceDeployments", e))?;
@@ -326,7 +331,6 @@ impl Ecs for AwsEcs {
             .service_deployments()
             .iter()
             .filter_map(|d| d.service_deployment_arn().map(str::to_string))
-            .take(limit)
             .collect();
         if arns.is_empty() {
             return Ok(Vec::new());
@@ -364,6 +368,7 @@ impl Ecs for AwsEcs {
             })
             .collect();
         deployments.sort_by_key(|d| std::cmp::Reverse(d.created_at));
+        deployments.truncate(limit);
         Ok(deployments)
     }
 

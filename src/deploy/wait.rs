@@ -43,6 +43,22 @@ pub(crate) struct Tracked {
     /// ECS answered the update without a deployment of the new revision (moto does): follow the
     /// primary deployment and check the service's `taskDefinition` instead of the deployment's.
     pub by_service: bool,
+    /// When the update was made, seconds since the epoch (the wall clock: ECS's `createdAt` is
+    /// one). Service deployments older than this, less a minute for clock skew, are someone
+    /// else's: an earlier release's `ROLLBACK_SUCCESSFUL` must not fail this one.
+    pub updated_at: i64,
+}
+
+/// How far ECS's clock may be behind ours when telling this update's service deployment from
+/// earlier ones.
+const CLOCK_SKEW_SECS: i64 = 60;
+
+/// The newest service deployment that may be the one `t`'s update started.
+fn ours<'d>(deployments: &'d [ServiceDeployment], t: &Tracked) -> Option<&'d ServiceDeployment> {
+    deployments.iter().find(|d| {
+        d.created_at
+            .is_none_or(|c| c >= t.updated_at - CLOCK_SKEW_SECS)
+    })
 }
 
 /// How a tracked deployment ended.
@@ -299,10 +315,10 @@ pub(crate) async fn wait(
                             };
                             let mut verdict = evaluate(service, t);
                             if deployments_api != Some(false) {
-                                match ecs.service_deployments(cluster, &t.service, 1).await {
+                                match ecs.service_deployments(cluster, &t.service, 3).await {
                                     Ok(deployments) => {
                                         deployments_api = Some(true);
-                                        verdict = refine(verdict, deployments.first());
+                                        verdict = refine(verdict, ours(&deployments, t));
                                     }
                                     Err(e) if deployments_api.is_none() => {
                                         deployments_api = Some(false);
@@ -415,7 +431,25 @@ mod tests {
             task_definition: "td:2".into(),
             previous: Some("td:1".into()),
             by_service: false,
+            updated_at: 1_700_000_000,
         }
+    }
+
+    #[test]
+    fn an_earlier_service_deployment_is_not_taken_for_this_one() {
+        let t = tracked();
+        let earlier = ServiceDeployment {
+            status: "ROLLBACK_SUCCESSFUL".into(),
+            created_at: Some(t.updated_at - 600),
+            ..ServiceDeployment::default()
+        };
+        assert_eq!(ours(std::slice::from_ref(&earlier), &t), None);
+        let this = ServiceDeployment {
+            status: "IN_PROGRESS".into(),
+            created_at: Some(t.updated_at - 5),
+            ..ServiceDeployment::default()
+        };
+        assert_eq!(ours(&[this.clone(), earlier], &t), Some(&this));
     }
 
     fn deployment(id: &str, status: &str, td: &str, state: Option<RolloutState>) -> Deployment {

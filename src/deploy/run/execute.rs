@@ -208,6 +208,9 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             // A forced deployment has no previous revision to roll back to.
             previous: (!force).then(|| definition.arn.clone()),
             by_service,
+            updated_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
         });
         self.reporter.event(Event::Step {
             subject: &subject,
