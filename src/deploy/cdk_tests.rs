@@ -344,6 +344,22 @@ async fn no_service_or_several_with_the_container_is_an_error_listing_them() {
 }
 
 #[tokio::test]
+async fn a_cluster_that_does_not_exist_says_how_to_name_it() {
+    let ecs = stack();
+    let mut request = conduit('c');
+    request.spec.services[0].cluster = "open-claw-fleet-staging".into();
+    let report = run(&ecs, &[request], &options()).await;
+    assert_eq!(report.exit(), Exit::Failed, "{report}");
+    let error = report.errors().next().unwrap();
+    assert_eq!(
+        crate::error::render(error),
+        "error: cluster `open-claw-fleet-staging` does not exist\n  \
+         hint: check `cluster` of the deploy targets and the AWS account and region; the fleet's CDK app names it `open-claw-fleet-<environment>`: pass `--var environment=NAME` for a stack other than `dev`"
+    );
+    assert!(ecs.mutating_calls().is_empty());
+}
+
+#[tokio::test]
 async fn a_missing_reference_stops_the_run_before_any_change() {
     let ecs = stack();
     ecs.state.lock().unwrap().definitions[2].containers[0]

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ecs::{short_name, Ecs, TaskDefinition};
+use super::ecs::{short_name, Ecs, EcsErrorKind, TaskDefinition};
 use super::error::DeployError;
 use super::target::Found;
 
@@ -75,10 +75,15 @@ async fn cluster_services(
             source: Box::new(source),
         }
     };
-    let arns = ecs
-        .list_services(cluster)
-        .await
-        .map_err(read("list the services of cluster"))?;
+    let arns = match ecs.list_services(cluster).await {
+        Ok(arns) => arns,
+        Err(e) if e.kind == EcsErrorKind::NotFound => {
+            return Err(DeployError::ClusterNotFound {
+                cluster: cluster.to_string(),
+            })
+        }
+        Err(e) => return Err(read("list the services of cluster")(e)),
+    };
     let mut definitions: BTreeMap<String, TaskDefinition> = BTreeMap::new();
     let mut services = Vec::new();
     for chunk in arns.chunks(10) {

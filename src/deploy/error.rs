@@ -111,6 +111,13 @@ pub enum DeployError {
         several: bool,
     },
 
+    /// A target's cluster does not exist.
+    #[error("cluster `{cluster}` does not exist")]
+    ClusterNotFound {
+        /// The cluster, as written (after `${vars}`).
+        cluster: String,
+    },
+
     /// A referenced family's revision could not be read from the referencing container.
     #[error("container `{container}` of `{subject}` ({task_definition}) {problem}")]
     BrokenReference {
@@ -240,6 +247,10 @@ impl Diagnostic for DeployError {
             } else {
                 format!("check `cluster` and `container` of the target: the CDK app names each service's container after its image; deploy the stack first if cluster `{cluster}` is empty")
             }),
+            DeployError::ClusterNotFound { .. } => Some(
+                "check `cluster` of the deploy targets and the AWS account and region; the fleet's CDK app names it `open-claw-fleet-<environment>`: pass `--var environment=NAME` for a stack other than `dev`"
+                    .into(),
+            ),
             DeployError::BrokenReference { declared, .. } => Some(format!(
                 "the family's revision is read from `{}` of image `{}`'s container: check `referenced_by` in the manifest and that the stack sets that variable to the family's revision ARN",
                 declared.1, declared.0

@@ -371,6 +371,14 @@ impl Ecs for FakeEcs {
     async fn list_services(&self, cluster: &str) -> Result<Vec<String>, EcsError> {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::ListServices(cluster.into()));
+        if !state.services.iter().any(|(c, _)| c == short_name(cluster)) {
+            return Err(EcsError::new(
+                "ListServices",
+                EcsErrorKind::NotFound,
+                Some("ClusterNotFoundException"),
+                "Cluster not found.",
+            ));
+        }
         Ok(state
             .services
             .iter()

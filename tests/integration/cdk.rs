@@ -132,6 +132,22 @@ async fn the_proposed_sections_release_an_arm64_replica_and_roll_back() {
     .await;
     let ecs = AwsEcs::from_config(&config().await);
 
+    // Another environment's stack is not there: said, with how to name it.
+    let missing = format!("{environment}-missing");
+    let report = deploy(
+        &ecs,
+        &requests(&missing, registry, &prefix, "linux/arm64", 'a'),
+        &options(),
+        &NullReporter,
+    )
+    .await;
+    assert_eq!(report.exit(), Exit::Failed, "{report}");
+    let error = report.errors().next().unwrap().to_string();
+    assert_eq!(
+        error,
+        format!("cluster `open-claw-fleet-{missing}` does not exist")
+    );
+
     // amd64 images for the ARM64 stack: refused before any change, for every target.
     let report = deploy(
         &ecs,
