@@ -466,6 +466,21 @@ async fn rollback_returns_each_service_to_the_revision_it_replaced() {
             released: s.released.clone(),
         })
         .collect();
+    // A dry run says where each service would return, and changes nothing.
+    let mutating = ecs.mutating_calls().len();
+    let dry = DeployOptions {
+        dry_run: true,
+        ..options()
+    };
+    ecs.script(FM_SERVICE, vec![Step::InProgress]);
+    let plan = rollback_with_clock(&ecs, &FakeClock::new(), &targets, &dry, &NullReporter).await;
+    assert_eq!(plan.exit(), Exit::Success, "{plan}");
+    assert_eq!(
+        service(&plan, FM_SERVICE).reason.as_deref(),
+        Some(format!("would return the service to {FM_FAMILY}:1").as_str())
+    );
+    assert_eq!(ecs.mutating_calls().len(), mutating);
+
     // The rollback's first read plays one step, its wait the next.
     ecs.script(FM_SERVICE, vec![Step::InProgress, Step::Complete]);
     let back =
