@@ -8,6 +8,7 @@ mod inputs;
 mod plan;
 mod prepare;
 mod push;
+mod release;
 mod test;
 
 use crate::cli::args::Command;
@@ -36,6 +37,19 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::Deploy(args) => deploy::run(&session, args).await,
         Command::Check(args) => check::run(&session, args).await,
         Command::Test(args) => test::run(&session, args).await,
+        Command::Release(args) => release::run(&session, args).await,
+        Command::Completions(args) => {
+            crate::cli::completions::completions(args.shell, &mut std::io::stdout());
+            Ok(Exit::Success)
+        }
+        Command::Man => crate::cli::completions::man(&mut std::io::stdout())
+            .map(|()| Exit::Success)
+            .map_err(|error| {
+                ArgumentError {
+                    message: format!("cannot write the man page: {error}"),
+                }
+                .into()
+            }),
     };
     session.reporter.finish();
     result
