@@ -42,14 +42,15 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             crate::cli::completions::completions(args.shell, &mut std::io::stdout());
             Ok(Exit::Success)
         }
-        Command::Man => crate::cli::completions::man(&mut std::io::stdout())
-            .map(|()| Exit::Success)
-            .map_err(|error| {
-                ArgumentError {
-                    message: format!("cannot write the man page: {error}"),
-                }
-                .into()
-            }),
+        Command::Man => match crate::cli::completions::man(&mut std::io::stdout()) {
+            // `fleet-images man | head` is not a failure.
+            Ok(()) => Ok(Exit::Success),
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Success),
+            Err(error) => Err(ArgumentError {
+                message: format!("cannot write the man page: {error}"),
+            }
+            .into()),
+        },
     };
     session.reporter.finish();
     result

@@ -90,10 +90,12 @@ pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> 
     }
     if !missing.is_empty() {
         let error = MissingKeys { missing };
+        let text = crate::error::render(&error);
         session.reporter.event(Event::Note {
             subject: "",
             level: Level::Error,
-            text: &crate::error::render(&error),
+            // The reporter says `error: ` itself.
+            text: text.strip_prefix("error: ").unwrap_or(&text),
         });
         return Ok(super::build::finish(
             session,

@@ -11,4 +11,6 @@ mod lessons;
 mod push;
 mod registry;
 mod release;
+mod runners;
+mod shell;
 mod support;
