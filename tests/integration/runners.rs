@@ -271,3 +271,154 @@ fn no_release_is_only_for_pushing_runners() {
     run.expect_code(2);
     assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
 }
+
+/// An ECS cluster with one service running `web` from a placeholder image, in the emulator.
+/// Returns the task definition it runs.
+async fn ecs_service(cluster: &str, service_name: &str, family: &str) -> String {
+    use aws_sdk_ecs::types::{
+        Compatibility, ContainerDefinition, CpuArchitecture, NetworkMode, OsFamily, RuntimePlatform,
+    };
+    let client = aws_sdk_ecs::Client::new(&crate::deploy::config().await);
+    client
+        .create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .unwrap();
+    let registered = client
+        .register_task_definition()
+        .family(family)
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("web")
+                .image("placeholder:1")
+                .memory(256)
+                .essential(true)
+                .build(),
+        )
+        .runtime_platform(
+            RuntimePlatform::builder()
+                .cpu_architecture(CpuArchitecture::X8664)
+                .operating_system_family(OsFamily::Linux)
+                .build(),
+        )
+        .requires_compatibilities(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu("1024")
+        .memory("2048")
+        .send()
+        .await
+        .unwrap();
+    let arn = registered
+        .task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap()
+        .to_string();
+    client
+        .create_service()
+        .cluster(cluster)
+        .service_name(service_name)
+        .task_definition(&arn)
+        .desired_count(0)
+        .send()
+        .await
+        .unwrap();
+    arn
+}
+
+/// The image the service's current task definition runs in container `web`.
+async fn running_image(cluster: &str, service_name: &str) -> String {
+    let client = aws_sdk_ecs::Client::new(&crate::deploy::config().await);
+    let services = client
+        .describe_services()
+        .cluster(cluster)
+        .services(service_name)
+        .send()
+        .await
+        .unwrap();
+    let arn = services.services()[0]
+        .task_definition()
+        .unwrap()
+        .to_string();
+    let definition = client
+        .describe_task_definition()
+        .task_definition(&arn)
+        .send()
+        .await
+        .unwrap();
+    definition
+        .task_definition()
+        .unwrap()
+        .container_definitions()[0]
+        .image()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_release_deploys_what_a_runner_pushed_to_ecr() {
+    let prefix = unique("fi-runners-ecr");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cluster = unique("runners-cluster");
+    let service_name = unique("runners-web");
+    runtime.block_on(ecs_service(&cluster, &service_name, &unique("runners-web")));
+
+    let mut fleet = fixture(&prefix);
+    let text = std::fs::read_to_string(fleet.file("fleet.toml"))
+        .unwrap()
+        .replace(&format!("repository = \"{prefix}/"), "repository = \"");
+    fleet.manifest(&format!(
+        "[registry]\nkind = \"ecr\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\nrepository_prefix = \"{prefix}/\"\ntag_mutability = \"mutable\"\n{text}\n[images.web.deploy]\nservices = [{{ cluster = \"{cluster}\", service = \"{service_name}\", container = \"web\", always_on = false }}]\n",
+        service("FLEET_TEST_AUTH_REGISTRY")
+    ));
+    fleet
+        .env("AWS_ENDPOINT_URL", &service("FLEET_TEST_AWS_ENDPOINT"))
+        .env("FLEET_IMAGES_DEPLOY_POLL_MS", "50");
+
+    // The runner pushes; nothing is deployed yet.
+    runner(
+        &fleet,
+        &prefix,
+        "runner",
+        &[
+            "build",
+            "--push",
+            "--no-release",
+            "web",
+            "--json-out",
+            "r.json",
+        ],
+    )
+    .ok();
+    let pushed = json(&fleet, "r.json")["images"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        runtime.block_on(running_image(&cluster, &service_name)),
+        "placeholder:1"
+    );
+
+    // The release deploys the pushed digest.
+    let run = runner(
+        &fleet,
+        &prefix,
+        "release",
+        &["release", "web", "--deploy", "--json-out", "release.json"],
+    );
+    run.ok();
+    let release = json(&fleet, "release.json");
+    assert_eq!(
+        release["deploy"]["services"][0]["outcome"], "completed",
+        "{release}"
+    );
+    assert_eq!(
+        runtime.block_on(running_image(&cluster, &service_name)),
+        format!(
+            "{}/{prefix}/web@{pushed}",
+            service("FLEET_TEST_AUTH_REGISTRY")
+        )
+    );
+}
