@@ -342,6 +342,22 @@ fn an_ssh_engine_builds_through_sshd() {
     let run = fleet.run(&["--manifest", "fleet.toml", "plan", "--json", "web"]);
     assert_eq!(run.ok().json()["images"][0]["status"], "local");
 
+    // A context can name the ssh engine too (how a team shares "the build box").
+    config.context("fi-build-box", &host);
+    let mut fleet = fleet_with(&config, &prefix);
+    fleet
+        .env("DOCKER_CONTEXT", "fi-build-box")
+        .env("PATH", &sshd.path_env());
+    let run = plan_verbose(&fleet);
+    assert_eq!(run.ok().json()["images"][0]["status"], "local");
+    assert!(
+        run.stderr.contains(&format!(
+            "Docker engine: {host}, from context `fi-build-box` named by DOCKER_CONTEXT"
+        )),
+        "{}",
+        run.stderr
+    );
+
     // ssh's own words reach the user when it cannot log in.
     let mut fleet = fleet_with(&config, &prefix);
     fleet
