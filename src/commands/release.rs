@@ -121,7 +121,7 @@ pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> 
                 result
                     .digest
                     .as_ref()
-                    .map(|d| d.short())
+                    .map(|d| d.to_string())
                     .unwrap_or_default(),
                 if tags.is_empty() {
                     "(no moving tags)".to_string()

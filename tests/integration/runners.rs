@@ -208,6 +208,31 @@ fn three_runners_build_the_waves_and_a_release_moves_every_tag_at_once() {
     .ok();
     assert_eq!(outcomes(&fleet, "r3.json"), pairs(&[("web", "built")]));
 
+    // A dry run says what would move, and moves nothing.
+    let run = runner(
+        &fleet,
+        &prefix,
+        "release-dry",
+        &["release", "--tag", "v1", "--dry-run"],
+    );
+    run.ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with("base sha256:") && lines[0].ends_with(" -> latest, v1"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[1].starts_with("app sha256:") && lines[1].ends_with(" -> v1"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        registry_digest(&fleet, &format!("{prefix}/base"), &tag("v1")),
+        None
+    );
+
     // The release: every key is there; `latest` (base's manifest tag) and `v1` move to the key
     // tags' digests; nothing is built or pulled.
     let run = runner(
