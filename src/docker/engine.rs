@@ -178,10 +178,6 @@ impl Engine {
                 };
                 return Err(match said {
                     Some(said) => {
-                        let said = match said.strip_prefix("ssh: ssh: ") {
-                            Some(rest) => format!("ssh: {rest}"),
-                            None => said,
-                        };
                         unreachable(bollard::errors::Error::from(std::io::Error::other(said)))
                     }
                     None => unreachable(source),

@@ -203,7 +203,12 @@ async fn bridge(mut stream: UnixStream, args: &[String]) -> std::io::Result<()> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
-        .spawn()?;
+        .spawn()
+        .map_err(|error| {
+            std::io::Error::other(format!(
+                "cannot run `ssh` (is OpenSSH's client installed?): {error}"
+            ))
+        })?;
     let (Some(stdin), Some(stdout), Some(mut stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -233,6 +238,10 @@ async fn bridge(mut stream: UnixStream, args: &[String]) -> std::io::Result<()> 
     let _ = child.kill().await;
     let said = said.await.unwrap_or_default();
     match status {
+        // ssh's own messages mostly start with `ssh: ` already.
+        Some(status) if !status.success() && said.starts_with("ssh: ") => {
+            Err(std::io::Error::other(said))
+        }
         Some(status) if !status.success() && !said.is_empty() => {
             Err(std::io::Error::other(format!("ssh: {said}")))
         }
