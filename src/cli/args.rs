@@ -186,13 +186,13 @@ pub struct BuildArgs {
     /// Deploys to ECS after every push succeeded (needs --push).
     #[arg(long, requires = "push")]
     pub deploy: bool,
-    /// Prints the plan and stops.
-    #[arg(long)]
-    pub dry_run: bool,
     /// Pushes key tags only: no moving tag, no deploy. For one runner of many; `release` moves
     /// the tags once every runner is done.
     #[arg(long, requires = "push", conflicts_with_all = ["deploy", "tags"])]
     pub no_release: bool,
+    /// Prints the plan and stops.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub push_options: PushOptions,
     #[command(flatten)]

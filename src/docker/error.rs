@@ -73,9 +73,6 @@ pub enum EngineError {
         /// Whether the registry refused the credentials.
         auth: bool,
     },
-    /// No engine could be chosen (a missing context, an unreadable config file).
-    #[error(transparent)]
-    Endpoint(#[from] super::EndpointError),
     /// Writing the build context failed.
     #[error("cannot send the build context of `{image}`")]
     Context {
@@ -85,15 +82,18 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// No engine could be chosen (a missing context, an unreadable config file).
+    #[error(transparent)]
+    Endpoint(#[from] super::EndpointError),
 }
 
 impl Diagnostic for EngineError {
     fn exit(&self) -> Exit {
         match self {
+            EngineError::Endpoint(error) => error.exit(),
             EngineError::Unreachable { .. } | EngineError::Api { .. } => Exit::Unavailable,
             EngineError::Push { auth: true, .. } => Exit::Unavailable,
             EngineError::BaseMissing { .. } => Exit::BadInput,
-            EngineError::Endpoint(error) => error.exit(),
             _ => Exit::Failed,
         }
     }
