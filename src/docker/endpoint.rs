@@ -528,6 +528,45 @@ mod tests {
         let broken = choose(&env_of(&[("DOCKER_CONFIG", config)])).unwrap_err();
         assert!(crate::error::render(&broken).contains("cannot read Docker config file"));
 
+        let meta = dir
+            .path()
+            .join("contexts/meta")
+            .join(context_dir_name("k8s"));
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"k8s","Endpoints":{"kubernetes":{}}}"#,
+        )
+        .unwrap();
+        let no_docker = choose(&env_of(&[
+            ("DOCKER_CONFIG", config),
+            ("DOCKER_CONTEXT", "k8s"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            crate::error::render(&no_docker),
+            format!(
+                "error: Docker context `k8s` has no docker endpoint (`Endpoints.docker.Host` in {})\n  hint: recreate it with `docker context create NAME --docker host=…`",
+                meta.join("meta.json").display()
+            )
+        );
+
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"k8s","Endpoints":{"docker":{"Host":"tcp://e:2376","SkipTLSVerify":true}}}"#,
+        )
+        .unwrap();
+        let skip = choose(&env_of(&[
+            ("DOCKER_CONFIG", config),
+            ("DOCKER_CONTEXT", "k8s"),
+        ]))
+        .unwrap_err();
+        let text = crate::error::render(&skip);
+        assert!(
+            text.starts_with("error: unsupported Docker host `tcp://e:2376` (context `k8s`)\n  hint: the context skips TLS verification"),
+            "{text}"
+        );
+
         let npipe = choose(&env_of(&[(
             "DOCKER_HOST",
             "npipe:////./pipe/docker_engine",
