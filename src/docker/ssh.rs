@@ -73,6 +73,12 @@ impl SshTarget {
             "BatchMode=yes".into(),
             "-o".into(),
             format!("ConnectTimeout={}", CONNECT_TIMEOUT.as_secs()),
+            // A link that dies silently (a laptop's Wi-Fi, a dropped VPN) ends within 45 s
+            // instead of leaving a build waiting on it.
+            "-o".into(),
+            "ServerAliveInterval=15".into(),
+            "-o".into(),
+            "ServerAliveCountMax=3".into(),
             "-o".into(),
             "ControlMaster=auto".into(),
             "-o".into(),
