@@ -96,6 +96,13 @@ pub enum Command {
     Check(CheckArgs),
     /// Starts each image locally and probes that it serves what it should.
     Test(TestArgs),
+    /// Releases what runners built with `build --push --no-release`: checks that every selected
+    /// key is in the registry, moves the tags, deploys.
+    Release(ReleaseArgs),
+    /// Prints a shell completion script (bash, zsh, fish).
+    Completions(CompletionsArgs),
+    /// Prints the man page (roff) to stdout.
+    Man,
 }
 
 /// Image selection.
@@ -181,6 +188,10 @@ pub struct BuildArgs {
     /// Deploys to ECS after every push succeeded (needs --push).
     #[arg(long, requires = "push")]
     pub deploy: bool,
+    /// Pushes key tags only: no moving tag, no deploy. For one runner of many; `release` moves
+    /// the tags once every runner is done.
+    #[arg(long, requires = "push", conflicts_with_all = ["deploy", "tags"])]
+    pub no_release: bool,
     /// Prints the plan and stops.
     #[arg(long)]
     pub dry_run: bool,
@@ -265,4 +276,40 @@ pub struct TestArgs {
     /// How many images are tested at once.
     #[arg(long, short = 'j', default_value_t = 2, value_name = "N")]
     pub jobs: usize,
+}
+
+/// `release`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Deploys to ECS after the tags moved.
+    #[arg(long)]
+    pub deploy: bool,
+    /// Says what would move and stops.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub push_options: PushOptions,
+    #[command(flatten)]
+    pub deploy_options: DeployOptions,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells `completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// bash: `source <(fleet-images completions bash)`.
+    Bash,
+    /// zsh: write it as `_fleet-images` in a directory of `$fpath`.
+    Zsh,
+    /// fish: write it to `~/.config/fish/completions/fleet-images.fish`.
+    Fish,
 }
