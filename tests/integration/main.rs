@@ -2,12 +2,17 @@
 //! registries and the AWS emulator, all on 127.0.0.1 (`scripts/test-env up` starts them).
 
 mod build;
+mod cdk;
+mod cdk_replica;
 mod check;
 mod deploy;
+mod engines;
 mod hash;
 mod imagetest;
 mod lessons;
 mod push;
 mod registry;
 mod release;
+mod runners;
+mod shell;
 mod support;
