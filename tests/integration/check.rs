@@ -123,7 +123,23 @@ impl Fixtures {
 
     /// Builds a fixture image under a unique tag. The unique label makes its id unique too, so
     /// tests that build the same fixture at once never share (or remove) each other's image.
+    ///
+    /// Removing a fixture image prunes its untagged parent layers, which a build running at the
+    /// same time may have just taken from the cache ("No such image: sha256:…"); such a build is
+    /// tried again, at most twice.
     pub(crate) async fn build(&self, name: &str) -> FixtureImage {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_build(name).await {
+                Ok(image) => return image,
+                Err(error) if attempt < 3 && error.contains("No such image: sha256:") => continue,
+                Err(error) => panic!("build of fixture `{name}` failed: {error}"),
+            }
+        }
+    }
+
+    async fn try_build(&self, name: &str) -> Result<FixtureImage, String> {
         let spec = self.spec(name);
         let unique = support::unique("fixture");
         let tag = format!("fleet-images-fixture/{name}:{unique}");
@@ -153,10 +169,10 @@ impl Fixtures {
                 Ok(info) => {
                     log.push_str(&info.stream.unwrap_or_default());
                     if let Some(error) = info.error_detail.and_then(|d| d.message) {
-                        panic!("build of fixture `{name}` failed: {error}\n{log}");
+                        return Err(format!("{error}\n{log}"));
                     }
                 }
-                Err(error) => panic!("build of fixture `{name}` failed: {error}\n{log}"),
+                Err(error) => return Err(format!("{error}\n{log}")),
             }
         }
         let id = self
@@ -166,7 +182,7 @@ impl Fixtures {
             .expect("built fixture")
             .id
             .unwrap();
-        FixtureImage { id }
+        Ok(FixtureImage { id })
     }
 
     /// Containers (running or not) created from the image.
