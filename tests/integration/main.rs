@@ -4,6 +4,7 @@
 mod build;
 mod check;
 mod deploy;
+mod fleet;
 mod hash;
 mod imagetest;
 mod lessons;
