@@ -31,7 +31,12 @@ pub struct Cli {
 
     /// Builds, checks and tests every image for this platform instead of the manifest's (e.g. the
     /// ARM64 fleet as `linux/amd64` on an amd64 laptop or runner). Part of every image's key.
-    #[arg(long, global = true, env = "FLEET_IMAGES_PLATFORM", value_name = "PLATFORM")]
+    #[arg(
+        long,
+        global = true,
+        env = "FLEET_IMAGES_PLATFORM",
+        value_name = "PLATFORM"
+    )]
     pub platform: Option<String>,
 
     /// Shows build output and debug notes.

@@ -45,15 +45,16 @@ impl Session {
                 _ => return Err(ManifestError::BadVarArgument { text: text.clone() }),
             }
         }
-        let platform = match cli.platform.as_deref() {
-            None | Some("") => None,
-            Some(text) => Some(text.parse::<Platform>().map_err(|e| {
-                ManifestError::BadPlatformArgument {
-                    text: text.to_string(),
-                    message: e.to_string(),
-                }
-            })?),
-        };
+        let platform =
+            match cli.platform.as_deref() {
+                None | Some("") => None,
+                Some(text) => Some(text.parse::<Platform>().map_err(|e| {
+                    ManifestError::BadPlatformArgument {
+                        text: text.to_string(),
+                        message: e.to_string(),
+                    }
+                })?),
+            };
         let env: BTreeMap<String, String> = std::env::vars()
             .filter(|(k, _)| k.starts_with("FLEET_VAR_"))
             .collect();

@@ -430,7 +430,13 @@ async fn the_shipped_fleet_passes_the_static_rules() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("images/fleet.toml");
     let manifest = fleet_images::manifest::load(&path, &options).expect("the shipped manifest");
     let names: Vec<String> = manifest.images.iter().map(|i| i.name.to_string()).collect();
-    let five = ["conduit", "element", "fleet-manager", "agent", "command-center"];
+    let five = [
+        "conduit",
+        "element",
+        "fleet-manager",
+        "agent",
+        "command-center",
+    ];
     assert_eq!(names, five);
     let report = check_static(&manifest, &five).await;
     assert!(report.findings.is_empty(), "{}", rendered(&report));
