@@ -383,3 +383,84 @@ fn the_shipped_fleet_builds_checks_and_tests_from_the_fleets_sources() {
         names(&["agent", "command-center", "fleet-manager"])
     );
 }
+
+/// `--platform` (env `FLEET_IMAGES_PLATFORM`) replaces every image's platform, the manifest's
+/// `[defaults]` and an image's own alike, in the key too; a build then makes that platform.
+#[test]
+fn the_platform_option_overrides_every_images_platform() {
+    let mut fleet = Fleet::new();
+    let base = support::base_image();
+    let prefix = support::unique("platform-opt");
+    let _cleanup = support::ImageCleanup::new(&prefix);
+    fleet.env("FLEET_IMAGES_MANIFEST", "fleet.toml");
+    fleet
+        .manifest(&format!(
+            "[defaults]\nplatform = \"linux/arm64\"\n\n[registry]\nkind = \"registry\"\nurl = \"127.0.0.1:5000\"\nrepository_prefix = \"{prefix}/\"\n\n[images.a]\ncontext = \"a\"\n\n[images.b]\ncontext = \"b\"\nplatform = \"linux/amd64\"\n"
+        ))
+        .write("a/Dockerfile", format!("FROM {base}\nCOPY hello /hello\n"))
+        .write("a/hello", "a\n")
+        .write("b/Dockerfile", format!("FROM {base}\nCOPY hello /hello\n"))
+        .write("b/hello", "b\n");
+    let plan = |fleet: &Fleet, args: &[&str]| -> BTreeMap<String, (String, String)> {
+        let mut all = vec!["plan", "--json"];
+        all.extend_from_slice(args);
+        let run = fleet.run(&all);
+        run.ok();
+        run.json()["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["name"].as_str().unwrap().to_string(),
+                    (
+                        i["platform"].as_str().unwrap().to_string(),
+                        i["key"].as_str().unwrap().to_string(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let manifest = plan(&fleet, &[]);
+    assert_eq!(manifest["a"].0, "linux/arm64");
+    assert_eq!(manifest["b"].0, "linux/amd64");
+
+    let amd64 = plan(&fleet, &["--platform", "linux/amd64"]);
+    assert_eq!(amd64["a"].0, "linux/amd64");
+    assert_eq!(amd64["b"].0, "linux/amd64");
+    assert_ne!(
+        amd64["a"].1, manifest["a"].1,
+        "the platform is part of the key"
+    );
+    assert_eq!(amd64["b"].1, manifest["b"].1, "b was amd64 already");
+
+    // The test base is amd64: built as the manifest says (arm64), `a` fails the architecture
+    // check; with --platform linux/amd64 it builds, as amd64.
+    let arm = fleet.run(&["build", "a"]);
+    arm.expect_code(1);
+    fleet.run(&["--platform", "linux/amd64", "build", "a"]).ok();
+    let tag = format!("{prefix}/a:key-{}", &amd64["a"].1[..32]);
+    assert_eq!(
+        support::docker(&["image", "inspect", "-f", "{{.Os}}/{{.Architecture}}", &tag]).trim(),
+        "linux/amd64"
+    );
+
+    // A malformed platform is bad input (exit 2), named with the fix.
+    let bad = fleet.run(&["--platform", "linux/aarch64", "plan"]);
+    bad.expect_code(2);
+    assert!(
+        bad.stderr
+            .contains("`--platform linux/aarch64` is not a platform"),
+        "{}",
+        bad.stderr
+    );
+    assert!(bad.stderr.contains("linux/arm64"), "{}", bad.stderr);
+
+    fleet.env("FLEET_IMAGES_PLATFORM", "linux/arm64");
+    let env = plan(&fleet, &[]);
+    assert_eq!(env["a"], manifest["a"]);
+    assert_eq!(env["b"].0, "linux/arm64");
+    // The option wins over the environment.
+    let both = plan(&fleet, &["--platform", "linux/amd64"]);
+    assert_eq!(both, amd64);
+}
