@@ -37,6 +37,9 @@ pub enum EngineError {
         message: String,
         /// The full log.
         log: Option<PathBuf>,
+        /// The last lines of the failing step's own output (BuildKit reports it per step);
+        /// empty when the builder does not say which output belongs to the step.
+        output: Vec<String>,
     },
     /// The built image is not for the requested platform (the classic builder does not enforce it).
     #[error("image `{image}` was built for `{got}`, not for `{wanted}`")]
@@ -71,6 +74,30 @@ pub enum EngineError {
         /// Whether the registry refused the credentials.
         auth: bool,
     },
+    /// The Dockerfile uses syntax that the chosen builder cannot build on this engine.
+    #[error("line {line} of `{}` (image `{image}`) uses {feature}, which the {builder} builder cannot build here: {why}", dockerfile.display())]
+    Unsupported {
+        /// The image.
+        image: ImageName,
+        /// The Dockerfile.
+        dockerfile: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// The syntax, as written in the Dockerfile reference.
+        feature: String,
+        /// The builder chosen.
+        builder: super::Builder,
+        /// Why it cannot.
+        why: String,
+        /// The alternative.
+        hint: String,
+    },
+    /// BuildKit was asked for and the engine has none.
+    #[error("the Docker engine has no BuildKit (it needs API 1.39 or later on Linux)")]
+    NoBuildKit {
+        /// Whether `--builder buildkit` or `[defaults] builder` asked for it.
+        asked: bool,
+    },
     /// Writing the build context failed.
     #[error("cannot send the build context of `{image}`")]
     Context {
@@ -87,7 +114,9 @@ impl Diagnostic for EngineError {
         match self {
             EngineError::Unreachable { .. } | EngineError::Api { .. } => Exit::Unavailable,
             EngineError::Push { auth: true, .. } => Exit::Unavailable,
-            EngineError::BaseMissing { .. } => Exit::BadInput,
+            EngineError::BaseMissing { .. }
+            | EngineError::Unsupported { .. }
+            | EngineError::NoBuildKit { .. } => Exit::BadInput,
             _ => Exit::Failed,
         }
     }
@@ -98,6 +127,10 @@ impl Diagnostic for EngineError {
                 "is dockerd running? Is `DOCKER_HOST` right (unix:///var/run/docker.sock, tcp://HOST:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)?".into(),
             ),
             EngineError::Build { log: Some(log), .. } => Some(format!("the full log is in {}", log.display())),
+            EngineError::Unsupported { hint, .. } => Some(hint.clone()),
+            EngineError::NoBuildKit { .. } => Some(
+                "build with `--builder classic` (or `[defaults] builder = \"classic\"`), or upgrade the engine".into(),
+            ),
             EngineError::PlatformMismatch { wanted, .. } => Some(format!(
                 "the engine's classic builder ignores `platform`: build on a `{wanted}` engine, or use a base image for `{wanted}`"
             )),

@@ -2,11 +2,15 @@
 //! bollard's types stay inside this module.
 
 pub mod build;
+mod builder;
+mod buildkit;
 pub mod containers;
 mod engine;
 mod error;
 
 pub use build::{build, BuildRequest};
+pub use builder::{Builder, Capabilities, UnknownBuilder};
+pub use buildkit::BuildLine;
 pub use containers::{
     Container, ContainerRequest, ContainerStatus, FileContent, PathInfo, PathKind, TEST_LABEL,
 };
