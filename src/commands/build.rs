@@ -119,6 +119,17 @@ async fn choose_builder(
         .choose_builder(asked)
         .await
         .map_err(|error| Box::new(error) as Failure)?;
+    // Syntax the builder cannot serve is refused before anything builds, naming the line.
+    for decision in plan.images.iter().filter(|i| i.status == Status::Build) {
+        let prepared = observation
+            .get(&decision.name)
+            .expect("planned images were observed");
+        if let Ok(inputs) = &prepared.inputs {
+            crate::docker::check_dockerfile(engine, inputs, builder)
+                .await
+                .map_err(|error| Box::new(error) as Failure)?;
+        }
+    }
     if asked.is_none() && builder == Builder::Classic {
         session.reporter.event(Event::Note {
             subject: "",

@@ -78,17 +78,21 @@ fn session_id(key: &Key) -> String {
     )
 }
 
-/// Refuses, before anything is sent, Dockerfile syntax the chosen builder cannot build on this
-/// engine; a `# syntax=` frontend image counts as available when a registry the engine reaches
-/// has it.
-async fn check_syntax(engine: &Engine, request: &BuildRequest) -> Result<(), EngineError> {
-    if request.inputs.parsed.features.is_empty() {
+/// Refuses Dockerfile syntax that `builder` cannot build on this engine, naming the line; a
+/// `# syntax=` frontend image counts as available when a registry the engine reaches has it.
+/// Called for every image of a run before the first build starts.
+pub async fn check_dockerfile(
+    engine: &Engine,
+    inputs: &ImageInputs,
+    builder: Builder,
+) -> Result<(), EngineError> {
+    if inputs.parsed.features.is_empty() {
         return Ok(());
     }
     let capabilities = engine.capabilities().await?;
     let mut frontends = HashMap::new();
-    if request.builder == Builder::BuildKit {
-        for feature in &request.inputs.parsed.features {
+    if builder == Builder::BuildKit {
+        for feature in &inputs.parsed.features {
             if let crate::hash::dockerfile::FeatureKind::Syntax(image) = &feature.kind {
                 let found = tokio::time::timeout(
                     SYNTAX_TIMEOUT,
@@ -107,7 +111,7 @@ async fn check_syntax(engine: &Engine, request: &BuildRequest) -> Result<(), Eng
             }
         }
     }
-    refusal(&request.inputs, request.builder, capabilities, |image| {
+    refusal(inputs, builder, capabilities, |image| {
         frontends.get(image).cloned().unwrap_or(Ok(()))
     })
 }
@@ -179,7 +183,6 @@ pub async fn build(
     request: BuildRequest,
     mut on_line: impl FnMut(BuildLine<'_>),
 ) -> Result<String, EngineError> {
-    check_syntax(engine, &request).await?;
     let image = request.inputs.image.clone();
     let buildkit = request.builder == Builder::BuildKit;
     let mut args = request.args.clone();

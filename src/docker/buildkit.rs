@@ -18,6 +18,9 @@ pub enum BuildLine<'a> {
     Output(&'a str),
 }
 
+/// The name BuildKit gives the vertex that reads a `cache-from` image's inline cache.
+const CACHE_IMPORT: &str = "importing cache manifest from";
+
 /// How many lines of a step's output an error quotes.
 const OUTPUT_LINES: usize = 20;
 
@@ -90,7 +93,14 @@ impl Progress {
                     state.keep(&rest);
                     on_line(BuildLine::Output(&format!("#{n} {rest}")));
                 }
-                if vertex.error.is_empty() {
+                if !vertex.error.is_empty() && state.name.starts_with(CACHE_IMPORT) {
+                    // A cache source that does not exist (yet) is no failure: BuildKit goes on
+                    // and builds the steps itself.
+                    on_line(BuildLine::Output(&format!(
+                        "#{n} no cache there: {}",
+                        vertex.error
+                    )));
+                } else if vertex.error.is_empty() {
                     let took = vertex
                         .started
                         .map(|started| {
@@ -224,6 +234,32 @@ mod tests {
             },
         );
         assert_eq!(second, ["out #2 DONE 2.0s", "out #2 compiling"]);
+        assert!(progress.failed().is_none());
+    }
+
+    #[test]
+    fn a_missing_cache_source_is_no_failure() {
+        let mut progress = Progress::default();
+        let import = V {
+            digest: "sha256:c".into(),
+            name: "importing cache manifest from registry.example/app:latest".into(),
+            error: "registry.example/app:latest: not found".into(),
+            ..Default::default()
+        };
+        let out = lines(
+            &mut progress,
+            StatusResponse {
+                vertexes: vec![timed(import, Some(1), Some(1))],
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            out,
+            [
+                "step #1 importing cache manifest from registry.example/app:latest",
+                "out #1 no cache there: registry.example/app:latest: not found"
+            ]
+        );
         assert!(progress.failed().is_none());
     }
 

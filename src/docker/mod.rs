@@ -8,7 +8,7 @@ pub mod containers;
 mod engine;
 mod error;
 
-pub use build::{build, BuildRequest};
+pub use build::{build, check_dockerfile, BuildRequest};
 pub use builder::{Builder, Capabilities, UnknownBuilder};
 pub use buildkit::BuildLine;
 pub use containers::{
