@@ -125,22 +125,25 @@ pub fn refusal(
     capabilities: Capabilities,
     syntax_available: impl Fn(&str) -> Result<(), String>,
 ) -> Result<(), EngineError> {
-    for feature in &inputs.parsed.features {
-        if let Some((why, hint)) = refuse(feature, builder, capabilities, &syntax_available) {
-            return Err(EngineError::Unsupported {
-                image: inputs.image.clone(),
-                dockerfile: inputs.dockerfile.clone(),
-                line: feature.line,
-                feature: feature.kind.written(),
-                builder,
-                why,
-                hint,
-            });
-        }
+    let found = inputs.parsed.features.iter().find_map(|feature| {
+        refuse(feature, builder, capabilities, &syntax_available).map(|refused| (feature, refused))
+    });
+    match found {
+        None => Ok(()),
+        Some((feature, (why, hint))) => Err(EngineError::Unsupported {
+            image: inputs.image.clone(),
+            dockerfile: inputs.dockerfile.clone(),
+            line: feature.line,
+            feature: feature.kind.written(),
+            builder,
+            why,
+            hint,
+        }),
     }
-    Ok(())
 }
 
+/// What `refusal` checks for one feature: `None` when `builder` builds it here, else why not and
+/// the alternative.
 fn refuse(
     feature: &Feature,
     builder: Builder,
@@ -195,6 +198,72 @@ mod tests {
             "unknown builder `kaniko`: use `buildkit` or `classic`"
         );
         assert_eq!(Builder::BuildKit.to_string(), "buildkit");
+    }
+
+    fn verdict(kind: FeatureKind, builder: Builder, capabilities: Capabilities) -> Option<String> {
+        let feature = Feature { line: 3, kind };
+        let frontends = |image: &str| {
+            if image.starts_with("mirror.example/") {
+                Ok(())
+            } else {
+                Err("not found".to_owned())
+            }
+        };
+        refuse(&feature, builder, capabilities, &frontends).map(|(why, _)| why)
+    }
+
+    #[test]
+    fn each_builder_refuses_what_it_cannot_build() {
+        let old = Capabilities::from_version("20.10.24", "1.41", "linux");
+        let new = Capabilities::from_version("27.3.1", "1.47", "linux");
+        let mount = |kind: &str| FeatureKind::Mount(kind.to_owned());
+        for kind in [
+            mount("cache"),
+            mount("bind"),
+            mount("tmpfs"),
+            FeatureKind::Chmod,
+            FeatureKind::Link,
+        ] {
+            assert_eq!(
+                verdict(kind.clone(), Builder::BuildKit, old),
+                None,
+                "{kind:?}"
+            );
+            assert_eq!(
+                verdict(kind.clone(), Builder::Classic, new).as_deref(),
+                Some("the classic builder does not accept it"),
+                "{kind:?}"
+            );
+        }
+        for kind in ["secret", "ssh"] {
+            for builder in [Builder::BuildKit, Builder::Classic] {
+                let why = verdict(mount(kind), builder, new).unwrap();
+                assert!(why.contains(&format!("not `{kind}` mounts")), "{why}");
+            }
+        }
+        assert!(verdict(FeatureKind::Heredoc, Builder::BuildKit, old)
+            .unwrap()
+            .contains("predates heredocs"));
+        assert_eq!(verdict(FeatureKind::Heredoc, Builder::BuildKit, new), None);
+        assert!(verdict(FeatureKind::Heredoc, Builder::Classic, new).is_some());
+        let syntax = |image: &str| FeatureKind::Syntax(image.to_owned());
+        assert_eq!(
+            verdict(syntax("docker/dockerfile:1.7"), Builder::BuildKit, new).as_deref(),
+            Some("its frontend image cannot be had: not found")
+        );
+        assert_eq!(
+            verdict(
+                syntax("mirror.example/dockerfile:1.7"),
+                Builder::BuildKit,
+                old
+            ),
+            None
+        );
+        // The classic builder reads `# syntax=` as a comment.
+        assert_eq!(
+            verdict(syntax("docker/dockerfile:1.7"), Builder::Classic, old),
+            None
+        );
     }
 
     #[test]

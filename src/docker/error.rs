@@ -132,7 +132,7 @@ impl Diagnostic for EngineError {
                 "build with `--builder classic` (or `[defaults] builder = \"classic\"`), or upgrade the engine".into(),
             ),
             EngineError::PlatformMismatch { wanted, .. } => Some(format!(
-                "the engine's classic builder ignores `platform`: build on a `{wanted}` engine, or use a base image for `{wanted}`"
+                "the classic builder ignores `platform` (BuildKit enforces it): build with BuildKit or on a `{wanted}` engine, or use a base image for `{wanted}`"
             )),
             EngineError::BaseMissing { arg: Some(arg), .. } => Some(format!(
                 "pull or load it, or point it elsewhere with build arg `{arg}` in the manifest's `args`"

@@ -80,7 +80,37 @@ fn mount_type(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::mount_type;
+    use std::collections::BTreeMap;
+
+    use super::{mount_type, Feature, FeatureKind};
+    use crate::hash::dockerfile::parse;
+
+    #[test]
+    fn the_reader_records_each_feature_with_its_line() {
+        let text = "# syntax=docker/dockerfile:1.7\n\
+                    FROM alpine AS build\n\
+                    RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm npm ci\n\
+                    COPY --chmod=755 --link run.sh /run.sh\n\
+                    RUN <<EOF\n\
+                    echo hi\n\
+                    EOF\n\
+                    ONBUILD RUN --mount=target=/src make\n\
+                    COPY --chown=1:1 a /a\n";
+        let parsed = parse(text, &BTreeMap::new()).unwrap();
+        let at = |line, kind| Feature { line, kind };
+        assert_eq!(
+            parsed.features,
+            [
+                at(1, FeatureKind::Syntax("docker/dockerfile:1.7".into())),
+                at(3, FeatureKind::Mount("cache".into())),
+                at(3, FeatureKind::Mount("secret".into())),
+                at(4, FeatureKind::Chmod),
+                at(4, FeatureKind::Link),
+                at(5, FeatureKind::Heredoc),
+                at(8, FeatureKind::Mount("bind".into())),
+            ]
+        );
+    }
 
     #[test]
     fn a_mount_without_a_type_is_a_bind_mount() {
