@@ -291,8 +291,9 @@ async fn execute(
         extra_tags: extra_tags.to_vec(),
         builder,
         cache_from,
-        // Pushed images carry the metadata the next runner's cache-from reads.
-        inline_cache: registry.is_some(),
+        // Every BuildKit image carries the metadata a later runner's cache-from reads, also when
+        // it is pushed by a later `push` (a few hundred bytes of config; not part of the key).
+        inline_cache: true,
     };
     let built = builds::run(engine, jobs, available, &settings, &session.reporter).await;
     results.extend(built);

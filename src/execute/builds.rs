@@ -92,8 +92,8 @@ pub struct BuildSettings {
     pub builder: Builder,
     /// Per image, registry images whose layers may serve as cache (with `--push`).
     pub cache_from: HashMap<ImageName, Vec<String>>,
-    /// Whether built images carry BuildKit's inline cache metadata (with `--push`, so that the
-    /// next runner can build from them).
+    /// Whether built images carry BuildKit's inline cache metadata, so that a runner that finds
+    /// them in the registry can build from their layers.
     pub inline_cache: bool,
 }
 
