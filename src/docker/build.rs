@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::builder::{refusal, Builder};
 use super::buildkit::{BuildLine, Progress};
+use super::cache::{self, Pulled};
 use super::engine::{Engine, EngineCredentials, KEY_LABEL, NAME_LABEL};
 use super::EngineError;
 use crate::hash::{tarball, ImageInputs};
@@ -50,9 +51,9 @@ pub struct BuildRequest {
     pub credentials: Vec<EngineCredentials>,
     /// The builder.
     pub builder: Builder,
-    /// Images whose layers may serve as cache (`cache-from`), as full references in a registry.
-    /// BuildKit uses the inline cache metadata they carry; the classic builder compares their
-    /// layers' history with each step (it has to pull them first, which it does not do itself).
+    /// Images whose layers may serve as cache (`cache-from`), as full references in a registry;
+    /// pulled before the build. BuildKit uses the inline cache metadata they carry, the classic
+    /// builder their layers' history.
     pub cache_from: Vec<String>,
     /// Write BuildKit's inline cache metadata into the image (`BUILDKIT_INLINE_CACHE=1`), so
     /// that a later build elsewhere can use it as cache once it is pushed. Ignored by the classic
@@ -177,10 +178,34 @@ fn context_stream(
     })
 }
 
-/// Builds an image; `on_line` receives every line of build output. Returns the image id.
+/// Builds an image; `on_line` receives every line of build output. Returns the image id. The
+/// `cache_from` images are pulled first and their added tags removed after (see `cache.rs`).
 pub async fn build(
     engine: &Engine,
     request: BuildRequest,
+    mut on_line: impl FnMut(BuildLine<'_>),
+) -> Result<String, EngineError> {
+    let pulled = if request.cache_from.is_empty() {
+        Pulled::default()
+    } else {
+        cache::pull_sources(
+            engine,
+            &request.cache_from,
+            &request.platform,
+            &request.credentials,
+            &mut on_line,
+        )
+        .await
+    };
+    let result = build_with(engine, &request, &pulled.sources, &mut on_line).await;
+    cache::forget(engine, &pulled).await;
+    result
+}
+
+async fn build_with(
+    engine: &Engine,
+    request: &BuildRequest,
+    cache_from: &[String],
     mut on_line: impl FnMut(BuildLine<'_>),
 ) -> Result<String, EngineError> {
     let image = request.inputs.image.clone();
@@ -204,7 +229,7 @@ pub async fn build(
         labels: Some(labels),
         platform: request.platform.to_string(),
         target: request.target.clone().unwrap_or_default(),
-        cachefrom: (!request.cache_from.is_empty()).then(|| request.cache_from.clone()),
+        cachefrom: (!cache_from.is_empty()).then(|| cache_from.to_vec()),
         version: if buildkit {
             BuilderVersion::BuilderBuildKit
         } else {

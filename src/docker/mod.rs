@@ -4,6 +4,7 @@
 pub mod build;
 mod builder;
 mod buildkit;
+mod cache;
 pub mod containers;
 mod engine;
 mod error;
