@@ -10,7 +10,9 @@ use crate::support::{base_image, docker, service, unique, Fleet, ImageCleanup};
 /// One image using what only BuildKit builds: an unused stage that would fail, a cache mount
 /// that counts its runs, `COPY --chmod`, a bind mount of a context file and a tmpfs mount.
 fn features_fixture(prefix: &str) -> Fleet {
-    let fleet = Fleet::new();
+    let mut fleet = Fleet::new();
+    // BuildKit whatever the environment says (the suite may run with FLEET_IMAGES_BUILDER=classic).
+    fleet.env("FLEET_IMAGES_BUILDER", "buildkit");
     fleet
         .manifest(&format!(
             r#"
@@ -133,7 +135,8 @@ fn buildkit_builds_cache_mounts_chmod_and_skips_an_unused_failing_stage() {
 fn buildkit_progress_names_steps_and_cached_steps_in_json_events() {
     let prefix = unique("fi-bkjson");
     let _cleanup = ImageCleanup::new(&prefix);
-    let fleet = fixture(&prefix);
+    let mut fleet = fixture(&prefix);
+    fleet.env("FLEET_IMAGES_BUILDER", "buildkit");
     fleet
         .run(&[
             "--manifest",
@@ -202,7 +205,8 @@ fn the_classic_builder_refuses_buildkit_syntax_before_building() {
 fn the_classic_builder_builds_the_fixture_fleet_when_the_manifest_asks() {
     let prefix = unique("fi-classic");
     let _cleanup = ImageCleanup::new(&prefix);
-    let fleet = fixture(&prefix);
+    let mut fleet = fixture(&prefix);
+    fleet.env_remove("FLEET_IMAGES_BUILDER"); // the manifest decides
     let manifest = std::fs::read_to_string(fleet.file("fleet.toml")).unwrap();
     fleet.manifest(&format!("[defaults]\nbuilder = \"classic\"\n{manifest}"));
     let run = fleet.run(&["--manifest", "fleet.toml", "build", "--json-out", "r.json"]);
@@ -265,7 +269,8 @@ fn engine_major() -> u64 {
 fn a_heredoc_builds_or_is_refused_before_the_build_with_the_reason() {
     let prefix = unique("fi-bkheredoc");
     let _cleanup = ImageCleanup::new(&prefix);
-    let fleet = fixture(&prefix);
+    let mut fleet = fixture(&prefix);
+    fleet.env("FLEET_IMAGES_BUILDER", "buildkit");
     fleet.write(
         "tools/Dockerfile",
         "ARG BASE\nFROM ${BASE}\nARG FIXTURE\nLABEL fleet-test.fixture=${FIXTURE}\nRUN <<EOF\necho from a heredoc > /heredoc\nEOF\n",
@@ -298,7 +303,8 @@ fn a_heredoc_builds_or_is_refused_before_the_build_with_the_reason() {
 fn secret_mounts_and_unreachable_frontends_are_refused_with_the_alternative() {
     let prefix = unique("fi-bksecret");
     let _cleanup = ImageCleanup::new(&prefix);
-    let fleet = fixture(&prefix);
+    let mut fleet = fixture(&prefix);
+    fleet.env("FLEET_IMAGES_BUILDER", "buildkit");
     fleet.write(
         "tools/Dockerfile",
         "ARG BASE\nFROM ${BASE}\nRUN --mount=type=secret,id=token cat /run/secrets/token\n",
@@ -413,7 +419,8 @@ fn forget_cache(marker: &str) {
 /// pushed to a fresh repository of the open registry.
 fn reuse_fleet(prefix: &str, marker: &str, builder: &str) -> Fleet {
     let registry = service("FLEET_TEST_REGISTRY");
-    let fleet = Fleet::new();
+    let mut fleet = Fleet::new();
+    fleet.env_remove("FLEET_IMAGES_BUILDER"); // the manifest decides
     fleet
         .manifest(&format!(
             r#"
