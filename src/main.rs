@@ -2,12 +2,23 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use fleet_images::cli::Cli;
+use clap::{CommandFactory, FromArgMatches};
+use fleet_images::cli::{color, Cli};
 use fleet_images::error::{render, Exit};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let colored = color::for_process();
+    color::apply(colored);
+    let choice = if colored {
+        clap::ColorChoice::Always
+    } else {
+        clap::ColorChoice::Never
+    };
+    let parsed = Cli::command()
+        .color(choice)
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             let code = if error.use_stderr() {
@@ -32,7 +43,12 @@ fn main() -> ExitCode {
     let exit = match runtime.block_on(fleet_images::commands::run(cli)) {
         Ok(exit) => exit,
         Err(failure) => {
-            eprintln!("{}", render(failure.as_ref()));
+            let text = render(failure.as_ref());
+            let text = match text.strip_prefix("error:") {
+                Some(rest) => format!("{}{rest}", color::error_prefix(colored)),
+                None => text,
+            };
+            eprintln!("{text}");
             failure.exit()
         }
     };

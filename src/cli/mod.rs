@@ -1,6 +1,8 @@
 //! The command line: parsing (`args.rs`) and turning it into the session every command works in.
 
 pub mod args;
+pub mod color;
+pub mod completions;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;

@@ -201,10 +201,12 @@ async fn execute(
                 // `repository` changed, or another fleet has the same inputs): dependents name it
                 // by this repository's key tag, so make sure that tag exists.
                 let key_tag = key.tag();
-                for tag in std::iter::once(&key_tag)
-                    .chain(prepared.spec.tags.iter())
-                    .chain(extra_tags)
-                {
+                let moving: &[crate::names::Tag] = if args.no_release {
+                    &[]
+                } else {
+                    &prepared.spec.tags
+                };
+                for tag in std::iter::once(&key_tag).chain(moving).chain(extra_tags) {
                     let id = prepared.local.as_deref().expect("local images have an id");
                     let name = format!("{}:{tag}", prepared.spec.repository);
                     if prepared.local_tags.contains(&name) {
@@ -240,14 +242,20 @@ async fn execute(
                     ImageResult::new(decision.name.clone(), Some(key), Outcome::Remote);
                 result.digest = remote.get(&decision.name).cloned();
                 if let Some(registry) = registry {
-                    available.insert(
-                        decision.name.clone(),
-                        format!(
+                    // Pinned to the digest the registry gave for the key tag: a dependent's build
+                    // pulls exactly that (and only when it needs it), whatever the tag says later.
+                    let reference = match &result.digest {
+                        Some(digest) => format!(
+                            "{}@{digest}",
+                            registry.image_name(&prepared.spec.repository)
+                        ),
+                        None => format!(
                             "{}:{}",
                             registry.image_name(&prepared.spec.repository),
                             key.tag()
                         ),
-                    );
+                    };
+                    available.insert(decision.name.clone(), reference);
                 }
                 session.reporter.event(Event::Finished {
                     subject: decision.name.as_str(),
@@ -269,8 +277,13 @@ async fn execute(
                     .as_ref()
                     .expect("buildable images have inputs")
                     .clone();
+                let mut spec = prepared.spec.clone();
+                if args.no_release {
+                    // Key tag only: `release` writes the moving tags once every runner is done.
+                    spec.tags.clear();
+                }
                 jobs.push(BuildJob {
-                    spec: prepared.spec.clone(),
+                    spec,
                     inputs,
                     key: decision.key.expect("buildable images have a key"),
                 });
@@ -326,9 +339,16 @@ async fn execute(
             args.jobs,
         )
         .await;
-        exit = exit.worst(
-            push::write_moving_tags(session, registry, observation, &mut results, extra_tags).await,
-        );
+        if args.no_release {
+            if results.iter().any(|r| !r.outcome.ok()) {
+                exit = exit.worst(Exit::Failed);
+            }
+        } else {
+            exit = exit.worst(
+                push::write_moving_tags(session, registry, observation, &mut results, extra_tags)
+                    .await,
+            );
+        }
         if args.deploy {
             if exit == Exit::Success {
                 let (deploy_exit, json) = deploy::deploy_results(

@@ -10,7 +10,7 @@ use crate::cli::Session;
 use crate::deploy::{self, AwsEcs, DeployOptions, DeployRequest, PollSettings};
 use crate::error::{render, Exit};
 use crate::execute::ImageResult;
-use crate::manifest::RegistryKind;
+use crate::manifest::{Manifest, RegistryKind};
 use crate::names::{Digest, ImageName};
 use crate::registry::Registry;
 use crate::report::{Event, Level};
@@ -26,8 +26,8 @@ pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Failure> {
 }
 
 /// The region ECS is asked in: the ECR registry's, else the AWS configuration's.
-fn region(observation: &Observation) -> Option<String> {
-    match observation.manifest.registry.as_ref().map(|r| &r.kind) {
+pub(super) fn ecs_region(manifest: &Manifest) -> Option<String> {
+    match manifest.registry.as_ref().map(|r| &r.kind) {
         Some(RegistryKind::Ecr { region, .. }) => region.clone(),
         _ => None,
     }
@@ -80,7 +80,7 @@ async fn run_deploy(
         });
         return (exit, None);
     }
-    let ecs = match AwsEcs::connect(region(observation).as_deref()).await {
+    let ecs = match AwsEcs::connect(ecs_region(&observation.manifest).as_deref()).await {
         Ok(ecs) => ecs,
         Err(error) => {
             eprintln!("{}", render(&error));
@@ -97,10 +97,32 @@ async fn run_deploy(
     }
     session.reporter.print(&report.render_text());
     exit = exit.worst(report.exit());
+    // What `rollback` reads; a record that cannot be written does not undo the deploy.
+    match deploy::save_record(&session.state_dir, &report) {
+        Ok(Some(path)) => session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Debug,
+            text: &format!("recorded the deploy in {}", path.display()),
+        }),
+        Ok(None) => {}
+        Err(error) => session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Warn,
+            text: &format!(
+                "could not record the deploy in {} (`rollback` will need --from): {error}",
+                deploy::record_dir(&session.state_dir).display()
+            ),
+        }),
+    }
     (exit, serde_json::to_value(&report).ok())
 }
 
-fn options(flags: &DeployFlags, dry_run: bool, force: bool) -> Result<DeployOptions, Failure> {
+/// The deploy options of the flags.
+pub(super) fn deploy_options(
+    flags: &DeployFlags,
+    dry_run: bool,
+    force: bool,
+) -> Result<DeployOptions, Failure> {
     Ok(DeployOptions {
         wait: !flags.no_wait,
         timeout: parse_timeout(&flags.timeout)?,
@@ -118,7 +140,7 @@ pub async fn deploy_results(
     results: &[ImageResult],
     flags: &DeployFlags,
 ) -> (Exit, Option<serde_json::Value>) {
-    let options = match options(flags, false, false) {
+    let options = match deploy_options(flags, false, false) {
         Ok(options) => options,
         Err(error) => {
             eprintln!("{}", render(error.as_ref()));
@@ -134,7 +156,7 @@ pub async fn deploy_results(
 
 /// Runs `deploy`: the images of the current inputs, as the registry has them.
 pub async fn run(session: &Session, args: DeployArgs) -> Result<Exit, Failure> {
-    let options = options(&args.deploy_options, args.dry_run, args.force)?;
+    let options = deploy_options(&args.deploy_options, args.dry_run, args.force)?;
     let observation = observe(
         session,
         &args.select.images,

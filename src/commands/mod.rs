@@ -8,6 +8,8 @@ mod inputs;
 mod plan;
 mod prepare;
 mod push;
+mod release;
+mod rollback;
 mod test;
 
 use crate::cli::args::Command;
@@ -34,8 +36,23 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::Build(args) => build::run(&session, args).await,
         Command::Push(args) => push::run(&session, args).await,
         Command::Deploy(args) => deploy::run(&session, args).await,
+        Command::Rollback(args) => rollback::run(&session, args).await,
         Command::Check(args) => check::run(&session, args).await,
         Command::Test(args) => test::run(&session, args).await,
+        Command::Release(args) => release::run(&session, args).await,
+        Command::Completions(args) => {
+            crate::cli::completions::completions(args.shell, &mut std::io::stdout());
+            Ok(Exit::Success)
+        }
+        Command::Man => match crate::cli::completions::man(&mut std::io::stdout()) {
+            // `fleet-images man | head` is not a failure.
+            Ok(()) => Ok(Exit::Success),
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Success),
+            Err(error) => Err(ArgumentError {
+                message: format!("cannot write the man page: {error}"),
+            }
+            .into()),
+        },
     };
     session.reporter.finish();
     result

@@ -109,7 +109,21 @@ fn to_json(
             value
         })
         .collect();
-    json!({ "images": images })
+    // The CI matrix: each wave's images can build at once, after the waves before it.
+    let waves = plan::waves::waves(
+        &plan
+            .images
+            .iter()
+            .map(|decision| {
+                let depends_on = observation
+                    .get(&decision.name)
+                    .map(|p| p.spec.depends_on.clone())
+                    .unwrap_or_default();
+                (decision.name.clone(), depends_on)
+            })
+            .collect::<Vec<_>>(),
+    );
+    json!({ "images": images, "waves": waves })
 }
 
 fn to_text(observation: &Observation, plan: &Plan, explain: bool, session: &Session) -> String {

@@ -131,8 +131,19 @@ pub async fn observe(
     let saving = tokio::task::spawn_blocking(move || cache.save());
 
     let (engine, identities) = match engine_side.await.expect("the engine queries do not panic") {
-        Ok((engine, identities)) => (Some(engine), identities),
-        Err(error) if options.engine_required => return Err(error.into()),
+        Ok((engine, identities)) => {
+            session.reporter.event(crate::report::Event::Note {
+                subject: "",
+                level: Level::Debug,
+                text: &format!("Docker engine: {}", engine.endpoint()),
+            });
+            (Some(engine), identities)
+        }
+        // A missing context or broken config is the user's mistake, even where no engine is
+        // needed.
+        Err(error) if options.engine_required || matches!(error, EngineError::Endpoint(_)) => {
+            return Err(error.into())
+        }
         Err(error) => {
             session.reporter.event(crate::report::Event::Note {
                 subject: "",

@@ -70,10 +70,20 @@ pub async fn ensure_repositories(
         .map(|p| p.spec.repository.clone())
         .collect();
     for change in registry.ensure_repositories(&repositories).await? {
+        let (level, text) = match &change.note {
+            Some(note) => (
+                Level::Warn,
+                format!("{}: {}: {note}", change.repository, change.action),
+            ),
+            None => (
+                Level::Info,
+                format!("{}: {}", change.repository, change.action),
+            ),
+        };
         session.reporter.event(Event::Note {
             subject: "",
-            level: Level::Info,
-            text: &format!("{}: {}", change.repository, change.action),
+            level,
+            text: &text,
         });
     }
     Ok(())

@@ -15,10 +15,13 @@ use aws_sdk_ecs::Client;
 use super::clone::registration;
 use super::ecs::{
     CircuitBreaker, Container, Deployment, DescribedServices, Ecs, EcsError, EcsErrorKind,
-    ImageReplacement, RolloutState, Service, ServiceEvent, ServiceUpdate, StoppedContainer,
-    StoppedTask, TaskDefinition,
+    RevisionChanges, RolloutState, Service, ServiceDeployment, ServiceEvent, ServiceUpdate,
+    StoppedContainer, StoppedTask, TaskDefinition,
 };
 use super::error::DeployError;
+
+/// How many service deployments `DescribeServiceDeployments` takes in one call.
+const DESCRIBE_SERVICE_DEPLOYMENTS_MAX: i32 = 20;
 
 /// The full definition and tags of a revision, as `DescribeTaskDefinition` gave them.
 type Described = (sdk::TaskDefinition, Vec<sdk::Tag>);
@@ -167,7 +170,7 @@ impl Ecs for AwsEcs {
     async fn register_task_definition(
         &self,
         base: &TaskDefinition,
-        images: &[ImageReplacement],
+        changes: &RevisionChanges,
     ) -> Result<TaskDefinition, EcsError> {
         let cached = self
             .described
@@ -183,7 +186,7 @@ impl Ecs for AwsEcs {
             self.client.register_task_definition(),
             &definition,
             &tags,
-            images,
+            changes,
         )
         .map_err(|message| {
             EcsError::new(
@@ -264,6 +267,109 @@ impl Ecs for AwsEcs {
             .await
             .map_err(|e| ecs_error("DeregisterTaskDefinition", e))?;
         Ok(())
+    }
+
+    async fn running_task_definitions(&self, cluster: &str) -> Result<Vec<String>, EcsError> {
+        let mut arns = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_tasks()
+                .cluster(cluster)
+                .desired_status(DesiredStatus::Running)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| ecs_error("ListTasks", e))?;
+            arns.extend(out.task_arns().iter().cloned());
+            token = out.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut definitions = Vec::new();
+        // DescribeTasks takes at most 100 tasks a call.
+        for chunk in arns.chunks(100) {
+            let out = self
+                .client
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| ecs_error("DescribeTasks", e))?;
+            definitions.extend(
+                out.tasks()
+                    .iter()
+                    .filter_map(|t| t.task_definition_arn().map(str::to_string)),
+            );
+        }
+        definitions.sort();
+        definitions.dedup();
+        Ok(definitions)
+    }
+
+    async fn service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+        limit: usize,
+    ) -> Result<Vec<ServiceDeployment>, EcsError> {
+        // One page of the most recent deployments (ECS keeps those of the last 90 days); the
+        // listing's order is not documented, so all of them are described and sorted here.
+        let listed = self
+            .client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .max_results(DESCRIBE_SERVICE_DEPLOYMENTS_MAX)
+            .send()
+            .await
+            .map_err(|e| ecs_error("ListServiceDeployments", e))?;
+        let arns: Vec<String> = listed
+            .service_deployments()
+            .iter()
+            .filter_map(|d| d.service_deployment_arn().map(str::to_string))
+            .collect();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .client
+            .describe_service_deployments()
+            .set_service_deployment_arns(Some(arns))
+            .send()
+            .await
+            .map_err(|e| ecs_error("DescribeServiceDeployments", e))?;
+        let mut deployments: Vec<ServiceDeployment> = out
+            .service_deployments()
+            .iter()
+            .map(|d| ServiceDeployment {
+                arn: d.service_deployment_arn().unwrap_or_default().to_string(),
+                status: d
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                status_reason: d.status_reason().map(str::to_string),
+                lifecycle_stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
+                target_task_definition: None,
+                alarm_status: d
+                    .alarms()
+                    .and_then(|a| a.status())
+                    .map(|s| s.as_str().to_string()),
+                triggered_alarms: d
+                    .alarms()
+                    .map(|a| a.triggered_alarm_names().to_vec())
+                    .unwrap_or_default(),
+                circuit_breaker_failures: d.deployment_circuit_breaker().map(|c| c.failure_count()),
+                circuit_breaker_threshold: d.deployment_circuit_breaker().map(|c| c.threshold()),
+                created_at: d.created_at().map(DateTime::secs),
+            })
+            .collect();
+        deployments.sort_by_key(|d| std::cmp::Reverse(d.created_at));
+        deployments.truncate(limit);
+        Ok(deployments)
     }
 
     async fn stopped_tasks(
@@ -437,6 +543,16 @@ fn own_definition(d: &sdk::TaskDefinition, tags: &[sdk::Tag]) -> TaskDefinition 
             .map(|c| Container {
                 name: c.name().unwrap_or_default().to_string(),
                 image: c.image().unwrap_or_default().to_string(),
+                environment: c
+                    .environment()
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.name().unwrap_or_default().to_string(),
+                            e.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
             })
             .collect(),
         cpu_architecture: d

@@ -6,16 +6,17 @@
 //! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html>
 
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
-use aws_sdk_ecs::types::{Tag, TaskDefinition};
+use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, Tag, TaskDefinition};
 
-use super::ecs::ImageReplacement;
+use super::ecs::RevisionChanges;
 
 /// Tag keys starting with this are AWS's own (CloudFormation puts `aws:cloudformation:*` on the
 /// revisions it registers); `RegisterTaskDefinition` refuses them.
 const RESERVED_TAG_PREFIX: &str = "aws:";
 
-/// Fills `request` with a copy of `definition` and its `tags`, with `images` replaced. Fails
-/// when a replacement names a container the definition does not have.
+/// Fills `request` with a copy of `definition` and its `tags`, with the images and environment
+/// values of `changes` replaced. Fails when a change names a container the definition does not
+/// have.
 // `inferenceAccelerators` is deprecated (Elastic Inference is gone) but still registrable: a
 // definition that has them keeps them, and ECS decides.
 #[allow(deprecated)]
@@ -23,20 +24,36 @@ pub(crate) fn registration(
     request: RegisterTaskDefinitionFluentBuilder,
     definition: &TaskDefinition,
     tags: &[Tag],
-    images: &[ImageReplacement],
+    changes: &RevisionChanges,
 ) -> Result<RegisterTaskDefinitionFluentBuilder, String> {
     let mut containers = definition.container_definitions.clone().unwrap_or_default();
-    for replacement in images {
-        let container = containers
+    fn find<'c>(
+        containers: &'c mut [ContainerDefinition],
+        name: &str,
+    ) -> Result<&'c mut ContainerDefinition, String> {
+        containers
             .iter_mut()
-            .find(|c| c.name.as_deref() == Some(replacement.container.as_str()))
-            .ok_or_else(|| {
-                format!(
-                    "task definition has no container `{}`",
-                    replacement.container
-                )
-            })?;
-        container.image = Some(replacement.image.clone());
+            .find(|c| c.name.as_deref() == Some(name))
+            .ok_or_else(|| format!("task definition has no container `{name}`"))
+    }
+    for replacement in &changes.images {
+        find(&mut containers, &replacement.container)?.image = Some(replacement.image.clone());
+    }
+    for replacement in &changes.environment {
+        let container = find(&mut containers, &replacement.container)?;
+        let environment = container.environment.get_or_insert_with(Vec::new);
+        match environment
+            .iter_mut()
+            .find(|e| e.name.as_deref() == Some(replacement.name.as_str()))
+        {
+            Some(entry) => entry.value = Some(replacement.value.clone()),
+            None => environment.push(
+                KeyValuePair::builder()
+                    .name(&replacement.name)
+                    .value(&replacement.value)
+                    .build(),
+            ),
+        }
     }
     let tags: Vec<Tag> = tags
         .iter()
@@ -67,6 +84,7 @@ pub(crate) fn registration(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::ecs::{EnvReplacement, ImageReplacement};
     use aws_sdk_ecs::primitives::DateTime;
     use aws_sdk_ecs::types::{
         Compatibility, ContainerDefinition, CpuArchitecture, EphemeralStorage, IpcMode,
@@ -172,15 +190,18 @@ mod tests {
             "123.dkr.ecr.us-east-1.amazonaws.com/fleet/conduit@sha256:{}",
             "a".repeat(64)
         );
-        let images = [ImageReplacement {
-            container: "conduit".into(),
-            image: pinned.clone(),
-        }];
+        let changes = RevisionChanges {
+            images: vec![ImageReplacement {
+                container: "conduit".into(),
+                image: pinned.clone(),
+            }],
+            environment: Vec::new(),
+        };
         let request = registration(
             client().register_task_definition(),
             &definition,
             &tags,
-            &images,
+            &changes,
         )
         .unwrap();
         let input = request.as_input();
@@ -244,7 +265,13 @@ mod tests {
     fn every_input_field_is_accounted_for() {
         // The request's Debug lists its fields: a field a newer SDK adds fails this test until
         // `registration` decides about it.
-        let request = registration(client().register_task_definition(), &full(), &[], &[]).unwrap();
+        let request = registration(
+            client().register_task_definition(),
+            &full(),
+            &[],
+            &RevisionChanges::default(),
+        )
+        .unwrap();
         let debug = format!("{:#?}", request.as_input());
         let known = [
             "family",
@@ -283,12 +310,82 @@ mod tests {
 
     #[test]
     fn an_unknown_container_is_refused() {
-        let images = [ImageReplacement {
-            container: "nope".into(),
-            image: "x".into(),
-        }];
+        let changes = RevisionChanges {
+            images: vec![ImageReplacement {
+                container: "nope".into(),
+                image: "x".into(),
+            }],
+            environment: Vec::new(),
+        };
         let err =
-            registration(client().register_task_definition(), &full(), &[], &images).unwrap_err();
+            registration(client().register_task_definition(), &full(), &[], &changes).unwrap_err();
         assert_eq!(err, "task definition has no container `nope`");
+    }
+
+    #[test]
+    fn an_environment_value_is_replaced_or_added_and_nothing_else_changes() {
+        let mut definition = full();
+        let containers = definition.container_definitions.as_mut().unwrap();
+        containers[0].environment = Some(vec![
+            KeyValuePair::builder()
+                .name("ECS_TASK_DEFINITION_ARN")
+                .value("arn:aws:ecs:us-east-1:123:task-definition/agent:3")
+                .build(),
+            KeyValuePair::builder()
+                .name("MATRIX_DOMAIN")
+                .value("anycompany.corp")
+                .build(),
+        ]);
+        let changes = RevisionChanges {
+            images: Vec::new(),
+            environment: vec![
+                EnvReplacement {
+                    container: "conduit".into(),
+                    name: "ECS_TASK_DEFINITION_ARN".into(),
+                    value: "arn:aws:ecs:us-east-1:123:task-definition/agent:4".into(),
+                },
+                EnvReplacement {
+                    container: "conduit".into(),
+                    name: "NEW".into(),
+                    value: "1".into(),
+                },
+            ],
+        };
+        let request = registration(
+            client().register_task_definition(),
+            &definition,
+            &[],
+            &changes,
+        )
+        .unwrap();
+        let containers = request
+            .as_input()
+            .get_container_definitions()
+            .clone()
+            .unwrap();
+        let environment: Vec<(&str, &str)> = containers[0]
+            .environment()
+            .iter()
+            .map(|e| (e.name().unwrap(), e.value().unwrap()))
+            .collect();
+        assert_eq!(
+            environment,
+            vec![
+                (
+                    "ECS_TASK_DEFINITION_ARN",
+                    "arn:aws:ecs:us-east-1:123:task-definition/agent:4"
+                ),
+                ("MATRIX_DOMAIN", "anycompany.corp"),
+                ("NEW", "1"),
+            ]
+        );
+        assert_eq!(
+            containers[0].image,
+            definition.container_definitions.as_ref().unwrap()[0].image
+        );
+        assert_eq!(
+            containers[1],
+            definition.container_definitions.as_ref().unwrap()[1]
+        );
     }
 }

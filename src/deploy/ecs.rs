@@ -35,12 +35,12 @@ pub trait Ecs: Send + Sync {
     ) -> impl Future<Output = Result<TaskDefinition, EcsError>> + Send;
 
     /// `RegisterTaskDefinition` of a copy of `base` (every registrable field and its tags, none of
-    /// the read-only ones) in which only the named containers' images are replaced. Returns the
-    /// new revision.
+    /// the read-only ones) in which only the named containers' images and environment variables
+    /// are replaced. Returns the new revision.
     fn register_task_definition(
         &self,
         base: &TaskDefinition,
-        images: &[ImageReplacement],
+        changes: &RevisionChanges,
     ) -> impl Future<Output = Result<TaskDefinition, EcsError>> + Send;
 
     /// `UpdateService`: the service as ECS answers, with its deployments.
@@ -61,6 +61,24 @@ pub trait Ecs: Send + Sync {
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<(), EcsError>> + Send;
+
+    /// `ListTasks` (`desiredStatus` `RUNNING`) of a cluster, every page, then `DescribeTasks`:
+    /// the task definitions (ARNs) its running tasks use, services' and `RunTask`'s alike.
+    fn running_task_definitions(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<String>, EcsError>> + Send;
+
+    /// `ListServiceDeployments` of a service (newest first), then `DescribeServiceDeployments`
+    /// of at most `limit` of them: how current ECS reports a rollout, with its alarms, circuit
+    /// breaker and lifecycle stage. An ECS (or emulator) without the API answers with an error,
+    /// and the wait then reads `DescribeServices` alone.
+    fn service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ServiceDeployment>, EcsError>> + Send;
 
     /// `ListTasks` (`desiredStatus` `STOPPED`) of a service, then `DescribeTasks`: its most
     /// recently stopped tasks, newest first, at most `limit`. ECS keeps stopped tasks visible for
@@ -250,6 +268,19 @@ pub struct Container {
     pub name: String,
     /// `image`, as written in the definition.
     pub image: String,
+    /// `environment`: `(name, value)` in definition order. Plain values only: `secrets` are
+    /// references ECS resolves at start, and never read here.
+    pub environment: Vec<(String, String)>,
+}
+
+impl Container {
+    /// The value of environment variable `name`, when set.
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.environment
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// "Set the image of container `container` to `image`" in a registered copy.
@@ -259,6 +290,62 @@ pub struct ImageReplacement {
     pub container: String,
     /// The new image (`repository@sha256:…`).
     pub image: String,
+}
+
+/// "Set environment variable `name` of container `container` to `value`" in a registered copy
+/// (added when the container does not have it yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvReplacement {
+    /// The container's name.
+    pub container: String,
+    /// The variable (`ECS_TASK_DEFINITION_ARN`).
+    pub name: String,
+    /// Its new value.
+    pub value: String,
+}
+
+/// What a registered copy changes in its base revision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevisionChanges {
+    /// New images.
+    pub images: Vec<ImageReplacement>,
+    /// New environment values.
+    pub environment: Vec<EnvReplacement>,
+}
+
+impl RevisionChanges {
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty() && self.environment.is_empty()
+    }
+}
+
+/// A deployment as `DescribeServiceDeployments` reports it.
+/// <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeployment.html>
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceDeployment {
+    /// `serviceDeploymentArn`.
+    pub arn: String,
+    /// `status`: `PENDING`, `IN_PROGRESS`, `SUCCESSFUL`, `STOPPED`, `STOP_REQUESTED`,
+    /// `ROLLBACK_REQUESTED`, `ROLLBACK_IN_PROGRESS`, `ROLLBACK_SUCCESSFUL`, `ROLLBACK_FAILED`.
+    pub status: String,
+    /// `statusReason`.
+    pub status_reason: Option<String>,
+    /// `lifecycleStage` (`BAKE_TIME`, `SCALE_UP_IN_PROGRESS`, …), when ECS gives one.
+    pub lifecycle_stage: Option<String>,
+    /// The task definitions of `targetServiceRevision`, when known (the emulator-free double
+    /// sets it; ECS names a service revision, whose task definition the wait does not need).
+    pub target_task_definition: Option<String>,
+    /// `alarms.status` (`MONITORING`, `TRIGGERED`, …), when alarms are configured.
+    pub alarm_status: Option<String>,
+    /// `alarms.triggeredAlarmNames`.
+    pub triggered_alarms: Vec<String>,
+    /// `deploymentCircuitBreaker.failureCount`, when the circuit breaker is on.
+    pub circuit_breaker_failures: Option<i32>,
+    /// `deploymentCircuitBreaker.threshold`.
+    pub circuit_breaker_threshold: Option<i32>,
+    /// `createdAt`, seconds since the epoch.
+    pub created_at: Option<i64>,
 }
 
 /// The arguments of one `UpdateService` call.

@@ -7,13 +7,15 @@ use crate::names::{ImageName, Platform};
 use super::ecs::{EcsError, EcsErrorKind};
 
 /// The IAM actions a deploy uses, for the hint when ECS denies one.
-const IAM_ACTIONS: &str = "ecs:DescribeServices, ecs:ListServices, ecs:DescribeTaskDefinition, \
-ecs:RegisterTaskDefinition, ecs:TagResource, ecs:UpdateService, ecs:ListTaskDefinitions, \
-ecs:DeregisterTaskDefinition, ecs:ListTasks, ecs:DescribeTasks, and iam:PassRole on the task and \
+const IAM_ACTIONS: &str = "ecs:DescribeServices, ecs:ListServices, ecs:ListClusters, \
+ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, ecs:TagResource, ecs:UpdateService, \
+ecs:ListTaskDefinitions, ecs:DeregisterTaskDefinition, ecs:ListTasks, ecs:DescribeTasks, \
+ecs:ListServiceDeployments, ecs:DescribeServiceDeployments, and iam:PassRole on the task and \
 execution roles";
 
-/// A deploy target that could not be deployed, and why.
-#[derive(Debug, thiserror::Error)]
+/// A deploy target that could not be deployed, and why. Cloneable: one failed lookup can stand
+/// for every target it concerned.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DeployError {
     /// An ECS call failed.
     #[error("could not {action} `{subject}`")]
@@ -93,6 +95,63 @@ pub enum DeployError {
         cpu_architecture: String,
         /// Whether the definition declares no `cpuArchitecture` and Fargate's default applies.
         defaulted: bool,
+    },
+
+    /// A target names a cluster and container, and not exactly one service of the cluster runs
+    /// that container.
+    #[error("{} of cluster `{cluster}` {} a container `{container}`; its services: {}", if *several { "several services" } else { "no service" }, if *several { "run" } else { "runs" }, if found.is_empty() { "none".to_string() } else { found.join(", ") })]
+    ServiceNotDiscovered {
+        /// The cluster, as written.
+        cluster: String,
+        /// The container looked for.
+        container: String,
+        /// Each service of the cluster with its containers.
+        found: Vec<String>,
+        /// Whether several services matched (otherwise none did).
+        several: bool,
+    },
+
+    /// A target's cluster does not exist.
+    #[error("cluster `{cluster}` does not exist")]
+    ClusterNotFound {
+        /// The cluster, as written (after `${vars}`).
+        cluster: String,
+    },
+
+    /// A referenced family's revision could not be read from the referencing container.
+    #[error("container `{container}` of `{subject}` ({task_definition}) {problem}")]
+    BrokenReference {
+        /// `cluster/service` of the referencing service.
+        subject: String,
+        /// The referencing container.
+        container: String,
+        /// `family:revision` of the service's task definition.
+        task_definition: String,
+        /// What is wrong: no such variable, or a value that is no revision ARN.
+        problem: String,
+        /// The image whose deploy declares the reference, and the variable.
+        declared: Box<(ImageName, String)>,
+    },
+
+    /// The family found through a reference is not the one the manifest names.
+    #[error("`{subject}` references family `{found}`, but the manifest names family `{named}`")]
+    ReferenceFamilyMismatch {
+        /// `cluster/service` of the referencing service.
+        subject: String,
+        /// The family the reference points at.
+        found: String,
+        /// The family the manifest names.
+        named: String,
+    },
+
+    /// A family this service references could not get its new revision, so the service was left
+    /// alone.
+    #[error("`{subject}` was not updated: family `{family}`, which it references, could not get its new revision")]
+    ReferencedFamilyFailed {
+        /// `cluster/service`.
+        subject: String,
+        /// The family.
+        family: String,
     },
 
     /// Two images of the run name the same container of the same target.
@@ -183,6 +242,23 @@ impl Diagnostic for DeployError {
                 }
                 Some(hint)
             }
+            DeployError::ServiceNotDiscovered { cluster, container, several, .. } => Some(if *several {
+                format!("name the service: add `service = \"…\"` to the target with cluster `{cluster}` and container `{container}`")
+            } else {
+                format!("check `cluster` and `container` of the target: the CDK app names each service's container after its image; deploy the stack first if cluster `{cluster}` is empty")
+            }),
+            DeployError::ClusterNotFound { .. } => Some(
+                "check `cluster` of the deploy targets and the AWS account and region; the fleet's CDK app names it `open-claw-fleet-<environment>`: pass `--var environment=NAME` for a stack other than `dev`"
+                    .into(),
+            ),
+            DeployError::BrokenReference { declared, .. } => Some(format!(
+                "the family's revision is read from `{}` of image `{}`'s container: check `referenced_by` in the manifest and that the stack sets that variable to the family's revision ARN",
+                declared.1, declared.0
+            )),
+            DeployError::ReferenceFamilyMismatch { .. } => Some(
+                "remove `family` from the target and keep `referenced_by`, or fix the family's name".into(),
+            ),
+            DeployError::ReferencedFamilyFailed { .. } => None,
             DeployError::ConflictingImages { .. } => {
                 Some("a container takes its image from one [images.*] table only; remove one of the targets".into())
             }
@@ -275,6 +351,53 @@ mod tests {
             )),
         };
         assert_eq!(rejected.exit(), Exit::Failed);
+    }
+
+    #[test]
+    fn a_service_not_found_by_container_lists_what_the_cluster_has() {
+        let none = DeployError::ServiceNotDiscovered {
+            cluster: "open-claw-fleet-dev".into(),
+            container: "fleet-manger".into(),
+            found: vec![
+                "`dev-ConduitService1` (containers conduit)".into(),
+                "`dev-FleetManagerService2` (containers fleet-manager)".into(),
+            ],
+            several: false,
+        };
+        assert_eq!(
+            render(&none),
+            "error: no service of cluster `open-claw-fleet-dev` runs a container `fleet-manger`; its services: `dev-ConduitService1` (containers conduit), `dev-FleetManagerService2` (containers fleet-manager)\n  \
+             hint: check `cluster` and `container` of the target: the CDK app names each service's container after its image; deploy the stack first if cluster `open-claw-fleet-dev` is empty"
+        );
+        let several = DeployError::ServiceNotDiscovered {
+            cluster: "c".into(),
+            container: "web".into(),
+            found: vec!["`a` (containers web)".into(), "`b` (containers web)".into()],
+            several: true,
+        };
+        let text = render(&several);
+        assert!(text.starts_with("error: several services of cluster `c` run a container `web`; its services: `a` (containers web), `b` (containers web)"), "{text}");
+        assert!(text.contains("add `service = \"…\"`"), "{text}");
+        assert_eq!(several.exit(), Exit::Failed);
+    }
+
+    #[test]
+    fn a_broken_reference_names_the_variable_and_the_image() {
+        let err = DeployError::BrokenReference {
+            subject: "fleet/fm".into(),
+            container: "fleet-manager".into(),
+            task_definition: "fm:3".into(),
+            problem: "has no environment variable `ECS_TASK_DEFINITION_ARN`".into(),
+            declared: Box::new((
+                "fleet-manager".parse().unwrap(),
+                "ECS_TASK_DEFINITION_ARN".into(),
+            )),
+        };
+        assert_eq!(
+            render(&err),
+            "error: container `fleet-manager` of `fleet/fm` (fm:3) has no environment variable `ECS_TASK_DEFINITION_ARN`\n  \
+             hint: the family's revision is read from `ECS_TASK_DEFINITION_ARN` of image `fleet-manager`'s container: check `referenced_by` in the manifest and that the stack sets that variable to the family's revision ARN"
+        );
     }
 
     #[test]

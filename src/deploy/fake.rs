@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use super::ecs::{
     parse_revision, short_name, CircuitBreaker, Container, Deployment, DescribedServices, Ecs,
-    EcsError, EcsErrorKind, ImageReplacement, RolloutState, Service, ServiceEvent, ServiceUpdate,
-    StoppedTask, TaskDefinition,
+    EcsError, EcsErrorKind, RevisionChanges, RolloutState, Service, ServiceDeployment,
+    ServiceEvent, ServiceUpdate, StoppedTask, TaskDefinition,
 };
 
 const ACCOUNT: &str = "arn:aws:ecs:us-east-1:123456789012";
@@ -24,6 +24,8 @@ pub(crate) enum Call {
     ListTaskDefinitions(String),
     Deregister(String),
     StoppedTasks(String),
+    RunningTasks(String),
+    ServiceDeployments(String),
 }
 
 impl Call {
@@ -65,6 +67,11 @@ pub(crate) struct State {
     pub scripts: HashMap<String, VecDeque<Step>>,
     pub updated: BTreeSet<String>,
     pub stopped: HashMap<String, Vec<StoppedTask>>,
+    /// Task definitions of running tasks (`RunTask`'s included), by cluster.
+    pub running: HashMap<String, Vec<String>>,
+    /// `DescribeServiceDeployments` answers, one list per call, by service; `None` (the default):
+    /// the API is missing, as in moto.
+    pub service_deployments: Option<HashMap<String, VecDeque<Vec<ServiceDeployment>>>>,
     /// Answer updates as moto does: no new deployment, only the service's taskDefinition.
     pub moto_updates: bool,
     next_deployment: u32,
@@ -95,6 +102,7 @@ pub(crate) fn definition(
             .map(|(n, i)| Container {
                 name: n.to_string(),
                 image: i.to_string(),
+                environment: Vec::new(),
             })
             .collect(),
         cpu_architecture: cpu_architecture.map(str::to_string),
@@ -363,6 +371,14 @@ impl Ecs for FakeEcs {
     async fn list_services(&self, cluster: &str) -> Result<Vec<String>, EcsError> {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::ListServices(cluster.into()));
+        if !state.services.iter().any(|(c, _)| c == short_name(cluster)) {
+            return Err(EcsError::new(
+                "ListServices",
+                EcsErrorKind::NotFound,
+                Some("ClusterNotFoundException"),
+                "Cluster not found.",
+            ));
+        }
         Ok(state
             .services
             .iter()
@@ -398,7 +414,7 @@ impl Ecs for FakeEcs {
     async fn register_task_definition(
         &self,
         base: &TaskDefinition,
-        images: &[ImageReplacement],
+        changes: &RevisionChanges,
     ) -> Result<TaskDefinition, EcsError> {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::Register(base.family.clone()));
@@ -408,13 +424,24 @@ impl Ecs for FakeEcs {
             .find(|d| d.arn == base.arn)
             .cloned()
             .ok_or_else(|| not_found("RegisterTaskDefinition", &base.arn))?;
-        for r in images {
+        for r in &changes.images {
             let c = new
                 .containers
                 .iter_mut()
                 .find(|c| c.name == r.container)
                 .ok_or_else(|| not_found("RegisterTaskDefinition", &r.container))?;
             c.image = r.image.clone();
+        }
+        for r in &changes.environment {
+            let c = new
+                .containers
+                .iter_mut()
+                .find(|c| c.name == r.container)
+                .ok_or_else(|| not_found("RegisterTaskDefinition", &r.container))?;
+            match c.environment.iter_mut().find(|(n, _)| *n == r.name) {
+                Some(entry) => entry.1 = r.value.clone(),
+                None => c.environment.push((r.name.clone(), r.value.clone())),
+            }
         }
         new.revision = state
             .definitions
@@ -482,6 +509,46 @@ impl Ecs for FakeEcs {
         state.calls.push(Call::Deregister(arn.into()));
         state.inactive.insert(arn.into());
         Ok(())
+    }
+
+    async fn running_task_definitions(&self, cluster: &str) -> Result<Vec<String>, EcsError> {
+        let mut state = self.state.lock().unwrap();
+        state.calls.push(Call::RunningTasks(cluster.into()));
+        Ok(state
+            .running
+            .get(short_name(cluster))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn service_deployments(
+        &self,
+        _cluster: &str,
+        service: &str,
+        _limit: usize,
+    ) -> Result<Vec<ServiceDeployment>, EcsError> {
+        let mut state = self.state.lock().unwrap();
+        state
+            .calls
+            .push(Call::ServiceDeployments(short_name(service).into()));
+        match &mut state.service_deployments {
+            None => Err(EcsError::new(
+                "ListServiceDeployments",
+                EcsErrorKind::Unreachable,
+                None,
+                "HTTP 500",
+            )),
+            Some(by_service) => Ok(by_service
+                .get_mut(short_name(service))
+                .and_then(|answers| {
+                    if answers.len() > 1 {
+                        answers.pop_front()
+                    } else {
+                        answers.front().cloned()
+                    }
+                })
+                .unwrap_or_default()),
+        }
     }
 
     async fn stopped_tasks(

@@ -6,6 +6,11 @@
 //! with only that container's image replaced by `<repository>@sha256:<digest>`, updates the
 //! service to it, and waits until ECS says the rollout completed. Everything is read and checked
 //! before the first change; old revisions are deregistered only after the whole run succeeded.
+//! Targets may leave out the service (it is found by cluster and container, `discover.rs`) and a
+//! family may be found through the environment variable of another image's container that
+//! references its revision (the Fleet Manager's `ECS_TASK_DEFINITION_ARN`): a new revision of
+//! the family then gives the referencing service a new revision naming it. [`rollback`] returns
+//! services to the revisions a deploy replaced.
 //! The outcome is a [`DeployReport`]; ECS itself is behind the [`Ecs`] trait ([`AwsEcs`] in
 //! production, an in-memory double in the tests).
 
@@ -14,16 +19,20 @@
 mod aws;
 mod clock;
 mod clone;
+mod discover;
 mod ecs;
 mod error;
 mod preflight;
 mod prune;
+mod record;
 mod report;
 mod request;
 mod run;
 mod target;
 mod wait;
 
+#[cfg(test)]
+mod cdk_tests;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
@@ -33,10 +42,16 @@ pub use aws::AwsEcs;
 pub use clock::{Clock, SystemClock};
 pub use ecs::{
     parse_revision, revision_name, short_name, CircuitBreaker, Container, Deployment,
-    DescribedServices, Ecs, EcsError, EcsErrorKind, ImageReplacement, RolloutState, Service,
-    ServiceEvent, ServiceUpdate, StoppedContainer, StoppedTask, TaskDefinition,
+    DescribedServices, Ecs, EcsError, EcsErrorKind, EnvReplacement, ImageReplacement,
+    RevisionChanges, RolloutState, Service, ServiceDeployment, ServiceEvent, ServiceUpdate,
+    StoppedContainer, StoppedTask, TaskDefinition,
 };
 pub use error::DeployError;
-pub use report::{DeployReport, FamilyReport, ImageChange, Outcome, ServiceReport, Warning};
-pub use request::{DeployOptions, DeployRequest, PollSettings, DEFAULT_TIMEOUT, POLL_ENV};
-pub use run::{deploy, deploy_with_clock};
+pub use record::{record_dir, rollback_targets, save as save_record, RecordError};
+pub use report::{
+    DeployReport, EnvChange, FamilyReport, ImageChange, Outcome, ServiceReport, Warning,
+};
+pub use request::{
+    DeployOptions, DeployRequest, PollSettings, RollbackTarget, DEFAULT_TIMEOUT, POLL_ENV,
+};
+pub use run::{deploy, deploy_with_clock, rollback, rollback_with_clock};

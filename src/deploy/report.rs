@@ -105,6 +105,57 @@ impl ImageChange {
     }
 }
 
+/// One environment variable of a container, before and after: a reference to another family's
+/// revision. The value of a variable whose name looks secret is never shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvChange {
+    /// The container.
+    pub container: String,
+    /// The variable.
+    pub name: String,
+    /// Its value in the current task definition (`None`: not set).
+    pub before: Option<String>,
+    /// Its value in the new revision; `<new revision of FAMILY>` in a dry run.
+    pub after: String,
+}
+
+impl EnvChange {
+    /// A change, with both values hidden when the name looks like a secret's.
+    pub fn new(container: &str, name: &str, before: Option<&str>, after: &str) -> Self {
+        let shown = |v: &str| {
+            if looks_secret(name) {
+                "<redacted>".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        Self {
+            container: container.to_string(),
+            name: name.to_string(),
+            before: before.map(shown),
+            after: shown(after),
+        }
+    }
+}
+
+/// Whether an environment variable's name says it holds a secret (`*_TOKEN`, `*PASSWORD*`, …);
+/// an ARN of a secret is not one.
+fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    !upper.ends_with("_ARN")
+        && [
+            "SECRET",
+            "TOKEN",
+            "PASSWORD",
+            "PASSWD",
+            "PRIVATE",
+            "CREDENTIAL",
+            "API_KEY",
+        ]
+        .iter()
+        .any(|word| upper.contains(word))
+}
+
 /// What happened to one service.
 #[derive(Debug, Serialize)]
 pub struct ServiceReport {
@@ -120,6 +171,11 @@ pub struct ServiceReport {
     pub reason: Option<String>,
     /// The containers deployed to.
     pub images: Vec<ImageChange>,
+    /// The environment variables the new revision changes (references to families).
+    pub environment: Vec<EnvChange>,
+    /// The images whose release changed this service: its own containers' and the referenced
+    /// families'. `rollback IMAGE` selects services by it.
+    pub released: Vec<ImageName>,
     /// The task definition the service ran before (ARN).
     pub old_task_definition: Option<String>,
     /// The task definition it was updated to (ARN); the same as the old one with `--force`.
@@ -286,6 +342,7 @@ impl fmt::Display for DeployReport {
             }
             writeln!(f, "{}", line.trim_end())?;
             write_images(f, &s.images, s.outcome)?;
+            write_environment(f, &s.environment, s.outcome)?;
             if let Some(e) = &s.error {
                 writeln!(f, "      {e}")?;
             }
@@ -344,6 +401,27 @@ fn write_images(
             f,
             "      {}: {} -> {}",
             image.container, image.before, image.after
+        )?;
+    }
+    Ok(())
+}
+
+fn write_environment(
+    f: &mut fmt::Formatter<'_>,
+    changes: &[EnvChange],
+    outcome: Outcome,
+) -> fmt::Result {
+    if matches!(outcome, Outcome::UpToDate | Outcome::NotStarted) {
+        return Ok(());
+    }
+    for change in changes {
+        writeln!(
+            f,
+            "      {}: env {}: {} -> {}",
+            change.container,
+            change.name,
+            change.before.as_deref().unwrap_or("(unset)"),
+            change.after
         )?;
     }
     Ok(())

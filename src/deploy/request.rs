@@ -30,6 +30,20 @@ impl DeployRequest {
     }
 }
 
+/// One service to return to the revision it ran before a deploy (`rollback`), as the deploy
+/// recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackTarget {
+    /// Cluster name or ARN.
+    pub cluster: String,
+    /// Service name or ARN (the one found, for a target that named only its container).
+    pub service: String,
+    /// The revision to return to (ARN): the deploy's `old_task_definition`.
+    pub task_definition: String,
+    /// The images whose release changed the service.
+    pub released: Vec<ImageName>,
+}
+
 /// How a deploy runs.
 #[derive(Debug, Clone)]
 pub struct DeployOptions {

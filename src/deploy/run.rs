@@ -6,12 +6,17 @@ use std::time::Instant;
 
 use crate::report::{Event, Level, Reporter};
 
+use crate::names::ImageName;
+
 use super::clock::{Clock, SystemClock};
-use super::ecs::{Ecs, ImageReplacement, Service, TaskDefinition};
+use super::discover::discover;
+use super::ecs::{Ecs, ImageReplacement, RevisionChanges, Service, TaskDefinition};
 use super::error::DeployError;
-use super::report::{DeployReport, FamilyReport, ImageChange, Outcome, ServiceReport, Warning};
-use super::request::{DeployOptions, DeployRequest};
-use super::target::{self, ContainerTarget, FamilyGroup, ServiceGroup, TargetIndex};
+use super::report::{
+    DeployReport, EnvChange, FamilyReport, ImageChange, Outcome, ServiceReport, Warning,
+};
+use super::request::{DeployOptions, DeployRequest, RollbackTarget};
+use super::target::{self, ContainerTarget, FamilyGroup, ServiceGroup, ServiceRef, TargetIndex};
 use super::wait::Tracked;
 
 mod execute;
@@ -40,7 +45,13 @@ pub async fn deploy_with_clock(
     options: &DeployOptions,
     reporter: &dyn Reporter,
 ) -> DeployReport {
-    let targets = target::group(requests);
+    let wanted = target::to_discover(requests);
+    let found = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        discover(ecs, &wanted).await
+    };
+    let targets = target::group(requests, &found);
     let mut run = Run {
         ecs,
         clock,
@@ -57,25 +68,59 @@ pub async fn deploy_with_clock(
             TargetIndex::Family(i) => run.families[i].fail(error),
         }
     }
-    run.observe().await;
-    run.preflight();
-    let blocked = run.services.iter().any(|s| s.report.error.is_some())
-        || run.families.iter().any(|f| f.report.error.is_some());
-    if blocked {
-        run.block();
-        return run.finish(Vec::new());
-    }
-    run.plan();
-    if !options.dry_run {
-        run.execute().await;
-        run.wait().await;
-    }
-    let deregistered = if !options.dry_run && options.wait && run.all_ok() {
-        run.prune().await
-    } else {
-        Vec::new()
+    run.pipeline().await
+}
+
+/// Returns each target to the revision it ran before a deploy (`rollback`), with the real clock.
+pub async fn rollback(
+    ecs: &impl Ecs,
+    targets: &[RollbackTarget],
+    options: &DeployOptions,
+    reporter: &dyn Reporter,
+) -> DeployReport {
+    rollback_with_clock(ecs, &SystemClock, targets, options, reporter).await
+}
+
+/// [`rollback`] over any [`Clock`]. Each service is updated to its recorded previous revision
+/// (no revision is registered: the old one is still there, `keep_revisions` never deregisters
+/// fewer than one), and the wait is the deploy's.
+pub async fn rollback_with_clock(
+    ecs: &impl Ecs,
+    clock: &impl Clock,
+    targets: &[RollbackTarget],
+    options: &DeployOptions,
+    reporter: &dyn Reporter,
+) -> DeployReport {
+    let services = targets
+        .iter()
+        .map(|t| {
+            let group = ServiceGroup {
+                service: ServiceRef {
+                    cluster: t.cluster.clone(),
+                    service: t.service.clone(),
+                },
+                always_on: false,
+                keep_revisions: 1,
+                containers: Vec::new(),
+                references: Vec::new(),
+            };
+            let mut work = ServiceWork::new(group);
+            work.restore = Some(t.task_definition.clone());
+            work.report.released = t.released.clone();
+            work
+        })
+        .collect();
+    let run = Run {
+        ecs,
+        clock,
+        options,
+        reporter,
+        services,
+        families: Vec::new(),
+        warnings: Vec::new(),
+        registered: Vec::new(),
     };
-    run.finish(deregistered)
+    run.pipeline().await
 }
 
 /// What a service target needs done.
@@ -83,10 +128,13 @@ pub async fn deploy_with_clock(
 enum Action {
     /// Nothing.
     None,
-    /// Register a clone with these images, update the service to it.
+    /// Register a clone with these images (and the new revisions of the families it references,
+    /// known once they are registered), update the service to it.
     Register(Vec<ImageReplacement>),
     /// `--force`: a new deployment of the current revision.
     Force,
+    /// `rollback`: update the service to this existing revision.
+    Restore(String),
 }
 
 struct ServiceWork {
@@ -95,6 +143,10 @@ struct ServiceWork {
     current: Option<Service>,
     definition: Option<TaskDefinition>,
     action: Action,
+    /// Indices into `group.references` of the references the new revision updates.
+    references: Vec<usize>,
+    /// `rollback`: the revision to return to.
+    restore: Option<String>,
     tracked: Option<Tracked>,
     started: Option<Instant>,
 }
@@ -108,6 +160,8 @@ impl ServiceWork {
             outcome: Outcome::NotStarted,
             reason: None,
             images: Vec::new(),
+            environment: Vec::new(),
+            released: Vec::new(),
             old_task_definition: None,
             new_task_definition: None,
             deployment_id: None,
@@ -121,6 +175,8 @@ impl ServiceWork {
             current: None,
             definition: None,
             action: Action::None,
+            references: Vec::new(),
+            restore: None,
             tracked: None,
             started: None,
         }
@@ -176,9 +232,9 @@ struct Run<'a, E, C> {
     services: Vec<ServiceWork>,
     families: Vec<FamilyWork>,
     warnings: Vec<Warning>,
-    /// Revisions registered in this run, by (base revision, replacements): services that share a
+    /// Revisions registered in this run, by (base revision, changes): services that share a
     /// revision and get the same images share the new one too.
-    registered: Vec<((String, Vec<ImageReplacement>), TaskDefinition)>,
+    registered: Vec<((String, RevisionChanges), TaskDefinition)>,
 }
 
 /// The image changes of `containers` against `definition`, and the replacements they need.
@@ -240,20 +296,106 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
         });
     }
 
-    /// Decides per target: up to date, register and update, or force; a dry run stops here.
+    /// Observe, check, plan, and unless it is a dry run, execute, wait and prune.
+    async fn pipeline(mut self) -> DeployReport {
+        self.observe().await;
+        self.preflight();
+        let blocked = self.services.iter().any(|s| s.report.error.is_some())
+            || self.families.iter().any(|f| f.report.error.is_some());
+        if blocked {
+            self.block();
+            return self.finish(Vec::new());
+        }
+        self.plan();
+        let options = self.options;
+        if !options.dry_run {
+            self.execute().await;
+            self.wait().await;
+        }
+        let deregistered = if !options.dry_run && options.wait && self.all_ok() {
+            self.prune().await
+        } else {
+            Vec::new()
+        };
+        self.finish(deregistered)
+    }
+
+    /// Decides per target: up to date, register and update, force or restore; a dry run stops
+    /// here. Families first: a service that references a family changing gets a new revision too.
     fn plan(&mut self) {
         let dry_run = self.options.dry_run;
+        for i in 0..self.families.len() {
+            let work = &mut self.families[i];
+            let definition = work.definition.as_ref().expect("preflight passed");
+            work.replacements = changes(&work.group.containers, definition).1;
+            let summary = if work.replacements.is_empty() {
+                work.report.outcome = Outcome::UpToDate;
+                work.report.new_revision = Some(definition.arn.clone());
+                format!("up to date ({})", definition.short_name())
+            } else if dry_run {
+                work.report.outcome = Outcome::DryRun;
+                let text = format!("would register a new revision of {}", definition.family);
+                work.report.reason = Some(text.clone());
+                text
+            } else {
+                continue;
+            };
+            let subject = work.report.family.clone();
+            self.finished(&subject, true, &summary, None);
+        }
         for i in 0..self.services.len() {
-            let work = &mut self.services[i];
+            let work = &self.services[i];
             let definition = work.definition.as_ref().expect("preflight passed");
             let (_, replacements) = changes(&work.group.containers, definition);
-            work.action = if self.options.force {
+            let mut released: Vec<ImageName> = work
+                .group
+                .containers
+                .iter()
+                .filter(|c| replacements.iter().any(|r| r.container == c.container))
+                .map(|c| c.image.clone())
+                .collect();
+            let mut references = Vec::new();
+            let mut environment = Vec::new();
+            for (r, reference) in work.group.references.iter().enumerate() {
+                let family = &self.families[reference.family];
+                if family.replacements.is_empty() {
+                    continue;
+                }
+                references.push(r);
+                let before = definition
+                    .container(&reference.container)
+                    .and_then(|c| c.env(&reference.env));
+                let after = format!("<new revision of {}>", family.group.family);
+                environment.push(EnvChange::new(
+                    &reference.container,
+                    &reference.env,
+                    before,
+                    &after,
+                ));
+                released.extend(family.group.containers.iter().map(|c| c.image.clone()));
+            }
+            released.dedup();
+            let action = if let Some(restore) = &work.restore {
+                if *restore == definition.arn {
+                    Action::None
+                } else {
+                    Action::Restore(restore.clone())
+                }
+            } else if self.options.force {
                 Action::Force
-            } else if replacements.is_empty() {
+            } else if replacements.is_empty() && references.is_empty() {
                 Action::None
             } else {
                 Action::Register(replacements)
             };
+            let work = &mut self.services[i];
+            work.references = references;
+            work.report.environment = environment;
+            if work.restore.is_none() {
+                work.report.released = released;
+            }
+            work.action = action;
+            let definition = work.definition.as_ref().expect("preflight passed");
             let summary = match &work.action {
                 Action::None => {
                     work.report.outcome = Outcome::UpToDate;
@@ -278,28 +420,19 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
                     work.report.reason = Some(text.clone());
                     text
                 }
+                Action::Restore(arn) if dry_run => {
+                    work.report.outcome = Outcome::DryRun;
+                    work.report.new_task_definition = Some(arn.clone());
+                    let text = format!(
+                        "would return the service to {}",
+                        super::ecs::revision_name(arn)
+                    );
+                    work.report.reason = Some(text.clone());
+                    text
+                }
                 _ => continue,
             };
             let subject = work.report.subject.clone();
-            self.finished(&subject, true, &summary, None);
-        }
-        for i in 0..self.families.len() {
-            let work = &mut self.families[i];
-            let definition = work.definition.as_ref().expect("preflight passed");
-            work.replacements = changes(&work.group.containers, definition).1;
-            let summary = if work.replacements.is_empty() {
-                work.report.outcome = Outcome::UpToDate;
-                work.report.new_revision = Some(definition.arn.clone());
-                format!("up to date ({})", definition.short_name())
-            } else if dry_run {
-                work.report.outcome = Outcome::DryRun;
-                let text = format!("would register a new revision of {}", definition.family);
-                work.report.reason = Some(text.clone());
-                text
-            } else {
-                continue;
-            };
-            let subject = work.report.family.clone();
             self.finished(&subject, true, &summary, None);
         }
     }

@@ -69,7 +69,7 @@ fn request(platform: &str, services: &[(&str, &str)], families: &[&str]) -> Depl
                 .iter()
                 .map(|(cluster, service)| ServiceTarget {
                     cluster: cluster.to_string(),
-                    service: service.to_string(),
+                    service: Some(service.to_string()),
                     container: "element".into(),
                     always_on: true,
                 })
@@ -77,8 +77,9 @@ fn request(platform: &str, services: &[(&str, &str)], families: &[&str]) -> Depl
             task_families: families
                 .iter()
                 .map(|f| FamilyTarget {
-                    family: f.to_string(),
+                    family: Some(f.to_string()),
                     container: "element".into(),
+                    referenced_by: None,
                 })
                 .collect(),
             keep_revisions: 3,
@@ -847,9 +848,9 @@ impl Ecs for ThrottleAfterFirst<'_> {
     async fn register_task_definition(
         &self,
         base: &TaskDefinition,
-        images: &[ImageReplacement],
+        changes: &RevisionChanges,
     ) -> Result<TaskDefinition, EcsError> {
-        self.inner.register_task_definition(base, images).await
+        self.inner.register_task_definition(base, changes).await
     }
     async fn update_service(&self, update: &ServiceUpdate) -> Result<Service, EcsError> {
         self.inner.update_service(update).await
@@ -859,6 +860,19 @@ impl Ecs for ThrottleAfterFirst<'_> {
     }
     async fn deregister_task_definition(&self, arn: &str) -> Result<(), EcsError> {
         self.inner.deregister_task_definition(arn).await
+    }
+    async fn running_task_definitions(&self, cluster: &str) -> Result<Vec<String>, EcsError> {
+        self.inner.running_task_definitions(cluster).await
+    }
+    async fn service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+        limit: usize,
+    ) -> Result<Vec<ServiceDeployment>, EcsError> {
+        self.inner
+            .service_deployments(cluster, service, limit)
+            .await
     }
     async fn stopped_tasks(
         &self,

@@ -6,6 +6,13 @@
 //! deployment is left). ECS's circuit breaker marks a failing rollout `FAILED` and, with rollback,
 //! starts a new primary deployment of the previous revision; the deployment then disappears.
 //! <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html>
+//!
+//! Where ECS offers them, `ListServiceDeployments` / `DescribeServiceDeployments` say more: a
+//! `ROLLBACK_*` or `STOPPED` deployment fails the wait with the triggered alarms or the circuit
+//! breaker's failure count, and a deployment kept `IN_PROGRESS` by its alarms or bake time says
+//! so while waiting. The first call tells whether the API is there; without it (moto, older
+//! partitions) the wait reads `DescribeServices` alone.
+//! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeployment.html>
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
@@ -14,7 +21,7 @@ use std::time::Duration;
 use crate::report::{format_duration, Event, Level, Reporter};
 
 use super::clock::Clock;
-use super::ecs::{revision_name, short_name, Ecs, RolloutState, Service};
+use super::ecs::{revision_name, short_name, Ecs, RolloutState, Service, ServiceDeployment};
 use super::report::Outcome;
 use super::request::PollSettings;
 
@@ -36,6 +43,22 @@ pub(crate) struct Tracked {
     /// ECS answered the update without a deployment of the new revision (moto does): follow the
     /// primary deployment and check the service's `taskDefinition` instead of the deployment's.
     pub by_service: bool,
+    /// When the update was made, seconds since the epoch (the wall clock: ECS's `createdAt` is
+    /// one). Service deployments older than this, less a minute for clock skew, are someone
+    /// else's: an earlier release's `ROLLBACK_SUCCESSFUL` must not fail this one.
+    pub updated_at: i64,
+}
+
+/// How far ECS's clock may be behind ours when telling this update's service deployment from
+/// earlier ones.
+const CLOCK_SKEW_SECS: i64 = 60;
+
+/// The newest service deployment that may be the one `t`'s update started.
+fn ours<'d>(deployments: &'d [ServiceDeployment], t: &Tracked) -> Option<&'d ServiceDeployment> {
+    deployments.iter().find(|d| {
+        d.created_at
+            .is_none_or(|c| c >= t.updated_at - CLOCK_SKEW_SECS)
+    })
 }
 
 /// How a tracked deployment ended.
@@ -169,6 +192,62 @@ pub(crate) fn evaluate(service: &Service, t: &Tracked) -> Verdict {
     Verdict::Pending(text)
 }
 
+/// Refines a `DescribeServices` verdict with the newest service deployment: a rollback or stop
+/// ends the wait with the alarms and failure count that caused it; alarms being watched or a bake
+/// time are named while the rollout is pending.
+pub(crate) fn refine(verdict: Verdict, deployment: Option<&ServiceDeployment>) -> Verdict {
+    let Some(d) = deployment else {
+        return verdict;
+    };
+    let mut why = Vec::new();
+    if let Some(reason) = &d.status_reason {
+        why.push(reason.clone());
+    }
+    if !d.triggered_alarms.is_empty() {
+        why.push(format!(
+            "alarms triggered: {}",
+            d.triggered_alarms.join(", ")
+        ));
+    }
+    if let (Some(failures), Some(threshold)) =
+        (d.circuit_breaker_failures, d.circuit_breaker_threshold)
+    {
+        if failures > 0 {
+            why.push(format!(
+                "circuit breaker: {failures} failed tasks (threshold {threshold})"
+            ));
+        }
+    }
+    let text = |state: &str| {
+        if why.is_empty() {
+            format!("service deployment {state}")
+        } else {
+            format!("service deployment {state}: {}", why.join("; "))
+        }
+    };
+    match d.status.as_str() {
+        "ROLLBACK_REQUESTED"
+        | "ROLLBACK_IN_PROGRESS"
+        | "ROLLBACK_SUCCESSFUL"
+        | "ROLLBACK_FAILED" => Verdict::Done(Outcome::RolledBack, Some(text(&d.status))),
+        "STOPPED" | "STOP_REQUESTED" => Verdict::Done(Outcome::Failed, Some(text(&d.status))),
+        "PENDING" | "IN_PROGRESS" => match verdict {
+            Verdict::Pending(mut progress) => {
+                if d.lifecycle_stage.as_deref() == Some("BAKE_TIME") {
+                    progress.push_str(
+                        "; in its bake time: ECS keeps the deployment IN_PROGRESS until the bake time ends",
+                    );
+                } else if d.alarm_status.as_deref() == Some("MONITORING") {
+                    progress.push_str("; deployment alarms are being watched");
+                }
+                Verdict::Pending(progress)
+            }
+            done => done,
+        },
+        _ => verdict,
+    }
+}
+
 /// Multiplies `delay` by a random factor in [0.8, 1.2).
 fn jitter(delay: Duration) -> Duration {
     let random = RandomState::new().hash_one(std::time::SystemTime::now());
@@ -191,6 +270,8 @@ pub(crate) async fn wait(
     let mut progress: Vec<Option<String>> = vec![None; tracked.len()];
     let mut errors: Vec<u32> = vec![0; tracked.len()];
     let mut delay = poll.interval;
+    // Whether ListServiceDeployments answers: unknown until the first call.
+    let mut deployments_api: Option<bool> = None;
     for t in tracked {
         reporter.event(Event::Step {
             subject: &t.subject,
@@ -232,7 +313,27 @@ pub(crate) async fn wait(
                                 });
                                 continue;
                             };
-                            match evaluate(service, t) {
+                            let mut verdict = evaluate(service, t);
+                            if deployments_api != Some(false) {
+                                match ecs.service_deployments(cluster, &t.service, 3).await {
+                                    Ok(deployments) => {
+                                        deployments_api = Some(true);
+                                        verdict = refine(verdict, ours(&deployments, t));
+                                    }
+                                    Err(e) if deployments_api.is_none() => {
+                                        deployments_api = Some(false);
+                                        reporter.event(Event::Note {
+                                            subject: "",
+                                            level: Level::Debug,
+                                            text: &format!(
+                                                "{e}; following the rollouts through DescribeServices alone"
+                                            ),
+                                        });
+                                    }
+                                    Err(_) => {}
+                                }
+                            }
+                            match verdict {
                                 Verdict::Done(outcome, reason) => {
                                     ended[i] = Some(Ended {
                                         outcome,
@@ -330,7 +431,25 @@ mod tests {
             task_definition: "td:2".into(),
             previous: Some("td:1".into()),
             by_service: false,
+            updated_at: 1_700_000_000,
         }
+    }
+
+    #[test]
+    fn an_earlier_service_deployment_is_not_taken_for_this_one() {
+        let t = tracked();
+        let earlier = ServiceDeployment {
+            status: "ROLLBACK_SUCCESSFUL".into(),
+            created_at: Some(t.updated_at - 600),
+            ..ServiceDeployment::default()
+        };
+        assert_eq!(ours(std::slice::from_ref(&earlier), &t), None);
+        let this = ServiceDeployment {
+            status: "IN_PROGRESS".into(),
+            created_at: Some(t.updated_at - 5),
+            ..ServiceDeployment::default()
+        };
+        assert_eq!(ours(&[this.clone(), earlier], &t), Some(&this));
     }
 
     fn deployment(id: &str, status: &str, td: &str, state: Option<RolloutState>) -> Deployment {
@@ -418,6 +537,75 @@ mod tests {
         steady.running_count = 2;
         assert_eq!(
             evaluate(&service(vec![steady]), &t),
+            Verdict::Done(Outcome::Completed, None)
+        );
+    }
+
+    #[test]
+    fn service_deployments_refine_the_verdict() {
+        let pending = || Verdict::Pending("rollout IN_PROGRESS: 1/2 running".into());
+        assert_eq!(refine(pending(), None), pending());
+        let rollback = ServiceDeployment {
+            status: "ROLLBACK_IN_PROGRESS".into(),
+            status_reason: Some("Service deployment rolled back because of alarms".into()),
+            triggered_alarms: vec!["fleet-5xx".into(), "fleet-latency".into()],
+            ..ServiceDeployment::default()
+        };
+        assert_eq!(
+            refine(pending(), Some(&rollback)),
+            Verdict::Done(
+                Outcome::RolledBack,
+                Some("service deployment ROLLBACK_IN_PROGRESS: Service deployment rolled back because of alarms; alarms triggered: fleet-5xx, fleet-latency".into())
+            )
+        );
+        let stopped = ServiceDeployment {
+            status: "STOPPED".into(),
+            circuit_breaker_failures: Some(3),
+            circuit_breaker_threshold: Some(3),
+            ..ServiceDeployment::default()
+        };
+        assert_eq!(
+            refine(pending(), Some(&stopped)),
+            Verdict::Done(
+                Outcome::Failed,
+                Some(
+                    "service deployment STOPPED: circuit breaker: 3 failed tasks (threshold 3)"
+                        .into()
+                )
+            )
+        );
+        let baking = ServiceDeployment {
+            status: "IN_PROGRESS".into(),
+            lifecycle_stage: Some("BAKE_TIME".into()),
+            alarm_status: Some("MONITORING".into()),
+            ..ServiceDeployment::default()
+        };
+        let Verdict::Pending(text) = refine(pending(), Some(&baking)) else {
+            panic!("still pending");
+        };
+        assert!(
+            text.ends_with(
+                "in its bake time: ECS keeps the deployment IN_PROGRESS until the bake time ends"
+            ),
+            "{text}"
+        );
+        let watched = ServiceDeployment {
+            status: "IN_PROGRESS".into(),
+            alarm_status: Some("MONITORING".into()),
+            ..ServiceDeployment::default()
+        };
+        assert_eq!(
+            refine(pending(), Some(&watched)),
+            Verdict::Pending(
+                "rollout IN_PROGRESS: 1/2 running; deployment alarms are being watched".into()
+            )
+        );
+        let successful = ServiceDeployment {
+            status: "SUCCESSFUL".into(),
+            ..ServiceDeployment::default()
+        };
+        assert_eq!(
+            refine(Verdict::Done(Outcome::Completed, None), Some(&successful)),
             Verdict::Done(Outcome::Completed, None)
         );
     }

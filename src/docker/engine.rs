@@ -2,12 +2,15 @@
 //! key, resolve base images, tag, inspect, push.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::query_parameters::{PushImageOptions, TagImageOptions};
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use super::endpoint::{self, Endpoint, EndpointError};
+use super::ssh::{self, SshBridge, SshTarget};
 use super::EngineError;
 use crate::names::{Digest, ImageRef, Key};
 
@@ -21,11 +24,16 @@ const PING_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long any request may wait for the engine's response headers. Builds answer once the
 /// context is received, which for a large context over a slow link takes a while.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
+/// bollard's per-connection timeout when it is created (replaced by the two above).
+const CLIENT_TIMEOUT_SECS: u64 = 120;
 
 /// A connected engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub(crate) docker: Docker,
+    endpoint: Endpoint,
+    /// Keeps an `ssh://` engine's local socket served while any clone of the engine lives.
+    _bridge: Option<Arc<SshBridge>>,
 }
 
 /// What the tool needs to know of a local image.
@@ -95,28 +103,97 @@ pub struct Pushed {
 }
 
 impl Engine {
-    /// Connects as `DOCKER_HOST` says (unix socket, tcp, tcp with TLS through
-    /// `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), negotiates the API version and pings.
+    /// Connects to the engine the docker CLI would use (see [`endpoint::choose`]: `DOCKER_HOST`,
+    /// `DOCKER_CONTEXT`, the config's `currentContext`, the default socket), negotiates the API
+    /// version and pings.
     pub async fn connect() -> Result<Engine, EngineError> {
-        let host = std::env::var("DOCKER_HOST")
-            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+        let endpoint = endpoint::choose(&|name| std::env::var(name).ok())?;
+        Self::connect_to(endpoint).await
+    }
+
+    /// Connects to a chosen endpoint.
+    pub async fn connect_to(endpoint: Endpoint) -> Result<Engine, EngineError> {
         let unreachable = |source| EngineError::Unreachable {
-            host: host.clone(),
+            host: endpoint.host.clone(),
+            chosen: endpoint.reason(),
             source,
         };
-        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
-        let docker = docker.with_timeout(PING_TIMEOUT);
-        let docker = match tokio::time::timeout(PING_TIMEOUT, docker.negotiate_version()).await {
-            Ok(result) => result.map_err(unreachable)?,
-            Err(_) => return Err(unreachable(bollard::errors::Error::RequestTimeoutError)),
+        let mut bridge = None;
+        let docker = if let Some(target) = SshTarget::parse(&endpoint.host) {
+            let started = SshBridge::start(target)
+                .map_err(|e| unreachable(bollard::errors::Error::from(e)))?;
+            let docker = Docker::connect_with_unix(
+                &started.socket_url(),
+                CLIENT_TIMEOUT_SECS,
+                bollard::API_DEFAULT_VERSION,
+            );
+            bridge = Some(Arc::new(started));
+            docker
+        } else if endpoint.host.starts_with("ssh://") {
+            return Err(EndpointError::Unsupported {
+                host: endpoint.host.clone(),
+                from: endpoint.reason(),
+                why: "an ssh URL is ssh://[user@]host[:port]",
+            }
+            .into());
+        } else if let Some(tls) = &endpoint.tls {
+            Docker::connect_with_ssl(
+                &endpoint.host,
+                &tls.key,
+                &tls.cert,
+                &tls.ca,
+                CLIENT_TIMEOUT_SECS,
+                bollard::API_DEFAULT_VERSION,
+            )
+        } else {
+            Docker::connect_with_host(&endpoint.host)
+        }
+        .map_err(unreachable)?;
+        // ssh connects and starts the remote CLI before the first answer.
+        let ping_timeout = if bridge.is_some() {
+            PING_TIMEOUT + ssh::CONNECT_TIMEOUT
+        } else {
+            PING_TIMEOUT
         };
-        match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
-            Ok(result) => result.map_err(unreachable)?,
-            Err(_) => return Err(unreachable(bollard::errors::Error::RequestTimeoutError)),
+        let docker = docker.with_timeout(ping_timeout);
+        let answered = async {
+            let docker = match tokio::time::timeout(ping_timeout, docker.negotiate_version()).await
+            {
+                Ok(result) => result?,
+                Err(_) => return Err(bollard::errors::Error::RequestTimeoutError),
+            };
+            match tokio::time::timeout(ping_timeout, docker.ping()).await {
+                Ok(result) => result?,
+                Err(_) => return Err(bollard::errors::Error::RequestTimeoutError),
+            };
+            Ok(docker)
+        };
+        let docker = match answered.await {
+            Ok(docker) => docker,
+            Err(source) => {
+                // What ssh printed says more than "connection closed".
+                let said = match &bridge {
+                    Some(bridge) => bridge.last_error().await,
+                    None => None,
+                };
+                return Err(match said {
+                    Some(said) => {
+                        unreachable(bollard::errors::Error::from(std::io::Error::other(said)))
+                    }
+                    None => unreachable(source),
+                });
+            }
         };
         Ok(Engine {
             docker: docker.with_timeout(REQUEST_TIMEOUT),
+            endpoint,
+            _bridge: bridge,
         })
+    }
+
+    /// The engine connected to, and what chose it.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {

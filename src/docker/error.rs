@@ -9,10 +9,12 @@ use crate::names::ImageName;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The engine did not answer.
-    #[error("cannot reach the Docker engine at `{host}`")]
+    #[error("cannot reach the Docker engine at `{host}` ({chosen})")]
     Unreachable {
-        /// `DOCKER_HOST` or the default socket.
+        /// `DOCKER_HOST`, a context's host, or the default socket.
         host: String,
+        /// Why that engine was chosen (`from DOCKER_HOST`, …).
+        chosen: String,
         /// Why.
         #[source]
         source: bollard::errors::Error,
@@ -107,11 +109,15 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// No engine could be chosen (a missing context, an unreadable config file).
+    #[error(transparent)]
+    Endpoint(#[from] super::EndpointError),
 }
 
 impl Diagnostic for EngineError {
     fn exit(&self) -> Exit {
         match self {
+            EngineError::Endpoint(error) => error.exit(),
             EngineError::Unreachable { .. } | EngineError::Api { .. } => Exit::Unavailable,
             EngineError::Push { auth: true, .. } => Exit::Unavailable,
             EngineError::BaseMissing { .. }
@@ -123,8 +129,12 @@ impl Diagnostic for EngineError {
 
     fn hint(&self) -> Option<String> {
         match self {
+            EngineError::Endpoint(error) => error.hint(),
+            EngineError::Unreachable { host, .. } if host.starts_with("ssh://") => Some(
+                "can `ssh HOST docker version` reach it without a password prompt (key in the agent or ~/.ssh/config, host in known_hosts)? The remote user needs the docker CLI and access to its engine".into(),
+            ),
             EngineError::Unreachable { .. } => Some(
-                "is dockerd running? Is `DOCKER_HOST` right (unix:///var/run/docker.sock, tcp://HOST:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)?".into(),
+                "is dockerd running? Is the engine chosen right (run with -v to see why this one was chosen; DOCKER_HOST, DOCKER_CONTEXT or `docker context use` change it)?".into(),
             ),
             EngineError::Build { log: Some(log), .. } => Some(format!("the full log is in {}", log.display())),
             EngineError::Unsupported { hint, .. } => Some(hint.clone()),

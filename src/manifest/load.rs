@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use super::model::*;
 use super::reader::{Source, Table};
@@ -27,8 +26,6 @@ pub struct LoadOptions {
 pub const DEFAULT_KEEP_REVISIONS: u32 = 5;
 /// Default number of key-tagged images the ECR lifecycle policy keeps.
 pub const DEFAULT_KEEP_IMAGES: u32 = 30;
-/// Default time a local image test may take to answer.
-pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 const TOP_KEYS: &[&str] = &["vars", "defaults", "registry", "images"];
 const IMAGE_KEYS: &[&str] = &[
@@ -153,6 +150,8 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
         });
     }
     check_dependencies(&images)?;
+    resolve_references(&mut images)?;
+    super::test_section::check_service_images(&images)?;
 
     Ok(Manifest {
         path: path.to_path_buf(),
@@ -446,7 +445,7 @@ fn read_image(
         },
     };
     let test = match table.table("test")? {
-        Some(t) => Some(read_test(t, vars)?),
+        Some(t) => Some(super::test_section::read_test(t, vars)?),
         None => None,
     };
     let check = match table.table("check")? {
@@ -493,23 +492,65 @@ fn read_deploy(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<DeploySpec, 
     table.reject_unknown(&["services", "task_families", "keep_revisions"])?;
     let mut services = Vec::new();
     for mut entry in table.tables("services")? {
-        entry.reject_unknown(&["cluster", "service", "container", "always_on"])?;
-        services.push(ServiceTarget {
-            cluster: required_string(&mut entry, "cluster", "cluster = \"fleet\"", vars)?,
-            service: required_string(&mut entry, "service", "service = \"element\"", vars)?,
-            container: required_string(&mut entry, "container", "container = \"element\"", vars)?,
-            always_on: entry.boolean("always_on")?.unwrap_or(true),
-        });
-        entry.finish(&["cluster", "service", "container", "always_on"])?;
+        services.push(read_service_target(&mut entry, vars)?);
+        entry.finish(SERVICE_TARGET_KEYS)?;
     }
     let mut task_families = Vec::new();
     for mut entry in table.tables("task_families")? {
-        entry.reject_unknown(&["family", "container"])?;
+        entry.reject_unknown(&["family", "container", "referenced_by"])?;
+        let family = match entry.string("family", vars)? {
+            Some((v, _, _)) if !v.is_empty() => Some(v),
+            _ => None,
+        };
+        let container = required_string(&mut entry, "container", "container = \"agent\"", vars)?;
+        let referenced_by = match entry.table("referenced_by")? {
+            Some(mut reference) => {
+                reference.reject_unknown(&["image", "env"])?;
+                let location = reference.location();
+                let image_text = required_string(
+                    &mut reference,
+                    "image",
+                    "referenced_by = { image = \"fleet-manager\", env = \"ECS_TASK_DEFINITION_ARN\" }",
+                    vars,
+                )?;
+                let image =
+                    image_text
+                        .parse::<ImageName>()
+                        .map_err(|e| ManifestError::InvalidValue {
+                            location: reference.location_of("image"),
+                            message: e.to_string(),
+                            hint: None,
+                        })?;
+                let env = required_string(
+                    &mut reference,
+                    "env",
+                    "env = \"ECS_TASK_DEFINITION_ARN\"",
+                    vars,
+                )?;
+                reference.finish(&["image", "env"])?;
+                Some(FamilyReference {
+                    image,
+                    env,
+                    services: Vec::new(),
+                    location,
+                })
+            }
+            None => None,
+        };
+        if family.is_none() && referenced_by.is_none() {
+            return Err(ManifestError::MissingKey {
+                location: entry.location(),
+                key: "family",
+                table: entry.display_name(),
+                example: "family = \"fleet-agent\" (or referenced_by = { image = \"fleet-manager\", env = \"ECS_TASK_DEFINITION_ARN\" })",
+            });
+        }
         task_families.push(FamilyTarget {
-            family: required_string(&mut entry, "family", "family = \"fleet-agent\"", vars)?,
-            container: required_string(&mut entry, "container", "container = \"agent\"", vars)?,
+            family,
+            container,
+            referenced_by,
         });
-        entry.finish(&["family", "container"])?;
+        entry.finish(&["family", "container", "referenced_by"])?;
     }
     let keep_revisions = table
         .integer("keep_revisions", 1..1001)?
@@ -522,79 +563,72 @@ fn read_deploy(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<DeploySpec, 
     })
 }
 
-fn read_port(table: &mut Table<'_, '_>, key: &str) -> Result<Option<u16>, ManifestError> {
-    Ok(table.integer(key, 1..65536)?.map(|p| p as u16))
-}
+/// The keys of a `services` entry.
+const SERVICE_TARGET_KEYS: &[&str] = &["cluster", "service", "container", "always_on"];
 
-fn read_test(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<TestSpec, ManifestError> {
-    table.reject_unknown(&["tcp", "http", "user", "timeout", "env"])?;
-    let location = table.location();
-    let tcp = read_port(&mut table, "tcp")?;
-    let http = match table.table("http")? {
-        Some(mut http) => {
-            let Some(port) = read_port(&mut http, "port")? else {
-                return Err(ManifestError::MissingKey {
-                    location: http.location(),
-                    key: "port",
-                    table: http.display_name(),
-                    example: "http = { port = 8080, path = \"/\" }",
-                });
-            };
-            let path = http
-                .string("path", vars)?
-                .map_or_else(|| "/".to_string(), |(p, _, _)| p);
-            let status = table_status(&mut http)?;
-            let contains = http.string("contains", vars)?.map(|(c, _, _)| c);
-            http.finish(&["port", "path", "status", "contains"])?;
-            Some(Probe::Http {
-                port,
-                path: if path.starts_with('/') {
-                    path
-                } else {
-                    format!("/{path}")
-                },
-                status,
-                contains,
-            })
-        }
-        None => None,
-    };
-    let probe = match (tcp, http) {
-        (Some(port), None) => Some(Probe::Tcp { port }),
-        (None, Some(probe)) => Some(probe),
-        (Some(_), Some(_)) => {
-            return Err(ManifestError::InvalidValue {
-                location: table.location_of("tcp"),
-                message: format!("{} sets both `tcp` and `http`", table.display_name()),
-                hint: Some("keep one probe: `http` checks more than `tcp`".into()),
-            })
-        }
-        (None, None) => None,
-    };
-    let user = table.string("user", vars)?.map(|(u, _, _)| u);
-    let timeout = match table.string("timeout", vars)? {
-        None => DEFAULT_TEST_TIMEOUT,
-        Some((text, loc, _)) => {
-            humantime::parse_duration(&text).map_err(|e| ManifestError::InvalidValue {
-                location: loc,
-                message: format!("`timeout` `{text}` is not a duration: {e}"),
-                hint: Some("write it like `30s`, `2m` or `1m 30s`".into()),
-            })?
-        }
-    };
-    let env = table.string_map("env", vars)?;
-    table.finish(&["tcp", "http", "user", "timeout", "env"])?;
-    Ok(TestSpec {
-        probe,
-        user,
-        timeout,
-        env,
-        location,
+/// One `services` entry: `service` may be left out, the service is then found by its container.
+fn read_service_target(
+    entry: &mut Table<'_, '_>,
+    vars: &mut Vars,
+) -> Result<ServiceTarget, ManifestError> {
+    entry.reject_unknown(SERVICE_TARGET_KEYS)?;
+    Ok(ServiceTarget {
+        cluster: required_string(entry, "cluster", "cluster = \"fleet\"", vars)?,
+        service: match entry.string("service", vars)? {
+            Some((v, _, _)) if !v.is_empty() => Some(v),
+            _ => None,
+        },
+        container: required_string(entry, "container", "container = \"element\"", vars)?,
+        always_on: entry.boolean("always_on")?.unwrap_or(true),
     })
 }
 
-fn table_status(table: &mut Table<'_, '_>) -> Result<u16, ManifestError> {
-    Ok(table.integer("status", 100..600)?.map_or(200, |s| s as u16))
+/// Follows each `referenced_by` to the referencing image: it must be in the manifest and deploy
+/// to at least one service; its service targets are copied into the reference.
+fn resolve_references(images: &mut [ImageSpec]) -> Result<(), ManifestError> {
+    let names: Vec<String> = images.iter().map(|i| i.name.to_string()).collect();
+    let targets: Vec<Vec<ServiceTarget>> =
+        images.iter().map(|i| i.deploy.services.clone()).collect();
+    for image in images.iter_mut() {
+        for family in &mut image.deploy.task_families {
+            let Some(reference) = &mut family.referenced_by else {
+                continue;
+            };
+            let Some(index) = names.iter().position(|n| n == reference.image.as_str()) else {
+                return Err(ManifestError::InvalidValue {
+                    location: reference.location.clone(),
+                    message: format!(
+                        "`referenced_by` names image `{}`, which is not in the manifest",
+                        reference.image
+                    ),
+                    hint: Some(
+                        match did_you_mean(
+                            reference.image.as_str(),
+                            names.iter().map(String::as_str),
+                        ) {
+                            Some(close) => format!("did you mean `{close}`?"),
+                            None => format!("images in the manifest: {}", names.join(", ")),
+                        },
+                    ),
+                });
+            };
+            if targets[index].is_empty() {
+                return Err(ManifestError::InvalidValue {
+                    location: reference.location.clone(),
+                    message: format!(
+                        "`referenced_by` names image `{}`, which deploys to no service",
+                        reference.image
+                    ),
+                    hint: Some(format!(
+                        "add `services = [{{ cluster = \"…\", container = \"…\" }}]` to [images.{}.deploy]: the reference is read from that service's task definition",
+                        reference.image
+                    )),
+                });
+            }
+            reference.services = targets[index].clone();
+        }
+    }
+    Ok(())
 }
 
 fn read_check(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<CheckSpec, ManifestError> {

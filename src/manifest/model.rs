@@ -2,9 +2,9 @@
 //! and every path resolved when the manifest is loaded (`load.rs`), so nothing downstream parses
 //! strings again.
 
+use super::test_spec::TestSpec;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::error::Location;
 use crate::names::{ImageName, Platform, RepositoryName, Tag};
@@ -151,8 +151,10 @@ impl DeploySpec {
 pub struct ServiceTarget {
     /// ECS cluster name or ARN.
     pub cluster: String,
-    /// ECS service name or ARN.
-    pub service: String,
+    /// ECS service name or ARN. `None` (the key left out): the service is found, as the one
+    /// service of the cluster whose current task definition has `container` (stacks whose service
+    /// names CloudFormation generates).
+    pub service: Option<String>,
     /// The container in the task definition whose image is replaced.
     pub container: String,
     /// `always_on`: a service that must keep running (warns when its desired count is 0).
@@ -160,59 +162,33 @@ pub struct ServiceTarget {
     pub always_on: bool,
 }
 
-/// One `{ family, container }` entry.
+/// One `{ family, container, referenced_by }` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyTarget {
-    /// Task-definition family.
-    pub family: String,
+    /// Task-definition family. `None` (left out): the family is the one `referenced_by` names.
+    pub family: Option<String>,
     /// The container whose image is replaced.
     pub container: String,
+    /// `referenced_by = { image, env }`: the family's revision ARN is the value of environment
+    /// variable `env` in the container of another image's service (the Fleet Manager launches
+    /// agents with `RunTask` on `ECS_TASK_DEFINITION_ARN`). A new revision of the family then
+    /// gives that service a new revision naming it. Default none.
+    pub referenced_by: Option<FamilyReference>,
 }
 
-/// `[images.<name>.test]`.
-#[derive(Debug, Clone)]
-pub struct TestSpec {
-    /// `tcp = PORT` or `http = { … }`; `None` when neither is set: the container must then start
-    /// and keep running for a few seconds (an image that serves nothing, such as the agent).
-    pub probe: Option<Probe>,
-    /// `user`: the user the container must run as (name or uid).
-    pub user: Option<String>,
-    /// `timeout`: how long the probe may take. Default 30s.
-    pub timeout: Duration,
-    /// `env`: environment for the test container.
-    pub env: BTreeMap<String, String>,
-    /// Where the table is.
-    pub location: Location,
-}
-
-/// What `test` waits for.
+/// Where a family's revision is referenced: an environment variable of another image's
+/// container, in that image's services.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Probe {
-    /// A TCP connection succeeds.
-    Tcp {
-        /// Container port.
-        port: u16,
-    },
-    /// An HTTP GET answers as expected.
-    Http {
-        /// Container port.
-        port: u16,
-        /// Path, default `/`.
-        path: String,
-        /// Expected status, default 200.
-        status: u16,
-        /// Text the body must contain, when set.
-        contains: Option<String>,
-    },
-}
-
-impl Probe {
-    /// The container port probed.
-    pub fn port(&self) -> u16 {
-        match self {
-            Probe::Tcp { port } | Probe::Http { port, .. } => *port,
-        }
-    }
+pub struct FamilyReference {
+    /// The referencing image (`fleet-manager`).
+    pub image: ImageName,
+    /// The environment variable holding the revision ARN (`ECS_TASK_DEFINITION_ARN`).
+    pub env: String,
+    /// The referencing image's service targets, copied from its `[images.<image>.deploy]` when
+    /// the manifest is loaded: the reference is followed even when that image is not deployed.
+    pub services: Vec<ServiceTarget>,
+    /// Where `referenced_by` is written.
+    pub location: Location,
 }
 
 /// `[images.<name>.check]`.

@@ -225,3 +225,68 @@ fn allow_names_only_known_rules() {
         "error: `healthchek` in `allow` is not a check rule\n  --> images/fleet.toml:4 (images.a.check.allow)\n  hint: did you mean `healthcheck`?"
     );
 }
+
+// ---- [images.<name>.deploy]: targets found by container, references between families ----
+
+const CDK: &str = r#"
+[vars]
+environment = "dev"
+
+[images.fleet-manager]
+context = "fm"
+[images.fleet-manager.deploy]
+services = [{ cluster = "open-claw-fleet-${environment}", container = "fleet-manager" }]
+
+[images.agent]
+context = "agent"
+[images.agent.deploy]
+task_families = [{ container = "agent", referenced_by = { image = "fleet-manager", env = "ECS_TASK_DEFINITION_ARN" } }]
+"#;
+
+#[test]
+fn a_service_found_by_container_and_a_family_found_through_a_reference() {
+    let manifest = load_text(CDK).unwrap();
+    let fm = &manifest.images[0].deploy.services[0];
+    assert_eq!(fm.cluster, "open-claw-fleet-dev");
+    assert_eq!(fm.service, None);
+    assert_eq!(fm.container, "fleet-manager");
+    let agent = &manifest.images[1].deploy.task_families[0];
+    assert_eq!(agent.family, None);
+    let reference = agent.referenced_by.as_ref().unwrap();
+    assert_eq!(reference.image.as_str(), "fleet-manager");
+    assert_eq!(reference.env, "ECS_TASK_DEFINITION_ARN");
+    assert_eq!(reference.services, std::slice::from_ref(fm));
+}
+
+#[test]
+fn a_reference_must_name_an_image_that_deploys_to_a_service() {
+    let unknown = CDK.replace("image = \"fleet-manager\"", "image = \"fleet-manger\"");
+    assert_eq!(
+        error_text(&unknown),
+        "error: `referenced_by` names image `fleet-manger`, which is not in the manifest\n  \
+         --> images/fleet.toml:13 (images.agent.deploy.task_families[0].referenced_by)\n  \
+         hint: did you mean `fleet-manager`?"
+    );
+    let no_service = CDK.replace(
+        "services = [{ cluster = \"open-claw-fleet-${environment}\", container = \"fleet-manager\" }]",
+        "services = []",
+    );
+    let text = error_text(&no_service);
+    assert!(
+        text.starts_with(
+            "error: `referenced_by` names image `fleet-manager`, which deploys to no service"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("hint: add `services = [{ cluster"), "{text}");
+    let neither = CDK.replace(
+        ", referenced_by = { image = \"fleet-manager\", env = \"ECS_TASK_DEFINITION_ARN\" }",
+        "",
+    );
+    let text = error_text(&neither);
+    assert!(text.contains("family"), "{text}");
+    assert!(text.contains("referenced_by = {"), "{text}");
+    let unknown_key = CDK.replace("env = \"ECS", "variable = \"ECS");
+    let text = error_text(&unknown_key);
+    assert!(text.contains("variable"), "{text}");
+}

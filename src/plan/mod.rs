@@ -6,6 +6,7 @@ pub mod explain;
 pub mod known_images;
 mod model;
 mod planner;
+pub mod waves;
 
 pub use model::*;
 pub use planner::plan;

@@ -40,6 +40,45 @@ pub(crate) struct RepositorySettings {
     pub keep_images: u32,
 }
 
+/// The settings of a repository that already exists, as `DescribeRepositories` gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Existing {
+    scan_on_push: Option<bool>,
+    /// `MUTABLE`, `IMMUTABLE`, or a newer value (`*_WITH_EXCLUSION`).
+    tag_mutability: Option<String>,
+    /// `AES256`, `KMS`, `KMS_DSSE`.
+    encryption: Option<String>,
+}
+
+impl Existing {
+    /// What differs from the settings the tool gives the repositories it creates.
+    fn differences(&self, settings: &RepositorySettings) -> Vec<String> {
+        let mut differences = Vec::new();
+        if let Some(scan) = self.scan_on_push.filter(|s| *s != settings.scan_on_push) {
+            differences.push(format!(
+                "scan on push is {}, the manifest says {}",
+                if scan { "on" } else { "off" },
+                if settings.scan_on_push { "on" } else { "off" }
+            ));
+        }
+        let wanted = match settings.tag_mutability {
+            TagMutability::Mutable => "MUTABLE",
+            TagMutability::Immutable => "IMMUTABLE",
+        };
+        if let Some(mutability) = self.tag_mutability.as_deref().filter(|m| *m != wanted) {
+            differences.push(format!(
+                "tags are {mutability}, the manifest says {wanted} (tag_mutability)"
+            ));
+        }
+        if let Some(encryption) = self.encryption.as_deref().filter(|e| *e != "AES256") {
+            differences.push(format!(
+                "encryption is {encryption}, fleet-images creates AES256"
+            ));
+        }
+        differences
+    }
+}
+
 /// What `GetAuthorizationToken` gives.
 pub(crate) struct Authorization {
     /// The password of user `AWS`.
@@ -165,20 +204,40 @@ impl Ecr {
         })
     }
 
-    /// Makes `repository` exist with `settings` and carry the lifecycle policy; what it changed.
-    /// Describes first and compares the policy, so a second run makes no mutating call. Existing
-    /// repositories keep their scan and mutability settings: someone may have set them on purpose.
+    /// Makes `repository` exist with `settings` and carry the lifecycle policy; what it changed,
+    /// each with a note when there is something to warn about. Describes first and compares the
+    /// policy, so a second run makes no mutating call.
+    ///
+    /// A repository that exists may be another tool's (the fleet's CDK stack creates its
+    /// repositories): its scan, mutability and encryption settings are left as they are, and each
+    /// one that differs from the manifest's is reported ([`ChangeAction::KeptOwnSettings`]). The
+    /// lifecycle policy is the manifest's (`keep_images`): it is put when missing or different,
+    /// and replacing a policy that fleet-images did not write is said in the note.
     pub(crate) async fn ensure(
         &self,
         repository: &str,
         settings: &RepositorySettings,
-    ) -> Result<Vec<ChangeAction>, RegistryError> {
+    ) -> Result<Vec<(ChangeAction, Option<String>)>, RegistryError> {
         let mut changes = Vec::new();
         let mut created = false;
-        if !self.exists(repository).await? {
-            created = self.create(repository, settings).await?;
-            if created {
-                changes.push(ChangeAction::Created);
+        match self.describe(repository).await? {
+            None => {
+                created = self.create(repository, settings).await?;
+                if created {
+                    changes.push((ChangeAction::Created, None));
+                }
+            }
+            Some(existing) => {
+                let differences = existing.differences(settings);
+                if !differences.is_empty() {
+                    changes.push((
+                        ChangeAction::KeptOwnSettings,
+                        Some(format!(
+                            "the repository exists with settings that differ from the manifest's, left as they are: {}",
+                            differences.join("; ")
+                        )),
+                    ));
+                }
             }
         }
         let current = if created {
@@ -195,12 +254,20 @@ impl Ecr {
                 .send()
                 .await
                 .map_err(|e| self.failure("PutLifecyclePolicy", Some(repository), &e))?;
-            changes.push(ChangeAction::LifecyclePolicySet);
+            let note = current
+                .as_deref()
+                .filter(|policy| !lifecycle::is_ours(policy))
+                .map(|_| {
+                    "replaced a lifecycle policy that fleet-images did not write (the manifest's `keep_images` sets it)"
+                        .to_string()
+                });
+            changes.push((ChangeAction::LifecyclePolicySet, note));
         }
         Ok(changes)
     }
 
-    async fn exists(&self, repository: &str) -> Result<bool, RegistryError> {
+    /// The repository's settings, `None` when it does not exist.
+    async fn describe(&self, repository: &str) -> Result<Option<Existing>, RegistryError> {
         match self
             .client
             .describe_repositories()
@@ -212,8 +279,15 @@ impl Ecr {
             Ok(output) => Ok(output
                 .repositories()
                 .iter()
-                .any(|r| r.repository_name() == Some(repository))),
-            Err(e) if e.code() == Some("RepositoryNotFoundException") => Ok(false),
+                .find(|r| r.repository_name() == Some(repository))
+                .map(|r| Existing {
+                    scan_on_push: r.image_scanning_configuration().map(|c| c.scan_on_push()),
+                    tag_mutability: r.image_tag_mutability().map(|m| m.as_str().to_string()),
+                    encryption: r
+                        .encryption_configuration()
+                        .map(|c| c.encryption_type().as_str().to_string()),
+                })),
+            Err(e) if e.code() == Some("RepositoryNotFoundException") => Ok(None),
             Err(e) => Err(self.failure("DescribeRepositories", Some(repository), &e)),
         }
     }
@@ -481,6 +555,41 @@ pub(crate) fn classify(code: Option<&str>, status: Option<u16>) -> EcrFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_existing_repository_s_differing_settings_are_listed() {
+        let settings = RepositorySettings {
+            scan_on_push: true,
+            tag_mutability: TagMutability::Immutable,
+            keep_images: 30,
+        };
+        let cdk = Existing {
+            scan_on_push: Some(false),
+            tag_mutability: Some("MUTABLE".into()),
+            encryption: Some("AES256".into()),
+        };
+        assert_eq!(
+            cdk.differences(&settings),
+            [
+                "scan on push is off, the manifest says on",
+                "tags are MUTABLE, the manifest says IMMUTABLE (tag_mutability)"
+            ]
+        );
+        let same = Existing {
+            scan_on_push: Some(true),
+            tag_mutability: Some("IMMUTABLE".into()),
+            encryption: Some("AES256".into()),
+        };
+        assert!(same.differences(&settings).is_empty());
+        let kms = Existing {
+            encryption: Some("KMS".into()),
+            ..same
+        };
+        assert_eq!(
+            kms.differences(&settings),
+            ["encryption is KMS, fleet-images creates AES256"]
+        );
+    }
 
     #[test]
     fn classifies_aws_error_codes() {

@@ -40,6 +40,19 @@ pub(crate) fn needs_update(current: Option<&str>, keep_images: u32) -> bool {
     }
 }
 
+/// Whether a policy is one this tool wrote (its rule's description says so), whatever its count.
+pub(crate) fn is_ours(policy: &str) -> bool {
+    serde_json::from_str::<Value>(policy).is_ok_and(|value| {
+        value["rules"].as_array().is_some_and(|rules| {
+            rules.iter().any(|r| {
+                r["description"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("fleet-images:"))
+            })
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +82,10 @@ mod tests {
         assert!(needs_update(Some(&policy(30)), 31));
         assert!(needs_update(None, 30));
         assert!(needs_update(Some("not json"), 30));
+        assert!(is_ours(&policy(5)));
+        assert!(!is_ours(
+            r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}"#
+        ));
+        assert!(!is_ours("not json"));
     }
 }

@@ -54,6 +54,9 @@ pub struct RepositoryChange {
     pub repository: RepositoryName,
     /// What was done.
     pub action: ChangeAction,
+    /// A warning about it (settings another tool set, a policy it wrote), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What `ensure_repositories` did to a repository.
@@ -65,6 +68,10 @@ pub enum ChangeAction {
     /// Its lifecycle policy was missing or different, and was put.
     #[serde(rename = "lifecycle policy set")]
     LifecyclePolicySet,
+    /// It exists with settings that differ from the manifest's, and they were left alone (the
+    /// repository may be another tool's, such as the fleet's CDK stack).
+    #[serde(rename = "kept its own settings")]
+    KeptOwnSettings,
 }
 
 impl ChangeAction {
@@ -73,6 +80,7 @@ impl ChangeAction {
         match self {
             ChangeAction::Created => "created",
             ChangeAction::LifecyclePolicySet => "lifecycle policy set",
+            ChangeAction::KeptOwnSettings => "kept its own settings",
         }
     }
 }
@@ -250,9 +258,10 @@ impl Registry {
                     .api
                     .ensure(&self.repository_path(repository), &ecr.settings)
                     .await?;
-                Ok::<_, RegistryError>(actions.into_iter().map(|action| RepositoryChange {
+                Ok::<_, RegistryError>(actions.into_iter().map(|(action, note)| RepositoryChange {
                     repository: repository.clone(),
                     action,
+                    note,
                 }))
             }))
             .await?;

@@ -24,8 +24,9 @@ use aws_sdk_ecs::types::{
     Tag, TaskDefinitionField, Volume,
 };
 use fleet_images::deploy::{
-    deploy, AwsEcs, DeployOptions, DeployRequest, DescribedServices, Ecs, EcsError,
-    ImageReplacement, Outcome, PollSettings, Service, ServiceUpdate, StoppedTask, TaskDefinition,
+    deploy, AwsEcs, DeployOptions, DeployRequest, DescribedServices, Ecs, EcsError, Outcome,
+    PollSettings, RevisionChanges, Service, ServiceDeployment, ServiceUpdate, StoppedTask,
+    TaskDefinition,
 };
 use fleet_images::error::Exit;
 use fleet_images::manifest::{DeploySpec, FamilyTarget, ServiceTarget};
@@ -97,10 +98,10 @@ impl Ecs for Counting {
     async fn register_task_definition(
         &self,
         base: &TaskDefinition,
-        images: &[ImageReplacement],
+        changes: &RevisionChanges,
     ) -> Result<TaskDefinition, EcsError> {
         self.registers.fetch_add(1, Ordering::SeqCst);
-        self.inner.register_task_definition(base, images).await
+        self.inner.register_task_definition(base, changes).await
     }
     async fn update_service(&self, update: &ServiceUpdate) -> Result<Service, EcsError> {
         self.updates.fetch_add(1, Ordering::SeqCst);
@@ -112,6 +113,19 @@ impl Ecs for Counting {
     async fn deregister_task_definition(&self, arn: &str) -> Result<(), EcsError> {
         self.deregisters.fetch_add(1, Ordering::SeqCst);
         self.inner.deregister_task_definition(arn).await
+    }
+    async fn running_task_definitions(&self, cluster: &str) -> Result<Vec<String>, EcsError> {
+        self.inner.running_task_definitions(cluster).await
+    }
+    async fn service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+        limit: usize,
+    ) -> Result<Vec<ServiceDeployment>, EcsError> {
+        self.inner
+            .service_deployments(cluster, service, limit)
+            .await
     }
     async fn stopped_tasks(
         &self,
@@ -209,7 +223,7 @@ fn request(
         spec: DeploySpec {
             services: vec![ServiceTarget {
                 cluster: cluster.into(),
-                service: service.into(),
+                service: Some(service.into()),
                 container: "app".into(),
                 always_on: true,
             }],
@@ -379,8 +393,9 @@ async fn a_family_gets_a_new_revision_and_unused_old_ones_go() {
     request.spec = DeploySpec {
         services: Vec::new(),
         task_families: vec![FamilyTarget {
-            family: family.clone(),
+            family: Some(family.clone()),
             container: "app".into(),
+            referenced_by: None,
         }],
         keep_revisions: 2,
     };

@@ -3,12 +3,17 @@
 
 mod build;
 mod buildkit;
+mod cdk;
+mod cdk_replica;
 mod check;
 mod deploy;
+mod engines;
 mod hash;
 mod imagetest;
 mod lessons;
 mod push;
 mod registry;
 mod release;
+mod runners;
+mod shell;
 mod support;

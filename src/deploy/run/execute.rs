@@ -4,33 +4,21 @@
 use crate::report::{Event, Level};
 
 use super::super::clock::Clock;
-use super::super::ecs::{revision_name, Ecs, ServiceUpdate};
+use super::super::ecs::{
+    revision_name, Ecs, EnvReplacement, ImageReplacement, RevisionChanges, ServiceUpdate,
+};
 use super::super::error::DeployError;
 use super::super::prune::{self, Prune};
-use super::super::report::Outcome;
+use super::super::report::{EnvChange, Outcome};
 use super::super::wait::{self, Tracked};
 use super::{Action, Run, RECENT};
 
 impl<E: Ecs, C: Clock> Run<'_, E, C> {
-    /// Registers and updates what changed; registers the families' new revisions. A target that
-    /// fails does not stop the others.
+    /// Registers the families' new revisions, then registers and updates the services that
+    /// changed. A target that fails does not stop the others; a service that references a family
+    /// that failed is left alone.
     pub(super) async fn execute(&mut self) {
-        for i in 0..self.services.len() {
-            if matches!(self.services[i].action, Action::None) {
-                continue;
-            }
-            let subject = self.services[i].report.subject.clone();
-            self.services[i].started = Some(self.clock.now());
-            self.reporter.event(Event::Started {
-                subject: &subject,
-                action: "deploy",
-            });
-            if let Err(e) = self.deploy_service(i).await {
-                let started = self.services[i].started;
-                self.finished(&subject, false, &e.to_string(), started);
-                self.services[i].fail(e);
-            }
-        }
+        // Families first: a service that references one names its new revision.
         for i in 0..self.families.len() {
             if self.families[i].replacements.is_empty() {
                 continue;
@@ -44,7 +32,13 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             });
             let definition = work.definition.as_ref().expect("preflight passed");
             // A service of the run may have registered this very revision already.
-            let key = (definition.arn.clone(), work.replacements.clone());
+            let key = (
+                definition.arn.clone(),
+                RevisionChanges {
+                    images: work.replacements.clone(),
+                    environment: Vec::new(),
+                },
+            );
             let registered = self
                 .registered
                 .iter()
@@ -53,9 +47,11 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             let result = match registered {
                 Some(new) => Ok(new),
                 None => {
-                    self.ecs
-                        .register_task_definition(definition, &work.replacements)
-                        .await
+                    let new = self.ecs.register_task_definition(definition, &key.1).await;
+                    if let Ok(new) = &new {
+                        self.registered.push((key, new.clone()));
+                    }
+                    new
                 }
             };
             match result {
@@ -81,6 +77,22 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
                 }
             }
         }
+        for i in 0..self.services.len() {
+            if matches!(self.services[i].action, Action::None) {
+                continue;
+            }
+            let subject = self.services[i].report.subject.clone();
+            self.services[i].started = Some(self.clock.now());
+            self.reporter.event(Event::Started {
+                subject: &subject,
+                action: "deploy",
+            });
+            if let Err(e) = self.deploy_service(i).await {
+                let started = self.services[i].started;
+                self.finished(&subject, false, &e.to_string(), started);
+                self.services[i].fail(e);
+            }
+        }
     }
 
     /// Registers (or reuses) the new revision of one service and updates the service to it;
@@ -91,13 +103,15 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
         let definition = work.definition.clone().expect("preflight passed");
         let new_arn = match &work.action {
             Action::Register(replacements) => {
-                let key = (definition.arn.clone(), replacements.clone());
+                let replacements = replacements.clone();
+                let changes = self.revision_changes(i, &replacements)?;
+                let key = (definition.arn.clone(), changes);
                 let new = match self.registered.iter().find(|(k, _)| *k == key) {
                     Some((_, new)) => {
                         self.reporter.event(Event::Step {
                             subject: &subject,
                             text: &format!(
-                                "uses {}, registered for another service",
+                                "uses {}, registered for another target",
                                 new.short_name()
                             ),
                         });
@@ -106,7 +120,7 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
                     None => {
                         let new = self
                             .ecs
-                            .register_task_definition(&definition, replacements)
+                            .register_task_definition(&definition, &key.1)
                             .await
                             .map_err(|source| DeployError::Ecs {
                                 subject: subject.clone(),
@@ -124,6 +138,7 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
                 self.services[i].report.new_task_definition = Some(new.arn.clone());
                 new.arn
             }
+            Action::Restore(arn) => arn.clone(),
             _ => definition.arn.clone(),
         };
         let force = matches!(self.services[i].action, Action::Force);
@@ -175,6 +190,10 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
                 "forced a new deployment {deployment} of {}",
                 revision_name(&new_arn)
             ),
+            Action::Restore(_) => format!(
+                "returned the service to {} (deployment {deployment})",
+                revision_name(&new_arn)
+            ),
             _ => format!(
                 "updated the service to {} (deployment {deployment})",
                 revision_name(&new_arn)
@@ -189,6 +208,9 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             // A forced deployment has no previous revision to roll back to.
             previous: (!force).then(|| definition.arn.clone()),
             by_service,
+            updated_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
         });
         self.reporter.event(Event::Step {
             subject: &subject,
@@ -216,6 +238,50 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             );
         }
         Ok(())
+    }
+
+    /// The changes of service `i`'s new revision: its images, and each reference it updates set
+    /// to the family's newly registered revision (recorded in the report).
+    fn revision_changes(
+        &mut self,
+        i: usize,
+        replacements: &[ImageReplacement],
+    ) -> Result<RevisionChanges, DeployError> {
+        let mut changes = RevisionChanges {
+            images: replacements.to_vec(),
+            environment: Vec::new(),
+        };
+        let work = &self.services[i];
+        let mut after = Vec::new();
+        for &r in &work.references {
+            let reference = &work.group.references[r];
+            let family = &self.families[reference.family];
+            let new = match (family.report.outcome, &family.report.new_revision) {
+                (Outcome::Registered, Some(new)) => new.clone(),
+                _ => {
+                    return Err(DeployError::ReferencedFamilyFailed {
+                        subject: work.report.subject.clone(),
+                        family: family.group.family.clone(),
+                    })
+                }
+            };
+            after.push(new.clone());
+            changes.environment.push(EnvReplacement {
+                container: reference.container.clone(),
+                name: reference.env.clone(),
+                value: new,
+            });
+        }
+        let work = &mut self.services[i];
+        for (change, new) in work.report.environment.iter_mut().zip(after) {
+            *change = EnvChange::new(
+                &change.container,
+                &change.name,
+                change.before.as_deref(),
+                &new,
+            );
+        }
+        Ok(changes)
     }
 
     /// Waits for every started deployment, then gathers events and stopped tasks of those that

@@ -4,10 +4,43 @@
 use std::collections::BTreeMap;
 
 use super::super::clock::Clock;
+use crate::names::ImageName;
+
 use super::super::ecs::{short_name, Ecs, TaskDefinition};
 use super::super::error::DeployError;
 use super::super::preflight;
+use super::super::target::FamilyKey;
 use super::{changes, Run};
+
+/// The revision ARN environment variable `env` of `container` holds in `definition`: the
+/// reference to a family, checked to be one.
+fn reference_value<'d>(
+    subject: &str,
+    definition: &'d TaskDefinition,
+    container: &str,
+    env: &str,
+    image: &ImageName,
+) -> Result<&'d str, DeployError> {
+    let broken = |problem: String| DeployError::BrokenReference {
+        subject: subject.to_string(),
+        container: container.to_string(),
+        task_definition: definition.short_name(),
+        problem,
+        declared: Box::new((image.clone(), env.to_string())),
+    };
+    let Some(c) = definition.container(container) else {
+        return Err(broken("does not exist".into()));
+    };
+    let Some(value) = c.env(env) else {
+        return Err(broken(format!("has no environment variable `{env}`")));
+    };
+    if !value.starts_with("arn:") || super::super::ecs::parse_revision(value).is_none() {
+        return Err(broken(format!(
+            "has `{env}` = `{value}`, which is not a task definition revision ARN"
+        )));
+    }
+    Ok(value)
+}
 
 impl<E: Ecs, C: Clock> Run<'_, E, C> {
     /// Reads every service (ten to a call per cluster), its task definition, and each family's
@@ -104,13 +137,39 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             }
             self.services[i].definition = definitions.get(&arn).cloned();
         }
-        for work in self
-            .families
-            .iter_mut()
-            .filter(|f| f.report.error.is_none())
-        {
-            match self.ecs.describe_task_definition(&work.group.family).await {
-                Ok(d) => work.definition = Some(d),
+        for i in 0..self.families.len() {
+            if self.families[i].report.error.is_some() {
+                continue;
+            }
+            let name = match self.revision_of_family(i) {
+                Ok(Some(name)) => name,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.families[i].fail(e);
+                    continue;
+                }
+            };
+            let work = &mut self.families[i];
+            match self.ecs.describe_task_definition(&name).await {
+                Ok(d) => {
+                    if let Some(named) = work.group.named.as_ref().filter(|n| **n != d.family) {
+                        let subject = match &work.group.key {
+                            FamilyKey::Referenced { service, .. } => {
+                                self.services[*service].report.subject.clone()
+                            }
+                            FamilyKey::Named(_) => work.group.family.clone(),
+                        };
+                        work.fail(DeployError::ReferenceFamilyMismatch {
+                            subject,
+                            found: d.family.clone(),
+                            named: named.clone(),
+                        });
+                        continue;
+                    }
+                    work.group.family = d.family.clone();
+                    work.report.family = d.family.clone();
+                    work.definition = Some(d);
+                }
                 Err(source) => {
                     let subject = work.group.family.clone();
                     work.fail(DeployError::Ecs {
@@ -123,6 +182,39 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
         }
     }
 
+    /// What to describe for family `i`: its name (the latest revision), or the revision ARN the
+    /// referencing service's container holds. `None` when the referencing service could not be
+    /// read (its own error stops the run).
+    fn revision_of_family(&self, i: usize) -> Result<Option<String>, DeployError> {
+        let group = &self.families[i].group;
+        let FamilyKey::Referenced {
+            service,
+            container,
+            env,
+        } = &group.key
+        else {
+            return Ok(Some(group.family.clone()));
+        };
+        let work = &self.services[*service];
+        let Some(definition) = &work.definition else {
+            return Ok(None);
+        };
+        let reference = work
+            .group
+            .references
+            .iter()
+            .find(|r| r.family == i)
+            .expect("a referenced family is linked to its service");
+        reference_value(
+            &work.report.subject,
+            definition,
+            container,
+            env,
+            &reference.image,
+        )
+        .map(|arn| Some(arn.to_string()))
+    }
+
     /// Checks every target that could be read, and records the image changes.
     pub(super) fn preflight(&mut self) {
         let mut warnings = Vec::new();
@@ -132,9 +224,23 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             };
             work.report.old_task_definition = Some(definition.arn.clone());
             work.report.images = changes(&work.group.containers, definition).0;
-            match preflight::check_service(&work.group, current, definition) {
+            let checked = preflight::check_service(&work.group, current, definition);
+            let broken = work.group.references.iter().find_map(|r| {
+                reference_value(
+                    &work.report.subject,
+                    definition,
+                    &r.container,
+                    &r.env,
+                    &r.image,
+                )
+                .err()
+            });
+            match checked {
                 Ok(w) => warnings.extend(w.into_iter().map(|m| (work.report.subject.clone(), m))),
                 Err(e) => work.fail(e),
+            }
+            if let Some(e) = broken {
+                work.fail(e);
             }
         }
         for work in &mut self.families {

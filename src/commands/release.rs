@@ -1,0 +1,167 @@
+//! `release`: the last step of a fleet built across runners. Each runner pushed key tags only
+//! (`build --push --no-release IMAGE`); this checks that the registry has every selected image's
+//! key, then moves the tags and deploys with the same all-or-nothing rule as one
+//! `build --push --deploy` run. It builds and pushes nothing.
+
+use super::prepare::{observe, ObserveOptions};
+use super::{deploy, push, Failure};
+use crate::cli::args::ReleaseArgs;
+use crate::cli::Session;
+use crate::error::{Diagnostic, Exit};
+use crate::execute::{ImageResult, Outcome};
+use crate::names::ImageName;
+use crate::report::{Event, Level};
+
+/// Keys that are not in the registry: exit 1, nothing moved.
+#[derive(Debug, thiserror::Error)]
+#[error("not released: the registry lacks the key tag of {}: {}", if missing.len() == 1 { "1 image" } else { "these images" }, missing.iter().map(|(name, reference)| format!("`{name}` ({reference})")).collect::<Vec<_>>().join(", "))]
+pub struct MissingKeys {
+    /// Each missing image with the reference that was looked up.
+    pub missing: Vec<(ImageName, String)>,
+}
+
+impl Diagnostic for MissingKeys {
+    fn exit(&self) -> Exit {
+        Exit::Failed
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(format!(
+            "build and push them first (`fleet-images build --push --no-release {}`), or check that every runner built the same commit with the same `--var`s",
+            self.missing
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
+    }
+}
+
+/// Runs `release`.
+pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> {
+    let extra_tags = push::parse_tags(&args.push_options.tags)?;
+    deploy::parse_timeout(&args.deploy_options.timeout)?;
+    // Keys need the base images' digests, which the engine resolves; nothing is built.
+    let observation = observe(
+        session,
+        &args.select.images,
+        ObserveOptions {
+            engine_required: true,
+            pull: false,
+            save_records: false,
+        },
+    )
+    .await?;
+    if let Some(blocked) = observation.images.iter().find(|p| p.key.is_none()) {
+        let reason = blocked.inputs.as_ref().err().cloned().unwrap_or_default();
+        eprintln!("{reason}");
+        return Ok(Exit::BadInput);
+    }
+    let registry = push::connect(&observation).await?;
+    let remote = push::lookup(&registry, &observation).await?;
+
+    let mut results = Vec::new();
+    let mut missing = Vec::new();
+    for prepared in &observation.images {
+        let name = prepared.spec.name.clone();
+        let key = prepared.key.expect("checked above");
+        let mut result = ImageResult::new(name.clone(), Some(key), Outcome::Remote);
+        match remote.get(&name) {
+            Some(digest) => {
+                result.digest = Some(digest.clone());
+                result.tags.push(format!(
+                    "{}:{}",
+                    registry.image_name(&prepared.spec.repository),
+                    key.tag()
+                ));
+            }
+            None => {
+                let reference = format!(
+                    "{}:{}",
+                    registry.image_name(&prepared.spec.repository),
+                    key.tag()
+                );
+                result.outcome = Outcome::Failed;
+                result.error = Some(format!("{reference} is not in the registry"));
+                missing.push((name, reference));
+            }
+        }
+        results.push(result);
+    }
+    if !missing.is_empty() {
+        let error = MissingKeys { missing };
+        let text = crate::error::render(&error);
+        session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Error,
+            // The reporter says `error: ` itself.
+            text: text.strip_prefix("error: ").unwrap_or(&text),
+        });
+        return Ok(super::build::finish(
+            session,
+            "fleet-images release",
+            &results,
+            None,
+            args.push_options.json_out.as_deref(),
+            Exit::Failed,
+        ));
+    }
+    if args.dry_run {
+        for result in &results {
+            let spec = &observation.get(&result.name).expect("observed").spec;
+            let tags: Vec<String> = spec
+                .tags
+                .iter()
+                .chain(&extra_tags)
+                .map(|t| t.to_string())
+                .collect();
+            println!(
+                "{} {} -> {}",
+                result.name,
+                result
+                    .digest
+                    .as_ref()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                if tags.is_empty() {
+                    "(no moving tags)".to_string()
+                } else {
+                    tags.join(", ")
+                }
+            );
+        }
+        return Ok(Exit::Success);
+    }
+
+    let mut exit =
+        push::write_moving_tags(session, &registry, &observation, &mut results, &extra_tags).await;
+    let mut deploy_json = None;
+    if args.deploy {
+        if exit == Exit::Success {
+            let (deploy_exit, json) = deploy::deploy_results(
+                session,
+                &registry,
+                &observation,
+                &results,
+                &args.deploy_options,
+            )
+            .await;
+            exit = exit.worst(deploy_exit);
+            deploy_json = json;
+        } else {
+            session.reporter.event(Event::Note {
+                subject: "",
+                level: Level::Warn,
+                text: "not deploying: not every moving tag could be written",
+            });
+        }
+    }
+    Ok(super::build::finish(
+        session,
+        "fleet-images release",
+        &results,
+        deploy_json,
+        args.push_options.json_out.as_deref(),
+        exit,
+    ))
+}
