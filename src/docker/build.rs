@@ -185,6 +185,7 @@ pub async fn build(
     request: BuildRequest,
     mut on_line: impl FnMut(BuildLine<'_>),
 ) -> Result<String, EngineError> {
+    check_base_platforms(engine, &request).await?;
     let pulled = if request.cache_from.is_empty() {
         Pulled::default()
     } else {
@@ -200,6 +201,54 @@ pub async fn build(
     let result = build_with(engine, &request, &pulled.sources, &mut on_line).await;
     cache::forget(engine, &pulled).await;
     result
+}
+
+/// How long asking a registry which platforms a base offers may take.
+const PLATFORMS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Refuses a build whose external base exists only for another platform. Neither builder stops
+/// it on an engine with the classic image store: the classic builder ignores `platform`, and
+/// BuildKit takes a single-platform base as it is and labels the result with the requested
+/// platform, so an image "for linux/arm64" would carry amd64 programs (`exec format error` only
+/// once ECS starts it). A base is fine when its local image is for the platform, or when the
+/// registry offers the platform (a multi-platform index BuildKit picks from). Unknown stays
+/// allowed: the build itself then says what it finds.
+async fn check_base_platforms(engine: &Engine, request: &BuildRequest) -> Result<(), EngineError> {
+    let wanted = &request.platform;
+    for base in &request.inputs.bases {
+        let reference = base.reference.to_string();
+        let Some(local) = engine.inspect(&reference).await? else {
+            continue;
+        };
+        if local.architecture.is_empty()
+            || (local.os == wanted.os() && local.architecture == wanted.architecture())
+        {
+            continue;
+        }
+        let offered = tokio::time::timeout(
+            PLATFORMS_TIMEOUT,
+            engine.docker.inspect_registry_image(&reference, None),
+        )
+        .await;
+        if let Ok(Ok(inspect)) = offered {
+            let platforms = inspect.platforms;
+            if platforms.iter().any(|p| {
+                p.os.as_deref() == Some(wanted.os())
+                    && p.architecture.as_deref() == Some(wanted.architecture())
+            }) {
+                continue;
+            }
+        }
+        return Err(EngineError::BasePlatform {
+            image: request.inputs.image.clone(),
+            base: reference,
+            line: base.line,
+            arg: base.arg.clone(),
+            wanted: wanted.to_string(),
+            got: format!("{}/{}", local.os, local.architecture),
+        });
+    }
+    Ok(())
 }
 
 async fn build_with(

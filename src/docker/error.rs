@@ -53,6 +53,22 @@ pub enum EngineError {
         /// Built.
         got: String,
     },
+    /// An external base exists only for another platform than the image is built for.
+    #[error("base image `{base}` (Dockerfile line {line}) of image `{image}` is for `{got}`, not for `{wanted}`")]
+    BasePlatform {
+        /// The image.
+        image: ImageName,
+        /// The base reference.
+        base: String,
+        /// Its Dockerfile line.
+        line: usize,
+        /// The build arg that names it, if one does.
+        arg: Option<String>,
+        /// The image's platform.
+        wanted: String,
+        /// The base's.
+        got: String,
+    },
     /// A base image is neither local nor in a registry the engine can reach.
     #[error("base image `{reference}` of image `{image}` is neither in the local engine nor in a registry it can reach")]
     BaseMissing {
@@ -142,7 +158,11 @@ impl Diagnostic for EngineError {
                 "build with `--builder classic` (or `[defaults] builder = \"classic\"`), or upgrade the engine".into(),
             ),
             EngineError::PlatformMismatch { wanted, .. } => Some(format!(
-                "the classic builder ignores `platform` (BuildKit enforces it): build with BuildKit or on a `{wanted}` engine, or use a base image for `{wanted}`"
+                "the engine ignored `platform`: build on a `{wanted}` engine or with BuildKit, and from a base image for `{wanted}`"
+            )),
+            EngineError::BasePlatform { wanted, got, arg, .. } => Some(format!(
+                "a build from it would label `{wanted}` an image whose programs are `{got}`: use a base for `{wanted}` (a multi-platform image, or one built for it{}), or build for `{got}` with `--platform {got}`",
+                arg.as_ref().map(|a| format!(", through build arg `{a}`")).unwrap_or_default()
             )),
             EngineError::BaseMissing { arg: Some(arg), .. } => Some(format!(
                 "pull or load it, or point it elsewhere with build arg `{arg}` in the manifest's `args`"
