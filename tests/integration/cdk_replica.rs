@@ -4,8 +4,9 @@
 //! `open-claw-fleet-<environment>`, the Conduit, Element, Command Center and Fleet Manager Fargate
 //! services with the names and families CloudFormation generates, their containers and
 //! environment, and the agent task definition that the Fleet Manager launches through
-//! `ECS_TASK_DEFINITION_ARN`. Every name carries the environment, so tests do not collide; the
-//! integrator reuses it with the real images.
+//! `ECS_TASK_DEFINITION_ARN`. Every ECS name carries the environment, so tests do not collide; the
+//! repositories carry the prefix (unique in `cdk.rs`, the CDK app's own in `fleet.rs`, which
+//! releases the shipped manifest and the real images into it).
 
 #![allow(dead_code)]
 
@@ -234,7 +235,8 @@ pub async fn create(spec: &ReplicaSpec) -> Replica {
     let mut repositories = Vec::new();
     for (image, repository) in REPOSITORIES {
         let name = format!("{}{repository}", spec.repository_prefix);
-        ecr.create_repository()
+        let created = ecr
+            .create_repository()
             .repository_name(&name)
             .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
             .image_scanning_configuration(
@@ -243,8 +245,16 @@ pub async fn create(spec: &ReplicaSpec) -> Replica {
                     .build(),
             )
             .send()
-            .await
-            .unwrap_or_else(|e| panic!("CreateRepository {name}: {e:?}"));
+            .await;
+        // The repositories' names carry no environment: with the CDK app's own prefix, another
+        // environment (an earlier run of the acceptance test) made them already, as in an
+        // account where the shared stack is deployed.
+        if let Err(e) = created {
+            let exists = e
+                .as_service_error()
+                .is_some_and(|e| e.is_repository_already_exists_exception());
+            assert!(exists, "CreateRepository {name}: {e:?}");
+        }
         repositories.push((image.to_string(), name));
     }
 

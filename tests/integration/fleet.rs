@@ -1,7 +1,9 @@
 //! The acceptance test of the shipped fleet (issue 11): the real `fleet-images` binary builds the
 //! fleet's five images from a copy of the fleet's sources snapshot, against the test
 //! environment's stand-in bases, for the engine's own platform; checks them; tests them; then
-//! proves on that copy that each image's key changes exactly when what it reads changes.
+//! releases them with `build --push --deploy` into a replica of the fleet's CDK stack in the AWS
+//! emulator (issue 12, item 7), and rolls that back; then proves on that copy that each image's
+//! key changes exactly when what it reads changes.
 //!
 //! The images stay in the engine (repositories `open-claw-fleet/*`), so that a second run finds
 //! every key `local` and takes seconds; the engine's layer cache makes a rebuild after a change
@@ -10,7 +12,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
+use aws_sdk_ecs::types::CpuArchitecture;
+
+use crate::cdk_replica::{self, ReplicaSpec, AGENT_REFERENCE, PROJECT, REPOSITORIES};
 use crate::support::{self, Fleet, Run};
 
 const IMAGES: [&str; 5] = [
@@ -148,7 +154,7 @@ fn names(list: &[&str]) -> Vec<String> {
 
 #[test]
 fn the_shipped_fleet_builds_checks_and_tests_from_the_fleets_sources() {
-    let shipped = Shipped::new();
+    let mut shipped = Shipped::new();
 
     // Build the five. A warm engine already has every key (`local`); a cold one builds them.
     let build = shipped.run(&["build", "--json-out", "build.json"]);
@@ -217,6 +223,15 @@ fn the_shipped_fleet_builds_checks_and_tests_from_the_fleets_sources() {
         "PostgreSQL starts and the app's database exists",
     );
 
+    // Released into a replica of the CDK stack, from the images just built (before the edits
+    // below change their keys).
+    let started = Instant::now();
+    release_into_a_replica(&mut shipped);
+    eprintln!(
+        "the release into the replica took {:.1?}",
+        started.elapsed()
+    );
+
     // Keys are precise on the real tree: what an image does not read does not change its key.
     let base = shipped.keys();
     assert_eq!(base.keys().cloned().collect::<Vec<_>>(), names(&IMAGES));
@@ -255,6 +270,220 @@ fn the_shipped_fleet_builds_checks_and_tests_from_the_fleets_sources() {
         changed(&after_manager, &after_lock),
         names(&["agent", "command-center", "fleet-manager"])
     );
+}
+
+fn read_json(fleet: &Fleet, name: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(fleet.file(name)).unwrap()).unwrap()
+}
+
+/// `image`'s outcome and digest in a build report.
+fn pushed(report: &serde_json::Value, image: &str) -> (String, String) {
+    let entry = report["images"]
+        .as_array()
+        .expect("images in the build report")
+        .iter()
+        .find(|i| i["name"] == image)
+        .unwrap_or_else(|| panic!("{image} is not in the build report: {report}"));
+    (
+        entry["outcome"].as_str().unwrap().to_string(),
+        entry["digest"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no digest for {image}: {report}"))
+            .to_string(),
+    )
+}
+
+/// A variable of a revision's container.
+async fn env_value(task_definition: &str, container: &str, name: &str) -> Option<String> {
+    let (_, environment) = cdk_replica::container_of(task_definition, container).await;
+    environment
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
+}
+
+/// Issue 12, item 7: the shipped manifest, unchanged, released with `build --push --deploy` into
+/// a replica of what the CDK app creates for a new environment (the ECR repositories under the
+/// app's own `open-claw-fleet/` prefix, the cluster `open-claw-fleet-<environment>`, the four
+/// services with generated names, the agent family referenced by the Fleet Manager). Every
+/// service then runs its new image pinned by digest, the Fleet Manager's new revision names the
+/// new agent revision, a second run changes nothing, and `rollback` restores the stack's revisions.
+///
+/// The basic-auth registry stands in for ECR (`FLEET_IMAGES_REGISTRY_ENDPOINT`), whose password
+/// is the emulator's authorization token. Its repositories outlive the test: a later run finds the
+/// images `remote` and pushes nothing (a first run pushes the five, about 1.5 GB compressed).
+fn release_into_a_replica(shipped: &mut Shipped) {
+    let environment = support::unique("fleet");
+    let registry = support::service("FLEET_TEST_AUTH_REGISTRY");
+    let prefix = format!("{PROJECT}/");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // The CDK app's task definitions declare ARM64; the images here are built with `--platform`
+    // for the engine's own platform (amd64, no emulation on this machine), and deploy refuses an
+    // image whose platform is not the task definition's. The replica declares X86_64 so that the
+    // images it runs are the ones just built and tested.
+    assert_eq!(shipped.platform, "linux/amd64", "the replica is X86_64");
+    let replica = runtime.block_on(cdk_replica::create(&ReplicaSpec {
+        environment: environment.clone(),
+        registry: registry.clone(),
+        repository_prefix: prefix.clone(),
+        cpu_architecture: CpuArchitecture::X8664,
+    }));
+    shipped
+        .fleet
+        .env("FLEET_IMAGES_REGISTRY_ENDPOINT", &registry)
+        .env(
+            "AWS_ENDPOINT_URL",
+            &support::service("FLEET_TEST_AWS_ENDPOINT"),
+        )
+        .env("FLEET_IMAGES_DEPLOY_POLL_MS", "50");
+    let env_var = format!("environment={environment}");
+    let release = |json: &str| {
+        let started = Instant::now();
+        let run = shipped.run(&[
+            "--var",
+            &env_var,
+            "build",
+            "--push",
+            "--deploy",
+            "--json-out",
+            json,
+        ]);
+        run.ok();
+        eprintln!(
+            "build --push --deploy ({json}) took {:.1?}",
+            started.elapsed()
+        );
+        (run, read_json(&shipped.fleet, json))
+    };
+
+    let (run, r1) = release("release-1.json");
+    for image in IMAGES {
+        let (outcome, _) = pushed(&r1, image);
+        // Pushed now, or by an earlier run of this test (the registry keeps them).
+        assert!(
+            outcome == "pushed" || outcome == "remote",
+            "{image}: {outcome}\n{}",
+            run.stderr
+        );
+    }
+    let deployed = &r1["deploy"];
+    let mut released = BTreeMap::new();
+    runtime.block_on(async {
+        for s in &replica.services {
+            let now = cdk_replica::running(&replica.cluster, &s.name).await;
+            assert_ne!(
+                now, s.task_definition,
+                "{} was not released: {deployed:#}",
+                s.name
+            );
+            let repository = REPOSITORIES
+                .iter()
+                .find(|(i, _)| *i == s.container)
+                .unwrap()
+                .1;
+            let (image, _) = cdk_replica::container_of(&now, &s.container).await;
+            let (_, digest) = pushed(&r1, &s.container);
+            assert!(digest.starts_with("sha256:"), "{digest}");
+            assert_eq!(image, format!("{registry}/{prefix}{repository}@{digest}"));
+            released.insert(s.container.clone(), now);
+        }
+        let family = &deployed["families"][0];
+        assert_eq!(family["outcome"], "registered", "{deployed:#}");
+        assert_eq!(
+            family["old_revision"].as_str(),
+            Some(replica.agent_task_definition.as_str())
+        );
+        let agent = family["new_revision"].as_str().unwrap().to_string();
+        let (agent_image, _) = cdk_replica::container_of(&agent, "agent").await;
+        assert_eq!(
+            agent_image,
+            format!(
+                "{registry}/{prefix}openclaw-agent@{}",
+                pushed(&r1, "agent").1
+            )
+        );
+        // The Fleet Manager's new revision launches the new agents; the rest of its
+        // environment is the stack's.
+        let fm = &released["fleet-manager"];
+        assert_eq!(
+            env_value(fm, "fleet-manager", AGENT_REFERENCE).await,
+            Some(agent.clone())
+        );
+        assert_eq!(
+            env_value(fm, "fleet-manager", "DEPLOY_VERSION")
+                .await
+                .as_deref(),
+            Some("1.0.1")
+        );
+        assert_eq!(cdk_replica::active_revisions(&agent).await.len(), 2);
+    });
+
+    // A second run changes nothing: every image already in the registry, every service and the
+    // agent family up to date, no new revision.
+    let (_, r2) = release("release-2.json");
+    for image in IMAGES {
+        assert_eq!(
+            pushed(&r2, image),
+            ("remote".to_string(), pushed(&r1, image).1)
+        );
+    }
+    let services = r2["deploy"]["services"].as_array().expect("services");
+    assert_eq!(services.len(), replica.services.len(), "{r2:#}");
+    for s in services {
+        assert_eq!(s["outcome"], "up-to-date", "{r2:#}");
+    }
+    assert_eq!(
+        r2["deploy"]["families"][0]["outcome"], "up-to-date",
+        "{r2:#}"
+    );
+    runtime.block_on(async {
+        for s in &replica.services {
+            assert_eq!(
+                cdk_replica::running(&replica.cluster, &s.name).await,
+                released[&s.container]
+            );
+            assert_eq!(
+                cdk_replica::active_revisions(&s.task_definition)
+                    .await
+                    .len(),
+                2,
+                "{}",
+                s.name
+            );
+        }
+        assert_eq!(
+            cdk_replica::active_revisions(&replica.agent_task_definition)
+                .await
+                .len(),
+            2
+        );
+    });
+
+    // `rollback --from` the first release's artifact: every service back on the stack's own
+    // revision, the Fleet Manager's naming the stack's agent revision again.
+    let back = shipped.run(&["--var", &env_var, "rollback", "--from", "release-1.json"]);
+    back.ok();
+    runtime.block_on(async {
+        for s in &replica.services {
+            assert_eq!(
+                cdk_replica::running(&replica.cluster, &s.name).await,
+                s.task_definition,
+                "{}\n{}",
+                s.name,
+                back.stderr
+            );
+        }
+        let fm = replica.service("fleet-manager");
+        assert_eq!(
+            env_value(
+                &cdk_replica::running(&replica.cluster, &fm.name).await,
+                "fleet-manager",
+                AGENT_REFERENCE
+            )
+            .await,
+            Some(replica.agent_task_definition.clone())
+        );
+    });
 }
 
 /// `--platform` (env `FLEET_IMAGES_PLATFORM`) replaces every image's platform, the manifest's
