@@ -157,11 +157,18 @@ async fn execute(
                         Ok(()) => result
                             .tags
                             .push(format!("{}:{tag}", prepared.spec.repository)),
-                        Err(error) => session.reporter.event(Event::Note {
-                            subject: decision.name.as_str(),
-                            level: Level::Warn,
-                            text: &crate::error::render(&error),
-                        }),
+                        // A tag that could not be applied fails the run: `latest` would
+                        // silently name an older image.
+                        Err(error) => {
+                            session.reporter.event(Event::Note {
+                                subject: decision.name.as_str(),
+                                level: Level::Error,
+                                text: &crate::error::render(&error),
+                            });
+                            exit = exit
+                                .worst(Exit::Failed)
+                                .worst(crate::error::Diagnostic::exit(&error));
+                        }
                     }
                 }
                 available.insert(decision.name.clone(), local_ref(&prepared.spec, &key));
@@ -255,7 +262,7 @@ async fn execute(
             .filter(|p| p.push)
             .map(|p| p.name.clone())
             .collect();
-        push::push_keys(
+        let pushed = push::push_keys(
             session,
             engine,
             registry,
@@ -265,6 +272,7 @@ async fn execute(
             args.jobs,
         )
         .await;
+        exit = exit.worst(pushed);
         if args.no_release {
             if results.iter().any(|r| !r.outcome.ok()) {
                 exit = exit.worst(Exit::Failed);

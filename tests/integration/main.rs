@@ -7,6 +7,8 @@ mod cdk_replica;
 mod check;
 mod deploy;
 mod engines;
+mod fault_proxy;
+mod faults;
 mod hash;
 mod imagetest;
 mod lessons;

@@ -1,0 +1,287 @@
+//! Registry faults injected by [`FaultProxy`] in front of the real registry (127.0.0.1:5000),
+//! with the real engine pushing through it: errors and stalls on the way to `latest`, a `HEAD`
+//! that names a digest the registry does not have, a refused login at push time.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fleet_images::manifest::{parse, LoadOptions};
+use fleet_images::names::{Digest, RepositoryName, Tag};
+use fleet_images::registry::Registry;
+
+use crate::fault_proxy::{Fault, FaultProxy, Rule};
+use crate::support::{base_image, service, unique, Fleet, ImageCleanup};
+
+/// Two independent images, `alpha` and `beta`, each with the moving tag `latest`, pushed to
+/// `registry` (`host:port`) under `prefix`.
+fn fleet(prefix: &str, registry: &str) -> Fleet {
+    let fleet = Fleet::new();
+    fleet
+        .manifest(&manifest(prefix, registry))
+        .write(
+            "alpha/Dockerfile",
+            "ARG BASE\nFROM ${BASE}\nARG FIXTURE\nLABEL fleet-test.fixture=${FIXTURE}\nCOPY v /v\n",
+        )
+        .write("alpha/v", "alpha 1\n")
+        .write(
+            "beta/Dockerfile",
+            "ARG BASE\nFROM ${BASE}\nARG FIXTURE\nLABEL fleet-test.fixture=${FIXTURE}\nCOPY v /v\n",
+        )
+        .write("beta/v", "beta 1\n");
+    fleet
+}
+
+fn manifest(prefix: &str, registry: &str) -> String {
+    format!(
+        r#"
+[registry]
+kind = "registry"
+url = "{registry}"
+
+[images.alpha]
+context = "alpha"
+args = {{ BASE = "{base}", FIXTURE = "{prefix}" }}
+repository = "{prefix}/alpha"
+tags = ["latest"]
+
+[images.beta]
+context = "beta"
+args = {{ BASE = "{base}", FIXTURE = "{prefix}" }}
+repository = "{prefix}/beta"
+tags = ["latest"]
+"#,
+        base = base_image()
+    )
+}
+
+/// What the real registry (not the proxy) holds for `prefix/image:tag`.
+fn real_digest(prefix: &str, image: &str, tag: &str) -> Option<Digest> {
+    let text = manifest(prefix, &service("FLEET_TEST_REGISTRY"));
+    let manifest = parse(Path::new("fleet.toml"), &text, &LoadOptions::default()).unwrap();
+    let config = manifest.registry.unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let registry = Registry::connect(&config).await.unwrap();
+        let repository: RepositoryName = format!("{prefix}/{image}").parse().unwrap();
+        let tag: Tag = tag.parse().unwrap();
+        registry.lookup(&repository, &tag).await.unwrap()
+    })
+}
+
+fn json(fleet: &Fleet, file: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fleet.file(file)).unwrap()).unwrap()
+}
+
+#[test]
+fn a_failed_moving_tag_puts_back_the_ones_already_moved() {
+    let prefix = unique("fi-halfmove");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let proxy = FaultProxy::start(&service("FLEET_TEST_REGISTRY"), Vec::new());
+    let fleet = fleet(&prefix, proxy.address());
+    fleet
+        .run(&["--manifest", "fleet.toml", "build", "--push"])
+        .ok();
+    let alpha_v1 = real_digest(&prefix, "alpha", "latest").expect("alpha:latest");
+    let beta_v1 = real_digest(&prefix, "beta", "latest").expect("beta:latest");
+
+    // v2 of both; the registry fails every write of beta's `latest`, after alpha's has moved.
+    fleet
+        .write("alpha/v", "alpha 2\n")
+        .write("beta/v", "beta 2\n");
+    proxy.set_rules(vec![Rule::always(
+        Some("PUT"),
+        &format!("{prefix}/beta/manifests/latest"),
+        Fault::Status(500, Vec::new()),
+    )]);
+    let run = fleet.run(&[
+        "--manifest",
+        "fleet.toml",
+        "build",
+        "--push",
+        "--json-out",
+        "r.json",
+    ]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(!proxy.hits().is_empty(), "the fault was not injected");
+    assert!(
+        run.stderr.contains("moving tag `latest` not written"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("put back"), "{}", run.stderr);
+    assert_eq!(
+        real_digest(&prefix, "alpha", "latest"),
+        Some(alpha_v1.clone()),
+        "alpha:latest was left moved while beta:latest could not be: {}",
+        run.stderr
+    );
+    assert_eq!(
+        real_digest(&prefix, "beta", "latest"),
+        Some(beta_v1.clone())
+    );
+    assert_eq!(json(&fleet, "r.json")["exit_code"], run.code);
+
+    // The registry is well again: the next run moves both.
+    proxy.set_rules(Vec::new());
+    fleet
+        .run(&["--manifest", "fleet.toml", "build", "--push"])
+        .ok();
+    assert_ne!(real_digest(&prefix, "alpha", "latest"), Some(alpha_v1));
+    assert_ne!(
+        real_digest(&prefix, "beta", "latest"),
+        Some(beta_v1.clone())
+    );
+}
+
+#[test]
+fn a_head_naming_a_digest_the_registry_lacks_does_not_make_an_image_remote() {
+    let prefix = unique("fi-liehead");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let bogus = format!("sha256:{}", "0".repeat(64));
+    let proxy = FaultProxy::start(
+        &service("FLEET_TEST_REGISTRY"),
+        vec![Rule::always(
+            Some("HEAD"),
+            &format!("{prefix}/alpha/manifests/"),
+            Fault::Digest(bogus.clone()),
+        )],
+    );
+    let fleet = fleet(&prefix, proxy.address());
+    let run = fleet.run(&[
+        "--manifest",
+        "fleet.toml",
+        "build",
+        "--push",
+        "--json-out",
+        "r.json",
+    ]);
+    run.ok();
+    assert!(!proxy.hits().is_empty(), "the fault was not injected");
+    let result = json(&fleet, "r.json");
+    let alpha = &result["images"][0];
+    assert_eq!(alpha["name"], "alpha");
+    assert_eq!(alpha["outcome"], "built", "{alpha}");
+    assert_ne!(alpha["digest"], bogus.as_str());
+    let pushed = real_digest(&prefix, "alpha", "latest").expect("alpha:latest was written");
+    assert_eq!(alpha["digest"], pushed.to_string());
+}
+
+#[test]
+fn a_push_the_registry_stops_answering_fails_with_exit_3_naming_image_and_registry() {
+    let prefix = unique("fi-stall");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let proxy = FaultProxy::start(
+        &service("FLEET_TEST_REGISTRY"),
+        vec![Rule::always(None, "/blobs/uploads/", Fault::Stall)],
+    );
+    let mut fleet = fleet(&prefix, proxy.address());
+    fleet.env("FLEET_IMAGES_PUSH_STALL_SECS", "5");
+    let started = Instant::now();
+    let mut child = fleet
+        .command(&["--manifest", "fleet.toml", "build", "--push"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Without a stall timeout the run never ends: bound the test rather than hang it.
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(180) {
+            child.kill().unwrap();
+            panic!("the stalled push still runs after 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!proxy.hits().is_empty(), "the fault was not injected");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("made no progress for 5.0s"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}/{prefix}/alpha", proxy.address())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("FLEET_IMAGES_PUSH_STALL_SECS"), "{stderr}");
+    assert!(
+        real_digest(&prefix, "alpha", "latest").is_none(),
+        "no moving tag after a failed push"
+    );
+}
+
+#[test]
+fn a_push_refused_for_authentication_is_exit_3() {
+    let prefix = unique("fi-pushauth");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let proxy = FaultProxy::start(
+        &service("FLEET_TEST_REGISTRY"),
+        vec![Rule::always(
+            Some("POST"),
+            "/blobs/uploads/",
+            Fault::Status(
+                401,
+                vec![(
+                    "WWW-Authenticate".into(),
+                    "Basic realm=\"fault-proxy\"".into(),
+                )],
+            ),
+        )],
+    );
+    let fleet = fleet(&prefix, proxy.address());
+    let run = fleet.run(&["--manifest", "fleet.toml", "build", "--push"]);
+    assert!(!proxy.hits().is_empty(), "the fault was not injected");
+    run.expect_code(3);
+    assert!(run.stderr.contains("push of"), "{}", run.stderr);
+    assert!(run.stderr.contains("credentials"), "{}", run.stderr);
+}
+
+#[test]
+fn busy_and_flaky_registry_answers_are_retried_and_the_run_succeeds() {
+    let prefix = unique("fi-flaky");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let proxy = FaultProxy::start(
+        &service("FLEET_TEST_REGISTRY"),
+        vec![
+            // The key-tag lookups: a 429 asking to wait, then a 503.
+            Rule {
+                times: 1,
+                ..Rule::always(
+                    Some("HEAD"),
+                    &format!("{prefix}/alpha/manifests/"),
+                    Fault::Status(429, vec![("Retry-After".into(), "1".into())]),
+                )
+            },
+            Rule {
+                times: 1,
+                ..Rule::always(
+                    Some("HEAD"),
+                    &format!("{prefix}/beta/manifests/"),
+                    Fault::Status(503, Vec::new()),
+                )
+            },
+            // The manifest read of the moving-tag phase: the connection drops mid-body.
+            Rule {
+                times: 1,
+                ..Rule::always(
+                    Some("GET"),
+                    &format!("{prefix}/alpha/manifests/sha256:"),
+                    Fault::ResetAfter(200),
+                )
+            },
+            // Writing `latest`: a reset before any answer.
+            Rule {
+                times: 1,
+                ..Rule::always(
+                    Some("PUT"),
+                    &format!("{prefix}/beta/manifests/latest"),
+                    Fault::Reset,
+                )
+            },
+        ],
+    );
+    let fleet = fleet(&prefix, proxy.address());
+    let run = fleet.run(&["--manifest", "fleet.toml", "build", "--push"]);
+    run.ok();
+    let hits = proxy.hits();
+    assert_eq!(hits.len(), 4, "every fault was injected once: {hits:#?}");
+    assert!(real_digest(&prefix, "alpha", "latest").is_some());
+    assert!(real_digest(&prefix, "beta", "latest").is_some());
+}
