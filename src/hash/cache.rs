@@ -230,7 +230,7 @@ impl ContentCache {
     pub fn load(dir: &Path) -> Self {
         let mut cache = Self::disabled();
         cache.dir = Some(dir.to_path_buf());
-        if let Ok(bytes) = fs::read(dir.join(CONTENTS_FILE)) {
+        if let Some(bytes) = read_state_file(&dir.join(CONTENTS_FILE)) {
             if bytes.starts_with(CONTENTS_MAGIC)
                 && (bytes.len() - CONTENTS_MAGIC.len()).is_multiple_of(CONTENTS_RECORD)
             {
@@ -240,7 +240,7 @@ impl ContentCache {
                     Sorted::new(bytes, start, CONTENTS_RECORD, count).unwrap_or_default();
             }
         }
-        if let Ok(bytes) = fs::read(dir.join(LISTINGS_FILE)) {
+        if let Some(bytes) = read_state_file(&dir.join(LISTINGS_FILE)) {
             let header = LISTINGS_MAGIC.len() + 8;
             if bytes.len() >= header && bytes.starts_with(LISTINGS_MAGIC) {
                 let count = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
@@ -402,6 +402,25 @@ fn read_names(mut bytes: &[u8]) -> Option<Vec<Name>> {
         bytes = &bytes[3 + len..];
     }
     Some(names)
+}
+
+/// The bytes of a file in the state directory; `None` when it is missing, unreadable or not a
+/// regular file. Opened without blocking, so that a fifo (or a device) put in its place is
+/// skipped instead of hanging the run.
+pub(crate) fn read_state_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) {

@@ -215,7 +215,7 @@ pub fn recorded_key(state_dir: &Path, image: &ImageName) -> Option<String> {
 
 /// Loads the previous record of an image.
 pub fn load(state_dir: &Path, image: &ImageName) -> Option<Record> {
-    let bytes = fs::read(record_path(state_dir, image)).ok()?;
+    let bytes = crate::hash::cache::read_state_file(&record_path(state_dir, image))?;
     serde_json::from_slice(&bytes).ok()
 }
 

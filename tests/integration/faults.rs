@@ -68,6 +68,33 @@ fn real_digest(prefix: &str, image: &str, tag: &str) -> Option<Digest> {
     })
 }
 
+/// Runs the binary, killed after `limit`: a fault that hangs the run fails the test instead of
+/// hanging it. Returns the exit code and stderr.
+fn run_bounded(fleet: &Fleet, args: &[&str], limit: Duration) -> (Option<i32>, String) {
+    let started = Instant::now();
+    let mut child = fleet
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            panic!(
+                "`fleet-images {}` still runs after {limit:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 fn json(fleet: &Fleet, file: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(fleet.file(file)).unwrap()).unwrap()
 }
@@ -176,25 +203,14 @@ fn a_push_the_registry_stops_answering_fails_with_exit_3_naming_image_and_regist
     );
     let mut fleet = fleet(&prefix, proxy.address());
     fleet.env("FLEET_IMAGES_PUSH_STALL_SECS", "5");
-    let started = Instant::now();
-    let mut child = fleet
-        .command(&["--manifest", "fleet.toml", "build", "--push"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Without a stall timeout the run never ends: bound the test rather than hang it.
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(180) {
-            child.kill().unwrap();
-            panic!("the stalled push still runs after 180 s");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Without a stall timeout the run never ends.
+    let (code, stderr) = run_bounded(
+        &fleet,
+        &["--manifest", "fleet.toml", "build", "--push"],
+        Duration::from_secs(180),
+    );
     assert!(!proxy.hits().is_empty(), "the fault was not injected");
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("made no progress for 5.0s"), "{stderr}");
     assert!(
         stderr.contains(&format!("{}/{prefix}/alpha", proxy.address())),
@@ -284,4 +300,66 @@ fn busy_and_flaky_registry_answers_are_retried_and_the_run_succeeds() {
     assert_eq!(hits.len(), 4, "every fault was injected once: {hits:#?}");
     assert!(real_digest(&prefix, "alpha", "latest").is_some());
     assert!(real_digest(&prefix, "beta", "latest").is_some());
+}
+
+#[test]
+fn a_token_service_answering_404_is_exit_3() {
+    let prefix = unique("fi-token404");
+    let proxy = FaultProxy::start(&service("FLEET_TEST_REGISTRY"), Vec::new());
+    let realm = format!("http://{}/token", proxy.address());
+    proxy.set_rules(vec![
+        Rule::always(
+            Some("GET"),
+            "/v2/",
+            Fault::Status(
+                401,
+                vec![(
+                    "WWW-Authenticate".into(),
+                    format!("Bearer realm=\"{realm}\",service=\"fault-proxy\""),
+                )],
+            ),
+        ),
+        Rule::always(Some("GET"), "/token", Fault::Status(404, Vec::new())),
+    ]);
+    let fleet = fleet(&prefix, proxy.address());
+    let run = fleet.run(&["--manifest", "fleet.toml", "push"]);
+    assert!(
+        proxy.hits().iter().any(|h| h.starts_with("GET /token")),
+        "{:#?}",
+        proxy.hits()
+    );
+    run.expect_code(3);
+    assert!(run.stderr.contains("token"), "{}", run.stderr);
+}
+
+#[test]
+fn cache_and_state_files_that_are_fifos_are_skipped_not_waited_on() {
+    let prefix = unique("fi-fifo");
+    let fleet = fleet(&prefix, &service("FLEET_TEST_REGISTRY"));
+    let state = fleet.file(".fleet-images");
+    std::fs::create_dir_all(state.join("inputs")).unwrap();
+    for name in [
+        "content-cache-v2",
+        "listing-cache-v1",
+        "known-images",
+        "inputs/alpha.json",
+    ] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(state.join(name))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let (code, stderr) = run_bounded(
+        &fleet,
+        &["--manifest", "fleet.toml", "hash"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = run_bounded(
+        &fleet,
+        &["--manifest", "fleet.toml", "plan", "--explain", "alpha"],
+        Duration::from_secs(60),
+    );
+    assert!(code.is_some(), "{stderr}");
 }
