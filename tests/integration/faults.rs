@@ -339,8 +339,8 @@ fn cache_and_state_files_that_are_fifos_are_skipped_not_waited_on() {
     let state = fleet.file(".fleet-images");
     std::fs::create_dir_all(state.join("inputs")).unwrap();
     for name in [
-        "content-cache-v2",
-        "listing-cache-v1",
+        "content-cache-v3",
+        "listing-cache-v2",
         "known-images",
         "inputs/alpha.json",
     ] {
@@ -362,4 +362,55 @@ fn cache_and_state_files_that_are_fifos_are_skipped_not_waited_on() {
         Duration::from_secs(60),
     );
     assert!(code.is_some(), "{stderr}");
+}
+
+/// The state directory's file whose name starts with `prefix` (the caches carry a version).
+fn state_file(fleet: &Fleet, prefix: &str) -> std::path::PathBuf {
+    std::fs::read_dir(fleet.file(".fleet-images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}* in the state directory"))
+}
+
+#[test]
+fn a_flipped_byte_in_a_cache_is_a_miss_not_a_wrong_key() {
+    let prefix = unique("fi-flip");
+    let fleet = fleet(&prefix, &service("FLEET_TEST_REGISTRY"));
+    fleet
+        .write("alpha/Dockerfile", "ARG BASE\nFROM ${BASE}\nCOPY . /app\n")
+        .write("alpha/secret.txt", "must be sent\n");
+    // Nothing modified in the last two seconds is cached.
+    std::thread::sleep(Duration::from_millis(2100));
+    let hash = || {
+        let run = fleet.run(&["--manifest", "fleet.toml", "hash"]);
+        run.ok();
+        run.stdout
+    };
+    let keys = hash();
+    assert_eq!(hash(), keys, "served from the caches");
+
+    // A listing that says `secret.txt` is a fifo (kind 4): the file would not be sent.
+    let listings = state_file(&fleet, "listing-cache-");
+    let mut bytes = std::fs::read(&listings).unwrap();
+    let at = bytes
+        .windows(b"secret.txt".len())
+        .position(|w| w == b"secret.txt")
+        .expect("the listing is cached");
+    assert_eq!(bytes[at - 3], 2, "a regular file");
+    bytes[at - 3] = 4;
+    std::fs::write(&listings, &bytes).unwrap();
+    assert_eq!(hash(), keys, "the damaged listing was trusted");
+
+    // A content record whose sha256 is damaged: its file would hash wrong.
+    std::thread::sleep(Duration::from_millis(100));
+    let contents = state_file(&fleet, "content-cache-");
+    let mut bytes = std::fs::read(&contents).unwrap();
+    // The first record's sha256 follows the magic and the 56-byte stamp.
+    for byte in &mut bytes[8 + 56..8 + 56 + 32] {
+        *byte ^= 0xff;
+    }
+    std::fs::write(&contents, &bytes).unwrap();
+    assert_eq!(hash(), keys, "the damaged hash was trusted");
+    assert_eq!(hash(), keys);
 }
