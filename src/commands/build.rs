@@ -67,7 +67,6 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         push::ensure_repositories(session, registry, &observation).await?;
     }
 
-    let interrupted = tokio::signal::ctrl_c();
     let work = execute(
         session,
         &args,
@@ -77,8 +76,21 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         registry.as_ref(),
         &extra_tags,
     );
-    tokio::select! {
-        (results, exit, deploy_json) = work => {
+    tokio::pin!(work);
+    // Ctrl+C drops the work, except while moving tags are written: that phase stops by itself
+    // and puts back what it moved, then the run ends with its summary and exit 130.
+    let finished = loop {
+        tokio::select! {
+            done = &mut work => break Some(done),
+            _ = tokio::signal::ctrl_c() => {
+                if !push::moving_tags_being_written() {
+                    break None;
+                }
+            }
+        }
+    };
+    match finished {
+        Some((results, exit, deploy_json)) => {
             if exit != Exit::BadInput && results.iter().all(|r| r.outcome.ok()) {
                 save_records(session, &observation);
             }
@@ -89,11 +101,20 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
                     .filter(|r| r.outcome.ok())
                     .filter_map(|r| Some((r.key?, r.image_id.clone()?))),
             );
-            Ok(finish(session, "fleet-images build", &results, deploy_json, args.push_options.json_out.as_deref(), exit))
+            Ok(finish(
+                session,
+                "fleet-images build",
+                &results,
+                deploy_json,
+                args.push_options.json_out.as_deref(),
+                exit,
+            ))
         }
-        _ = interrupted => {
+        None => {
             session.reporter.finish();
-            eprintln!("interrupted: running builds were cancelled; unfinished images were not tagged");
+            eprintln!(
+                "interrupted: running builds were cancelled; unfinished images were not tagged"
+            );
             Ok(Exit::Interrupted)
         }
     }
@@ -279,8 +300,14 @@ async fn execute(
             }
         } else {
             exit = exit.worst(
-                push::write_moving_tags(session, registry, observation, &mut results, extra_tags)
-                    .await,
+                push::write_moving_tags_interruptible(
+                    session,
+                    registry,
+                    observation,
+                    &mut results,
+                    extra_tags,
+                )
+                .await,
             );
         }
         if args.deploy {

@@ -2,6 +2,7 @@
 //! repositories, look up key tags, push key tags through the engine, then write moving tags.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use futures_util::future::join_all;
@@ -233,6 +234,55 @@ pub async fn write_moving_tags(
     results: &mut [ImageResult],
     extra: &[Tag],
 ) -> Exit {
+    write_moving_tags_until(session, registry, observation, results, extra, None).await
+}
+
+/// Whether `build` is writing moving tags: its Ctrl+C handler then leaves the run to the phase,
+/// which stops and puts back what it moved, rather than dropping it half done.
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// Marks the moving-tag phase under way while it lives.
+struct Writing;
+
+impl Writing {
+    fn start() -> Writing {
+        WRITING.store(true, Ordering::SeqCst);
+        Writing
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        WRITING.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Whether the moving-tag phase of [`write_moving_tags_interruptible`] is under way.
+pub fn moving_tags_being_written() -> bool {
+    WRITING.load(Ordering::SeqCst)
+}
+
+/// [`write_moving_tags`] for a caller that handles Ctrl+C itself (`build`): a Ctrl+C while tags
+/// are written stops the writes and puts back the tags already moved; the result is exit 130.
+pub async fn write_moving_tags_interruptible(
+    session: &Session,
+    registry: &Registry,
+    observation: &Observation,
+    results: &mut [ImageResult],
+    extra: &[Tag],
+) -> Exit {
+    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    write_moving_tags_until(session, registry, observation, results, extra, interrupt).await
+}
+
+async fn write_moving_tags_until(
+    session: &Session,
+    registry: &Registry,
+    observation: &Observation,
+    results: &mut [ImageResult],
+    extra: &[Tag],
+    mut interrupt: Option<tokio::signal::unix::Signal>,
+) -> Exit {
     if results.iter().any(|r| !r.outcome.ok()) {
         session.reporter.event(Event::Note {
             subject: "",
@@ -305,8 +355,34 @@ pub async fn write_moving_tags(
         return exit;
     }
     let mut moved: Vec<&Move> = Vec::new();
+    // Until the tags are written or put back (dropped with the function).
+    let _writing = interrupt.is_some().then(Writing::start);
     for m in &moves {
-        match registry.retag(&m.repository, &m.target, &m.tag).await {
+        // A write in flight is finished, never dropped: dropped, it could still land after the
+        // tags were put back.
+        let write = registry.retag(&m.repository, &m.target, &m.tag);
+        tokio::pin!(write);
+        let (written, stop) = match interrupt.as_mut() {
+            Some(signal) => tokio::select! {
+                biased;
+                _ = signal.recv() => ((&mut write).await, true),
+                written = &mut write => (written, false),
+            },
+            None => (write.await, false),
+        };
+        if stop {
+            if let Ok(Retagged::Written) = written {
+                moved.push(m);
+            }
+            session.reporter.event(Event::Note {
+                subject: "",
+                level: Level::Warn,
+                text: "interrupted: putting back the moving tags already moved",
+            });
+            exit = Exit::Interrupted;
+            break;
+        }
+        match written {
             Ok(Retagged::Written) => moved.push(m),
             Ok(Retagged::Unchanged) => {}
             Err(error) => {

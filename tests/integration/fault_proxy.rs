@@ -27,6 +27,8 @@ pub enum Fault {
     Stall,
     /// `200` with `Docker-Content-Digest: <this>` and no body (for `HEAD`).
     Digest(String),
+    /// The request is forwarded at once (the registry acts on it), its answer held this long.
+    SlowAnswer(Duration),
 }
 
 /// Which requests a fault applies to, and how often.
@@ -202,7 +204,7 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
             client_out.write_all(answer.as_bytes())?;
             return Ok(());
         }
-        Some(Fault::ResetAfter(_)) | None => {}
+        Some(Fault::ResetAfter(_) | Fault::SlowAnswer(_)) | None => {}
     }
     let mut upstream = TcpStream::connect(&state.upstream)?;
     upstream.write_all(request_line.as_bytes())?;
@@ -217,12 +219,19 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
         Some(Fault::ResetAfter(bytes)) => bytes,
         _ => usize::MAX,
     };
+    let mut delay = match fault {
+        Some(Fault::SlowAnswer(delay)) => Some(delay),
+        _ => None,
+    };
     let mut sent = 0usize;
     let mut buffer = [0u8; 16 * 1024];
     loop {
         let n = upstream.read(&mut buffer)?;
         if n == 0 {
             break;
+        }
+        if let Some(delay) = delay.take() {
+            std::thread::sleep(delay);
         }
         let n = n.min(limit - sent);
         client_out.write_all(&buffer[..n])?;

@@ -414,3 +414,73 @@ fn a_flipped_byte_in_a_cache_is_a_miss_not_a_wrong_key() {
     assert_eq!(hash(), keys, "the damaged hash was trusted");
     assert_eq!(hash(), keys);
 }
+
+#[test]
+fn ctrl_c_while_moving_tags_are_written_puts_back_the_ones_moved() {
+    let prefix = unique("fi-sigmove");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let proxy = FaultProxy::start(&service("FLEET_TEST_REGISTRY"), Vec::new());
+    let fleet = fleet(&prefix, proxy.address());
+    fleet
+        .run(&["--manifest", "fleet.toml", "build", "--push"])
+        .ok();
+    let alpha_v1 = real_digest(&prefix, "alpha", "latest").expect("alpha:latest");
+    let beta_v1 = real_digest(&prefix, "beta", "latest").expect("beta:latest");
+
+    // v2 of both; the registry takes alpha's `latest` (the first written) at once but answers
+    // slowly: Ctrl+C then, with alpha's moved and beta's not.
+    fleet
+        .write("alpha/v", "alpha 2\n")
+        .write("beta/v", "beta 2\n");
+    proxy.set_rules(vec![Rule {
+        times: 1,
+        ..Rule::always(
+            Some("PUT"),
+            &format!("{prefix}/alpha/manifests/latest"),
+            Fault::SlowAnswer(Duration::from_secs(5)),
+        )
+    }]);
+    let started = Instant::now();
+    let mut child = fleet
+        .command(&["--manifest", "fleet.toml", "build", "--push"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while proxy.hits().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the moving-tag phase never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let waited = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if waited.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("the run did not end after Ctrl+C");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("put back"), "{stderr}");
+    proxy.set_rules(Vec::new());
+    assert_eq!(
+        real_digest(&prefix, "alpha", "latest"),
+        Some(alpha_v1),
+        "{stderr}"
+    );
+    assert_eq!(
+        real_digest(&prefix, "beta", "latest"),
+        Some(beta_v1),
+        "{stderr}"
+    );
+}
