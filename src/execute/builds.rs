@@ -256,16 +256,20 @@ async fn build_one(
         Err(mut error) => {
             let log = log.lock().expect("log lock");
             if let crate::docker::EngineError::Build { log: path, .. } = &mut error {
-                *path = Some(log.path().to_path_buf());
+                *path = log.path().map(std::path::Path::to_path_buf);
             }
             let tail = log.tail();
             let text = render(&error);
             let mut detail = text.clone();
             if !tail.is_empty() {
-                detail.push_str(&format!(
-                    "\n  last lines of the log ({}):",
-                    log.path().display()
-                ));
+                match log.path() {
+                    Some(path) => {
+                        detail.push_str(&format!("\n  last lines of the log ({}):", path.display()))
+                    }
+                    None => detail.push_str(
+                        "\n  last lines of the build (its log file could not be created):",
+                    ),
+                }
                 for line in &tail {
                     detail.push_str(&format!("\n    {line}"));
                 }

@@ -561,7 +561,7 @@ mod tests {
                     action: Action::Token,
                     problem: "the token service's answer has no `token`".into(),
                 },
-                Exit::Failed,
+                Exit::Unavailable,
             ),
             (
                 RegistryError::DockerConfig {

@@ -484,3 +484,26 @@ fn ctrl_c_while_moving_tags_are_written_puts_back_the_ones_moved() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_failed_build_whose_log_could_not_be_created_names_no_log() {
+    let prefix = unique("fi-nolog");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let fleet = fleet(&prefix, &service("FLEET_TEST_REGISTRY"));
+    fleet.write(
+        "alpha/Dockerfile",
+        "ARG BASE\nFROM ${BASE}\nRUN echo failing-step && exit 7\n",
+    );
+    // `logs` is a file: the log directory cannot be created.
+    fleet.write(".fleet-images/logs", "not a directory\n");
+    let run = fleet.run(&["--manifest", "fleet.toml", "build", "alpha"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("failing-step"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("its log file could not be created"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("logs/alpha.log"), "{}", run.stderr);
+    assert!(!run.stderr.contains("the full log is in"), "{}", run.stderr);
+}
