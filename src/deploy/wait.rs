@@ -255,6 +255,10 @@ fn jitter(delay: Duration) -> Duration {
     delay.mul_f64(0.8 + 0.4 * unit)
 }
 
+/// How long a poll may run past the deadline: the last poll before it gets to answer (and say
+/// how far the rollout got), and a call that never answers ends the wait this long after it.
+const LAST_CALL_GRACE: Duration = Duration::from_secs(5);
+
 /// Waits for every tracked deployment; the result is in the same order.
 pub(crate) async fn wait(
     ecs: &impl Ecs,
@@ -299,9 +303,11 @@ pub(crate) async fn wait(
             for chunk in indices.chunks(10) {
                 let names: Vec<String> =
                     chunk.iter().map(|&i| tracked[i].service.clone()).collect();
-                let remaining = deadline.saturating_duration_since(clock.now());
+                let limit = deadline
+                    .saturating_duration_since(clock.now())
+                    .max(LAST_CALL_GRACE);
                 let Ok(described) =
-                    tokio::time::timeout(remaining, ecs.describe_services(cluster, &names)).await
+                    tokio::time::timeout(limit, ecs.describe_services(cluster, &names)).await
                 else {
                     out_of_time = true;
                     break 'polls;
@@ -325,9 +331,11 @@ pub(crate) async fn wait(
                             };
                             let mut verdict = evaluate(service, t);
                             if deployments_api != Some(false) {
-                                let remaining = deadline.saturating_duration_since(clock.now());
+                                let limit = deadline
+                                    .saturating_duration_since(clock.now())
+                                    .max(LAST_CALL_GRACE);
                                 let Ok(deployments) = tokio::time::timeout(
-                                    remaining,
+                                    limit,
                                     ecs.service_deployments(cluster, &t.service, 3),
                                 )
                                 .await
