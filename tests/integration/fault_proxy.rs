@@ -206,7 +206,7 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
         }
         Some(Fault::ResetAfter(_) | Fault::SlowAnswer(_)) | None => {}
     }
-    let mut upstream = TcpStream::connect(&state.upstream)?;
+    let mut upstream = Upstream::connect(&state.upstream)?;
     upstream.write_all(request_line.as_bytes())?;
     upstream.write_all(&head)?;
     upstream.write_all(b"Connection: close\r\n\r\n")?;
@@ -243,6 +243,60 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
     let _ = client_out.shutdown(Shutdown::Both);
     let _ = upstream.shutdown(Shutdown::Both);
     Ok(())
+}
+
+/// The service behind the proxy: `host:port`, or `unix:/path` for a socket (the Docker engine).
+enum Upstream {
+    Tcp(TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl Upstream {
+    fn connect(address: &str) -> std::io::Result<Upstream> {
+        Ok(match address.strip_prefix("unix:") {
+            Some(path) => Upstream::Unix(std::os::unix::net::UnixStream::connect(path)?),
+            None => Upstream::Tcp(TcpStream::connect(address)?),
+        })
+    }
+
+    fn try_clone(&self) -> std::io::Result<Upstream> {
+        Ok(match self {
+            Upstream::Tcp(s) => Upstream::Tcp(s.try_clone()?),
+            Upstream::Unix(s) => Upstream::Unix(s.try_clone()?),
+        })
+    }
+
+    fn shutdown(&self, how: Shutdown) -> std::io::Result<()> {
+        match self {
+            Upstream::Tcp(s) => s.shutdown(how),
+            Upstream::Unix(s) => s.shutdown(how),
+        }
+    }
+}
+
+impl Read for Upstream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Upstream::Tcp(s) => s.read(buf),
+            Upstream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Upstream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Upstream::Tcp(s) => s.write(buf),
+            Upstream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Upstream::Tcp(s) => s.flush(),
+            Upstream::Unix(s) => s.flush(),
+        }
+    }
 }
 
 /// Reads a request body of known length, so that the client sees its answer.

@@ -507,3 +507,29 @@ fn a_failed_build_whose_log_could_not_be_created_names_no_log() {
     assert!(!run.stderr.contains("logs/alpha.log"), "{}", run.stderr);
     assert!(!run.stderr.contains("the full log is in"), "{}", run.stderr);
 }
+
+#[test]
+fn losing_the_engine_in_the_middle_of_a_push_is_exit_3() {
+    let prefix = unique("fi-enginelost");
+    let _cleanup = ImageCleanup::new(&prefix);
+    // The engine behind the proxy: the push's progress stream breaks after its first bytes.
+    let engine = FaultProxy::start(
+        "unix:/var/run/docker.sock",
+        vec![Rule::always(Some("POST"), "/push", Fault::ResetAfter(300))],
+    );
+    let mut fleet = fleet(&prefix, &service("FLEET_TEST_REGISTRY"));
+    fleet
+        .env("DOCKER_HOST", &format!("tcp://{}", engine.address()))
+        .env_remove("DOCKER_CONTEXT");
+    let (code, stderr) = run_bounded(
+        &fleet,
+        &["--manifest", "fleet.toml", "build", "--push"],
+        Duration::from_secs(120),
+    );
+    assert!(!engine.hits().is_empty(), "the fault was not injected");
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("connection to the engine broke"),
+        "{stderr}"
+    );
+}
