@@ -227,8 +227,11 @@ pub fn save(state_dir: &Path, image: &ImageName, record: &Record) {
     }
     if let Ok(json) = serde_json::to_vec(record) {
         let tmp = path.with_extension("json.tmp");
-        if fs::write(&tmp, json).is_ok() && fs::rename(tmp, &path).is_ok() {
+        if fs::write(&tmp, json).is_ok() && fs::rename(&tmp, &path).is_ok() {
             let _ = fs::write(path.with_extension("key"), &record.key);
+        } else {
+            // A full (or read-only) file system: leave nothing behind.
+            let _ = fs::remove_file(&tmp);
         }
     }
 }

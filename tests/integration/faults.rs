@@ -533,3 +533,48 @@ fn losing_the_engine_in_the_middle_of_a_push_is_exit_3() {
         "{stderr}"
     );
 }
+
+/// Every file under `dir` whose name has `tmp` in it.
+fn temp_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(temp_files(&path));
+        } else if path.file_name().unwrap().to_string_lossy().contains("tmp") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_full_state_file_system_leaves_no_temp_files() {
+    let prefix = unique("fi-full");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let fleet = fleet(&prefix, &service("FLEET_TEST_REGISTRY"));
+    // Every file write fails as on a full disk (EFBIG from a file-size limit of 0; the signal
+    // that would come with it is ignored).
+    let inner = fleet.command(&["--manifest", "fleet.toml", "build"]);
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .current_dir(fleet.path());
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let left = temp_files(&fleet.file(".fleet-images"));
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
