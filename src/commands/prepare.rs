@@ -74,7 +74,7 @@ pub async fn observe(
     names: &[String],
     options: ObserveOptions,
 ) -> Result<Observation, Failure> {
-    let manifest = manifest::load(&session.manifest, &session.load)?;
+    let manifest = session.load_manifest()?;
     let selected = manifest::select(&manifest, names)?;
     let specs: Vec<ImageSpec> = selected
         .iter()

@@ -39,6 +39,9 @@ pub enum EngineError {
         message: String,
         /// The full log.
         log: Option<PathBuf>,
+        /// The last lines of the failing step's own output (BuildKit reports it per step);
+        /// empty when the builder does not say which output belongs to the step.
+        output: Vec<String>,
     },
     /// The built image is not for the requested platform (the classic builder does not enforce it).
     #[error("image `{image}` was built for `{got}`, not for `{wanted}`")]
@@ -86,6 +89,30 @@ pub enum EngineError {
         /// Whether it was the whole push's deadline (else the stall timeout).
         overall: bool,
     },
+    /// The Dockerfile uses syntax that the chosen builder cannot build on this engine.
+    #[error("line {line} of `{}` (image `{image}`) uses {feature}, which the {builder} builder cannot build here: {why}", dockerfile.display())]
+    Unsupported {
+        /// The image.
+        image: ImageName,
+        /// The Dockerfile.
+        dockerfile: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// The syntax, as written in the Dockerfile reference.
+        feature: String,
+        /// The builder chosen.
+        builder: super::Builder,
+        /// Why it cannot.
+        why: String,
+        /// The alternative.
+        hint: String,
+    },
+    /// BuildKit was asked for and the engine has none.
+    #[error("the Docker engine has no BuildKit (it needs API 1.39 or later on Linux)")]
+    NoBuildKit {
+        /// Whether `--builder buildkit` or `[defaults] builder` asked for it.
+        asked: bool,
+    },
     /// Writing the build context failed.
     #[error("cannot send the build context of `{image}`")]
     Context {
@@ -108,7 +135,9 @@ impl Diagnostic for EngineError {
             EngineError::Push { auth: true, .. } | EngineError::PushStalled { .. } => {
                 Exit::Unavailable
             }
-            EngineError::BaseMissing { .. } => Exit::BadInput,
+            EngineError::BaseMissing { .. }
+            | EngineError::Unsupported { .. }
+            | EngineError::NoBuildKit { .. } => Exit::BadInput,
             _ => Exit::Failed,
         }
     }
@@ -123,8 +152,12 @@ impl Diagnostic for EngineError {
                 "is dockerd running? Is the engine chosen right (run with -v to see why this one was chosen; DOCKER_HOST, DOCKER_CONTEXT or `docker context use` change it)?".into(),
             ),
             EngineError::Build { log: Some(log), .. } => Some(format!("the full log is in {}", log.display())),
+            EngineError::Unsupported { hint, .. } => Some(hint.clone()),
+            EngineError::NoBuildKit { .. } => Some(
+                "build with `--builder classic` (or `[defaults] builder = \"classic\"`), or upgrade the engine".into(),
+            ),
             EngineError::PlatformMismatch { wanted, .. } => Some(format!(
-                "the engine's classic builder ignores `platform`: build on a `{wanted}` engine, or use a base image for `{wanted}`"
+                "the classic builder ignores `platform` (BuildKit enforces it): build with BuildKit or on a `{wanted}` engine, or use a base image for `{wanted}`"
             )),
             EngineError::BaseMissing { arg: Some(arg), .. } => Some(format!(
                 "pull or load it, or point it elsewhere with build arg `{arg}` in the manifest's `args`"
