@@ -212,10 +212,7 @@ fn the_shipped_fleet_builds_checks_and_tests_from_the_fleets_sources() {
         "agent",
         "the runtime starts, reaches the homeserver and asks for the agent's account",
     );
-    passed(
-        "command-center",
-        "PostgreSQL starts and the app's database exists",
-    );
+    passed("command-center", "PostgreSQL starts and the app's database exists");
 
     // Keys are precise on the real tree: what an image does not read does not change its key.
     let base = shipped.keys();
