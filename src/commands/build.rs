@@ -69,7 +69,6 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
     }
     let builder = choose_builder(session, &args, &observation, &plan).await?;
 
-    let interrupted = tokio::signal::ctrl_c();
     let work = execute(
         session,
         &args,
@@ -80,8 +79,21 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         &extra_tags,
         builder,
     );
-    tokio::select! {
-        (results, exit, deploy_json) = work => {
+    tokio::pin!(work);
+    // Ctrl+C drops the work, except while moving tags are written: that phase stops by itself
+    // and puts back what it moved, then the run ends with its summary and exit 130.
+    let finished = loop {
+        tokio::select! {
+            done = &mut work => break Some(done),
+            _ = tokio::signal::ctrl_c() => {
+                if !push::moving_tags_being_written() {
+                    break None;
+                }
+            }
+        }
+    };
+    match finished {
+        Some((results, exit, deploy_json)) => {
             if exit != Exit::BadInput && results.iter().all(|r| r.outcome.ok()) {
                 save_records(session, &observation);
             }
@@ -92,11 +104,20 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
                     .filter(|r| r.outcome.ok())
                     .filter_map(|r| Some((r.key?, r.image_id.clone()?))),
             );
-            Ok(finish(session, "fleet-images build", &results, deploy_json, args.push_options.json_out.as_deref(), exit))
+            Ok(finish(
+                session,
+                "fleet-images build",
+                &results,
+                deploy_json,
+                args.push_options.json_out.as_deref(),
+                exit,
+            ))
         }
-        _ = interrupted => {
+        None => {
             session.reporter.finish();
-            eprintln!("interrupted: running builds were cancelled; unfinished images were not tagged");
+            eprintln!(
+                "interrupted: running builds were cancelled; unfinished images were not tagged"
+            );
             Ok(Exit::Interrupted)
         }
     }
@@ -220,11 +241,18 @@ async fn execute(
                         Ok(()) => result
                             .tags
                             .push(format!("{}:{tag}", prepared.spec.repository)),
-                        Err(error) => session.reporter.event(Event::Note {
-                            subject: decision.name.as_str(),
-                            level: Level::Warn,
-                            text: &crate::error::render(&error),
-                        }),
+                        // A tag that could not be applied fails the run: `latest` would
+                        // silently name an older image.
+                        Err(error) => {
+                            session.reporter.event(Event::Note {
+                                subject: decision.name.as_str(),
+                                level: Level::Error,
+                                text: &crate::error::render(&error),
+                            });
+                            exit = exit
+                                .worst(Exit::Failed)
+                                .worst(crate::error::Diagnostic::exit(&error));
+                        }
                     }
                 }
                 available.insert(decision.name.clone(), local_ref(&prepared.spec, &key));
@@ -329,7 +357,7 @@ async fn execute(
             .filter(|p| p.push)
             .map(|p| p.name.clone())
             .collect();
-        push::push_keys(
+        let pushed = push::push_keys(
             session,
             engine,
             registry,
@@ -339,14 +367,21 @@ async fn execute(
             args.jobs,
         )
         .await;
+        exit = exit.worst(pushed);
         if args.no_release {
             if results.iter().any(|r| !r.outcome.ok()) {
                 exit = exit.worst(Exit::Failed);
             }
         } else {
             exit = exit.worst(
-                push::write_moving_tags(session, registry, observation, &mut results, extra_tags)
-                    .await,
+                push::write_moving_tags_interruptible(
+                    session,
+                    registry,
+                    observation,
+                    &mut results,
+                    extra_tags,
+                )
+                .await,
             );
         }
         if args.deploy {

@@ -2,6 +2,7 @@
 //! repositories, look up key tags, push key tags through the engine, then write moving tags.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use futures_util::future::join_all;
@@ -15,9 +16,9 @@ use crate::docker::Engine;
 use crate::error::{render, Exit};
 use crate::execute::{ImageResult, Outcome};
 use crate::manifest::ManifestError;
-use crate::names::{Digest, ImageName, Tag};
+use crate::names::{Digest, ImageName, RepositoryName, Tag};
 use crate::plan::{Observed, Status};
-use crate::registry::Registry;
+use crate::registry::{Registry, Retagged};
 use crate::report::{Event, Level};
 
 /// The plan's view of each observed image.
@@ -121,7 +122,8 @@ pub async fn observe_registry(
 }
 
 /// Pushes the key tag of every image that needs it (at most `jobs` at once) and records the
-/// digests in `results`.
+/// digests in `results`. Returns the exit code the failures call for, from their types: a refused
+/// login, a stalled push or a lost engine is 3, another failed push 1.
 pub async fn push_keys(
     session: &Session,
     engine: &Engine,
@@ -130,7 +132,7 @@ pub async fn push_keys(
     needs_push: &[ImageName],
     results: &mut [ImageResult],
     jobs: usize,
-) {
+) -> Exit {
     let credentials = registry.engine_credentials();
     let pushes = needs_push.iter().filter_map(|name| {
         let result = results.iter().find(|r| &r.name == name)?;
@@ -177,18 +179,14 @@ pub async fn push_keys(
                     duration: elapsed,
                 }),
             }
-            (
-                name.clone(),
-                format!("{target}:{tag}"),
-                pushed.map_err(|e| render(&e)),
-                elapsed,
-            )
+            (name.clone(), format!("{target}:{tag}"), pushed, elapsed)
         })
     });
     let outcomes: Vec<_> = stream::iter(pushes)
         .buffer_unordered(jobs.max(1))
         .collect()
         .await;
+    let mut exit = Exit::Success;
     for (name, reference, pushed, elapsed) in outcomes {
         let Some(result) = results.iter_mut().find(|r| r.name == name) else {
             continue;
@@ -204,21 +202,86 @@ pub async fn push_keys(
                 }
             }
             Err(error) => {
+                exit = exit.worst(crate::error::Diagnostic::exit(&error));
                 result.outcome = Outcome::Failed;
-                result.error = Some(error);
+                result.error = Some(render(&error));
             }
         }
     }
+    exit
 }
 
-/// Writes every moving tag in the registry, only when every image of the run is usable: if any
-/// failed, no moving tag moves.
+/// One moving tag to write: where, to which digest, and what it named before.
+struct Move {
+    /// The index of the image's result.
+    result: usize,
+    repository: RepositoryName,
+    tag: Tag,
+    target: Digest,
+    /// What the tag named before the phase; `None` when it did not exist.
+    before: Option<Digest>,
+}
+
+/// Writes every moving tag in the registry, all or nothing. Nothing moves unless every image of
+/// the run is usable. Then, before anything is written, every tag's current digest is recorded
+/// and every target manifest confirmed in the registry; a failure there moves nothing. Should a
+/// write then fail, the tags already moved are put back to what they named before. Each tag's
+/// fate is reported; any failure is at least exit 1 (3 when the registry could not be reached).
 pub async fn write_moving_tags(
     session: &Session,
     registry: &Registry,
     observation: &Observation,
     results: &mut [ImageResult],
     extra: &[Tag],
+) -> Exit {
+    write_moving_tags_until(session, registry, observation, results, extra, None).await
+}
+
+/// Whether `build` is writing moving tags: its Ctrl+C handler then leaves the run to the phase,
+/// which stops and puts back what it moved, rather than dropping it half done.
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// Marks the moving-tag phase under way while it lives.
+struct Writing;
+
+impl Writing {
+    fn start() -> Writing {
+        WRITING.store(true, Ordering::SeqCst);
+        Writing
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        WRITING.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Whether the moving-tag phase of [`write_moving_tags_interruptible`] is under way.
+pub fn moving_tags_being_written() -> bool {
+    WRITING.load(Ordering::SeqCst)
+}
+
+/// [`write_moving_tags`] for a caller that handles Ctrl+C itself (`build`): a Ctrl+C while tags
+/// are written stops the writes and puts back the tags already moved; the result is exit 130.
+pub async fn write_moving_tags_interruptible(
+    session: &Session,
+    registry: &Registry,
+    observation: &Observation,
+    results: &mut [ImageResult],
+    extra: &[Tag],
+) -> Exit {
+    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    write_moving_tags_until(session, registry, observation, results, extra, interrupt).await
+}
+
+async fn write_moving_tags_until(
+    session: &Session,
+    registry: &Registry,
+    observation: &Observation,
+    results: &mut [ImageResult],
+    extra: &[Tag],
+    mut interrupt: Option<tokio::signal::unix::Signal>,
 ) -> Exit {
     if results.iter().any(|r| !r.outcome.ok()) {
         session.reporter.event(Event::Note {
@@ -228,8 +291,8 @@ pub async fn write_moving_tags(
         });
         return Exit::Failed;
     }
-    let mut exit = Exit::Success;
-    for result in results.iter_mut() {
+    let mut moves = Vec::new();
+    for (index, result) in results.iter().enumerate() {
         let (Some(spec), Some(digest)) = (
             observation.get(&result.name).map(|p| &p.spec),
             result.digest.clone(),
@@ -237,23 +300,156 @@ pub async fn write_moving_tags(
             continue;
         };
         for tag in spec.tags.iter().chain(extra) {
-            match registry.retag(&spec.repository, &digest, tag).await {
-                Ok(_) => result
-                    .tags
-                    .push(format!("{}:{tag}", registry.image_name(&spec.repository))),
-                Err(error) => {
-                    session.reporter.event(Event::Note {
-                        subject: result.name.as_str(),
-                        level: Level::Error,
-                        text: &render(&error),
-                    });
-                    result.error = Some(render(&error));
-                    exit = exit.worst(crate::error::Diagnostic::exit(&error));
-                }
+            moves.push(Move {
+                result: index,
+                repository: spec.repository.clone(),
+                tag: tag.clone(),
+                target: digest.clone(),
+                before: None,
+            });
+        }
+    }
+    // Read-only first: what every tag names now, and that every target is there.
+    let mut exit = Exit::Success;
+    for m in &mut moves {
+        let checked = async {
+            let before = registry.lookup(&m.repository, &m.tag).await?;
+            let present = registry.confirm(&m.repository, &m.target).await?;
+            Ok::<_, crate::registry::RegistryError>((before, present))
+        }
+        .await;
+        let subject = results[m.result].name.to_string();
+        let problem = match checked {
+            Ok((before, true)) => {
+                m.before = before;
+                continue;
+            }
+            Ok((_, false)) => {
+                exit = exit.worst(Exit::Failed);
+                format!(
+                    "{}@{} is not in the registry",
+                    registry.image_name(&m.repository),
+                    m.target
+                )
+            }
+            Err(error) => {
+                exit = exit
+                    .worst(Exit::Failed)
+                    .worst(crate::error::Diagnostic::exit(&error));
+                render(&error)
+            }
+        };
+        session.reporter.event(Event::Note {
+            subject: &subject,
+            level: Level::Error,
+            text: &format!("moving tag `{}` not checked: {problem}", m.tag),
+        });
+        results[m.result].error = Some(problem);
+    }
+    if exit != Exit::Success {
+        session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Error,
+            text: "no moving tag was written: not every tag and target could be checked",
+        });
+        return exit;
+    }
+    let mut moved: Vec<&Move> = Vec::new();
+    // Until the tags are written or put back (dropped with the function).
+    let _writing = interrupt.is_some().then(Writing::start);
+    for m in &moves {
+        // A write in flight is finished, never dropped: dropped, it could still land after the
+        // tags were put back.
+        let write = registry.retag(&m.repository, &m.target, &m.tag);
+        tokio::pin!(write);
+        let (written, stop) = match interrupt.as_mut() {
+            Some(signal) => tokio::select! {
+                biased;
+                _ = signal.recv() => ((&mut write).await, true),
+                written = &mut write => (written, false),
+            },
+            None => (write.await, false),
+        };
+        if stop {
+            if let Ok(Retagged::Written) = written {
+                moved.push(m);
+            }
+            session.reporter.event(Event::Note {
+                subject: "",
+                level: Level::Warn,
+                text: "interrupted: putting back the moving tags already moved",
+            });
+            exit = Exit::Interrupted;
+            break;
+        }
+        match written {
+            Ok(Retagged::Written) => moved.push(m),
+            Ok(Retagged::Unchanged) => {}
+            Err(error) => {
+                let subject = results[m.result].name.to_string();
+                session.reporter.event(Event::Note {
+                    subject: &subject,
+                    level: Level::Error,
+                    text: &format!("moving tag `{}` not written: {}", m.tag, render(&error)),
+                });
+                results[m.result].error = Some(render(&error));
+                exit = Exit::Failed.worst(crate::error::Diagnostic::exit(&error));
+                break;
             }
         }
     }
+    if exit == Exit::Success {
+        for m in &moves {
+            let reference = format!("{}:{}", registry.image_name(&m.repository), m.tag);
+            results[m.result].tags.push(reference);
+        }
+        return exit;
+    }
+    put_back(session, registry, results, &moved).await;
     exit
+}
+
+/// Puts the tags a failed moving-tag phase had moved back where they were, newest first, and
+/// says what became of each.
+async fn put_back(
+    session: &Session,
+    registry: &Registry,
+    results: &mut [ImageResult],
+    moved: &[&Move],
+) {
+    for m in moved.iter().rev() {
+        let name = format!("{}:{}", registry.image_name(&m.repository), m.tag);
+        let (level, text) = match &m.before {
+            Some(before) => match registry.retag(&m.repository, before, &m.tag).await {
+                Ok(_) => (
+                    Level::Warn,
+                    format!("moving tag `{name}` put back to {before}"),
+                ),
+                Err(error) => (
+                    Level::Error,
+                    format!(
+                        "moving tag `{name}` could not be put back to {before}: {}",
+                        render(&error)
+                    ),
+                ),
+            },
+            // A registry cannot be relied on to delete a tag alone (the distribution API deletes
+            // manifests): say so rather than pretend.
+            None => (
+                Level::Error,
+                format!(
+                    "moving tag `{name}` did not exist before this run and stays on {}",
+                    m.target
+                ),
+            ),
+        };
+        let subject = results[m.result].name.to_string();
+        session.reporter.event(Event::Note {
+            subject: &subject,
+            level,
+            text: &text,
+        });
+    }
 }
 
 /// Parses `--tag` values.
@@ -321,7 +517,7 @@ pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
         }
         results.push(result);
     }
-    push_keys(
+    let pushed = push_keys(
         session,
         &engine,
         &registry,
@@ -331,7 +527,8 @@ pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
         args.jobs,
     )
     .await;
-    let mut exit = write_moving_tags(session, &registry, &observation, &mut results, &extra).await;
+    let mut exit = pushed
+        .worst(write_moving_tags(session, &registry, &observation, &mut results, &extra).await);
     exit = super::build::finish(
         session,
         "fleet-images push",

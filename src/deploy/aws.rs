@@ -19,6 +19,7 @@ use super::ecs::{
     StoppedContainer, StoppedTask, TaskDefinition,
 };
 use super::error::DeployError;
+use crate::registry::{ConnectOptions, RetryPolicy};
 
 /// How many service deployments `DescribeServiceDeployments` takes in one call.
 const DESCRIBE_SERVICE_DEPLOYMENTS_MAX: i32 = 20;
@@ -49,9 +50,15 @@ impl AwsEcs {
         Ok(Self::from_config(&config))
     }
 
-    /// From an already loaded configuration (shared with ECR).
+    /// From an already loaded configuration (shared with ECR), with the tool's retry policy and
+    /// timeouts (the same as ECR's): a stalled call fails instead of hanging the deploy.
     pub fn from_config(config: &SdkConfig) -> Self {
-        Self::new(Client::new(config))
+        let retry = RetryPolicy::new(ConnectOptions::from_env().fast_retries);
+        let config = aws_sdk_ecs::config::Builder::from(config)
+            .retry_config(retry.aws_retry_config())
+            .timeout_config(retry.aws_timeout_config())
+            .build();
+        Self::new(Client::from_conf(config))
     }
 
     /// From a client.
@@ -592,5 +599,25 @@ fn stopped_task(t: &sdk::Task) -> StoppedTask {
                 reason: c.reason().map(str::to_string),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ecs_client_has_the_documented_retries_and_timeouts() {
+        let config = SdkConfig::builder()
+            .region(Region::new("us-east-1"))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let ecs = AwsEcs::from_config(&config);
+        let conf = ecs.client.config();
+        assert_eq!(conf.retry_config().unwrap().max_attempts(), 4);
+        let timeouts = conf.timeout_config().unwrap();
+        assert!(timeouts.operation_attempt_timeout().is_some());
+        assert!(timeouts.operation_timeout().is_some());
+        assert!(timeouts.connect_timeout().is_some());
     }
 }

@@ -55,6 +55,8 @@ pub(crate) enum Step {
     StableOnOld,
     /// Someone else deploys another revision.
     Supersede,
+    /// `DescribeServices` never answers (a stalled connection).
+    Stall,
 }
 
 #[derive(Debug, Default)]
@@ -222,7 +224,7 @@ fn apply(step: Step, service: &mut Service, next_id: &mut u32) {
         .iter()
         .position(|d| d.status == "PRIMARY");
     match step {
-        Step::InProgress => {}
+        Step::InProgress | Step::Stall => {}
         Step::Progress => {
             if let Some(p) = primary {
                 let d = &mut service.deployments[p];
@@ -326,6 +328,22 @@ impl Ecs for FakeEcs {
             services.len() <= 10,
             "DescribeServices takes at most ten services"
         );
+        let stalled = {
+            let state = self.state.lock().unwrap();
+            services.iter().any(|name| {
+                state.updated.contains(short_name(name))
+                    && matches!(
+                        state
+                            .scripts
+                            .get(short_name(name))
+                            .and_then(VecDeque::front),
+                        Some(Step::Stall)
+                    )
+            })
+        };
+        if stalled {
+            std::future::pending::<()>().await;
+        }
         let mut state = self.state.lock().unwrap();
         state
             .calls

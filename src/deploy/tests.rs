@@ -332,6 +332,42 @@ async fn endless_throttling_gives_up_after_a_bounded_number_of_polls() {
 }
 
 #[tokio::test]
+async fn a_describe_services_that_never_answers_ends_at_the_timeout() {
+    let ecs = fleet();
+    ecs.script("element", vec![Step::InProgress, Step::Stall]);
+    let options = DeployOptions {
+        timeout: Duration::from_secs(2),
+        poll: PollSettings {
+            interval: Duration::from_millis(50),
+            max_interval: Duration::from_millis(100),
+            max_errors: 4,
+        },
+        ..DeployOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(
+        Duration::from_secs(30),
+        deploy_with_clock(
+            &ecs,
+            &super::clock::SystemClock,
+            &[request("linux/arm64", &[("fleet", "element")], &[])],
+            &options,
+            &Recorder::default(),
+        ),
+    )
+    .await
+    .expect("the deploy ended by itself");
+    // The timeout, and the grace a last poll gets.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(report.exit(), Exit::DeployIncomplete, "{report}");
+    assert_eq!(report.services[0].outcome, Outcome::TimedOut, "{report}");
+}
+
+#[tokio::test]
 async fn timeout_with_a_fake_clock_exits_4_listing_what_is_in_progress() {
     let ecs = fleet();
     let (report, _, clock) = run(

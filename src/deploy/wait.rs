@@ -255,6 +255,10 @@ fn jitter(delay: Duration) -> Duration {
     delay.mul_f64(0.8 + 0.4 * unit)
 }
 
+/// How long a poll may run past the deadline: the last poll before it gets to answer (and say
+/// how far the rollout got), and a call that never answers ends the wait this long after it.
+const LAST_CALL_GRACE: Duration = Duration::from_secs(5);
+
 /// Waits for every tracked deployment; the result is in the same order.
 pub(crate) async fn wait(
     ecs: &impl Ecs,
@@ -292,11 +296,23 @@ pub(crate) async fn wait(
             by_cluster.entry(t.cluster.as_str()).or_default().push(i);
         }
         let mut throttled = false;
-        for (cluster, indices) in by_cluster {
+        // A call that does not answer by the deadline ends the wait: `--timeout` bounds it all,
+        // whatever the SDK's own timeouts.
+        let mut out_of_time = false;
+        'polls: for (cluster, indices) in by_cluster {
             for chunk in indices.chunks(10) {
                 let names: Vec<String> =
                     chunk.iter().map(|&i| tracked[i].service.clone()).collect();
-                match ecs.describe_services(cluster, &names).await {
+                let limit = deadline
+                    .saturating_duration_since(clock.now())
+                    .max(LAST_CALL_GRACE);
+                let Ok(described) =
+                    tokio::time::timeout(limit, ecs.describe_services(cluster, &names)).await
+                else {
+                    out_of_time = true;
+                    break 'polls;
+                };
+                match described {
                     Ok(answer) => {
                         for &i in chunk {
                             errors[i] = 0;
@@ -315,7 +331,19 @@ pub(crate) async fn wait(
                             };
                             let mut verdict = evaluate(service, t);
                             if deployments_api != Some(false) {
-                                match ecs.service_deployments(cluster, &t.service, 3).await {
+                                let limit = deadline
+                                    .saturating_duration_since(clock.now())
+                                    .max(LAST_CALL_GRACE);
+                                let Ok(deployments) = tokio::time::timeout(
+                                    limit,
+                                    ecs.service_deployments(cluster, &t.service, 3),
+                                )
+                                .await
+                                else {
+                                    out_of_time = true;
+                                    break 'polls;
+                                };
+                                match deployments {
                                     Ok(deployments) => {
                                         deployments_api = Some(true);
                                         verdict = refine(verdict, ours(&deployments, t));
@@ -390,7 +418,7 @@ pub(crate) async fn wait(
         if ended.iter().all(Option::is_some) {
             break;
         }
-        if clock.now() >= deadline {
+        if out_of_time || clock.now() >= deadline {
             for (i, slot) in ended.iter_mut().enumerate().filter(|(_, e)| e.is_none()) {
                 let state = progress[i].as_deref().unwrap_or("no answer from ECS yet");
                 *slot = Some(Ended {

@@ -27,6 +27,34 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
 /// bollard's per-connection timeout when it is created (replaced by the two above).
 const CLIENT_TIMEOUT_SECS: u64 = 120;
 
+/// How long a push may go without progress from the engine, and how long it may take in all.
+/// `FLEET_IMAGES_PUSH_STALL_SECS` and `FLEET_IMAGES_PUSH_DEADLINE_SECS` replace them.
+const PUSH_STALL: Duration = Duration::from_secs(120);
+const PUSH_DEADLINE: Duration = Duration::from_secs(3600);
+
+/// The two limits of a push.
+struct PushLimits {
+    stall: Duration,
+    deadline: Duration,
+}
+
+impl PushLimits {
+    /// The defaults, or the environment's whole numbers of seconds (others are ignored).
+    fn from_env() -> PushLimits {
+        let seconds = |name: &str, default: Duration| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|s| (1..=86_400).contains(s))
+                .map_or(default, Duration::from_secs)
+        };
+        PushLimits {
+            stall: seconds("FLEET_IMAGES_PUSH_STALL_SECS", PUSH_STALL),
+            deadline: seconds("FLEET_IMAGES_PUSH_DEADLINE_SECS", PUSH_DEADLINE),
+        }
+    }
+}
+
 /// A connected engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -340,7 +368,31 @@ impl Engine {
         );
         let mut digest = None;
         let mut uploaded = 0;
-        while let Some(item) = stream.next().await {
+        let limits = PushLimits::from_env();
+        let deadline = tokio::time::Instant::now() + limits.deadline;
+        loop {
+            // The engine reports progress while layers upload; a registry that accepts an upload
+            // and never answers leaves it silent, holding the engine's upload slots for good.
+            let wait = limits
+                .stall
+                .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+            let item = match tokio::time::timeout(wait, stream.next()).await {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(_) => {
+                    let overall = tokio::time::Instant::now() >= deadline;
+                    return Err(EngineError::PushStalled {
+                        registry: reference.split('/').next().unwrap_or_default().to_string(),
+                        reference,
+                        after: if overall {
+                            limits.deadline
+                        } else {
+                            limits.stall
+                        },
+                        overall,
+                    });
+                }
+            };
             match item {
                 Ok(info) => {
                     let status = info.status.unwrap_or_default();
@@ -361,7 +413,16 @@ impl Engine {
                         bollard::errors::Error::DockerResponseServerError { message, .. } => {
                             message.clone()
                         }
-                        other => other.to_string(),
+                        // Not the registry's answer relayed by the engine: the engine itself was
+                        // lost (it died, or its connection broke mid-push).
+                        _ => {
+                            return Err(EngineError::Api {
+                                action: format!(
+                                    "push `{reference}` (the connection to the engine broke)"
+                                ),
+                                source: error,
+                            })
+                        }
                     };
                     let lower = message.to_ascii_lowercase();
                     let auth = lower.contains("unauthorized")

@@ -92,6 +92,19 @@ pub enum EngineError {
         /// Whether the registry refused the credentials.
         auth: bool,
     },
+    /// A push made no progress for too long, or ran past its deadline: the registry accepted an
+    /// upload and stopped answering.
+    #[error("push of `{reference}` to `{registry}` {}", if *overall { format!("did not finish within {}", crate::report::format_duration(*after)) } else { format!("made no progress for {}", crate::report::format_duration(*after)) })]
+    PushStalled {
+        /// What was pushed.
+        reference: String,
+        /// The registry host.
+        registry: String,
+        /// The limit that was reached.
+        after: std::time::Duration,
+        /// Whether it was the whole push's deadline (else the stall timeout).
+        overall: bool,
+    },
     /// The Dockerfile uses syntax that the chosen builder cannot build on this engine.
     #[error("line {line} of `{}` (image `{image}`) uses {feature}, which the {builder} builder cannot build here: {why}", dockerfile.display())]
     Unsupported {
@@ -135,7 +148,9 @@ impl Diagnostic for EngineError {
         match self {
             EngineError::Endpoint(error) => error.exit(),
             EngineError::Unreachable { .. } | EngineError::Api { .. } => Exit::Unavailable,
-            EngineError::Push { auth: true, .. } => Exit::Unavailable,
+            EngineError::Push { auth: true, .. } | EngineError::PushStalled { .. } => {
+                Exit::Unavailable
+            }
             EngineError::BaseMissing { .. }
             | EngineError::Unsupported { .. }
             | EngineError::NoBuildKit { .. } => Exit::BadInput,
@@ -169,6 +184,7 @@ impl Diagnostic for EngineError {
             )),
             EngineError::BaseMissing { .. } => Some("pull or load it into the engine, or make the registry reachable".into()),
             EngineError::Push { auth: true, .. } => Some("check the registry credentials (see the README, \"Registries\")".into()),
+            EngineError::PushStalled { registry, .. } => Some(format!("is `{registry}` answering? FLEET_IMAGES_PUSH_STALL_SECS and FLEET_IMAGES_PUSH_DEADLINE_SECS set the limits (see the README, \"Timeouts\")")),
             _ => None,
         }
     }

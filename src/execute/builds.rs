@@ -272,12 +272,15 @@ async fn build_one(
             // BuildKit says which output is the failing step's; parallel stages interleave in
             // the log, so that output is quoted rather than the log's last lines.
             let mut tail = log.tail();
-            let mut heading = format!("last lines of the log ({})", log.path().display());
+            let mut heading = match log.path() {
+                Some(path) => format!("last lines of the log ({})", path.display()),
+                None => "last lines of the build (its log file could not be created)".to_owned(),
+            };
             if let EngineError::Build {
                 log: path, output, ..
             } = &mut error
             {
-                *path = Some(log.path().to_path_buf());
+                *path = log.path().map(std::path::Path::to_path_buf);
                 if !output.is_empty() {
                     tail = output.clone();
                     heading = "output of the failing step".to_owned();

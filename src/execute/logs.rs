@@ -47,9 +47,9 @@ impl Log {
         self.tail.iter().cloned().collect()
     }
 
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The file, when it could be created: a failure never names a log that does not exist.
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|_| self.path.as_path())
     }
 }
 

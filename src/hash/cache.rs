@@ -7,7 +7,9 @@
 //!   opened or read: its files are stat'ed through the context root.
 //!
 //! Neither enters a key: a hit only saves reading what the metadata says was read before.
-//! Anything stamped within [`RACY_WINDOW_NS`] of now is not kept.
+//! Anything stamped within [`RACY_WINDOW_NS`] of now is not kept. Every record carries a
+//! checksum of its stamp and value: a record damaged on disk (one flipped byte) is a miss, and is
+//! dropped at the next save, instead of a wrong hash or a listing that leaves a file out.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
@@ -21,11 +23,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::dir::{Kind, Name};
 
-const CONTENTS_FILE: &str = "content-cache-v2";
-const CONTENTS_MAGIC: &[u8; 8] = b"FICACHE2";
-const CONTENTS_RECORD: usize = Stamp::BYTES + 32;
-const LISTINGS_FILE: &str = "listing-cache-v1";
-const LISTINGS_MAGIC: &[u8; 8] = b"FILIST01";
+const CONTENTS_FILE: &str = "content-cache-v3";
+const CONTENTS_MAGIC: &[u8; 8] = b"FICACHE3";
+/// A stamp, a sha256 and the record's checksum.
+const CONTENTS_RECORD: usize = Stamp::BYTES + 32 + CHECK_BYTES;
+const LISTINGS_FILE: &str = "listing-cache-v2";
+const LISTINGS_MAGIC: &[u8; 8] = b"FILIST02";
+/// The files of earlier versions, removed when the caches are saved.
+const OLD_FILES: [&str; 3] = ["content-cache-v1", "content-cache-v2", "listing-cache-v1"];
+/// The bytes of a record's checksum: the start of the sha256 of its stamp and value.
+const CHECK_BYTES: usize = 8;
 /// Entries older than this run and beyond this count are dropped when the cache is saved.
 const MAX_ENTRIES: usize = 2_000_000;
 /// A file or directory whose mtime or ctime is this close to now is not cached: it may still
@@ -212,7 +219,8 @@ pub struct ContentCache {
     fresh_listings: Mutex<Vec<(Stamp, Vec<u8>)>>,
 }
 
-const LISTING_RECORD: usize = Stamp::BYTES + 8 + 8;
+/// A stamp, the offset and length of the names, and the checksum of the stamp and the names.
+const LISTING_RECORD: usize = Stamp::BYTES + 8 + 8 + CHECK_BYTES;
 
 impl ContentCache {
     /// A cache that remembers nothing between runs.
@@ -230,7 +238,7 @@ impl ContentCache {
     pub fn load(dir: &Path) -> Self {
         let mut cache = Self::disabled();
         cache.dir = Some(dir.to_path_buf());
-        if let Ok(bytes) = fs::read(dir.join(CONTENTS_FILE)) {
+        if let Some(bytes) = read_state_file(&dir.join(CONTENTS_FILE)) {
             if bytes.starts_with(CONTENTS_MAGIC)
                 && (bytes.len() - CONTENTS_MAGIC.len()).is_multiple_of(CONTENTS_RECORD)
             {
@@ -240,7 +248,7 @@ impl ContentCache {
                     Sorted::new(bytes, start, CONTENTS_RECORD, count).unwrap_or_default();
             }
         }
-        if let Ok(bytes) = fs::read(dir.join(LISTINGS_FILE)) {
+        if let Some(bytes) = read_state_file(&dir.join(LISTINGS_FILE)) {
             let header = LISTINGS_MAGIC.len() + 8;
             if bytes.len() >= header && bytes.starts_with(LISTINGS_MAGIC) {
                 let count = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
@@ -257,7 +265,7 @@ impl ContentCache {
 
     /// The cached sha256 of a file with this exact stamp.
     pub fn get(&self, stamp: &Stamp) -> Option<[u8; 32]> {
-        self.contents.find(stamp)?.try_into().ok()
+        sha_of(stamp, self.contents.find(stamp)?)
     }
 
     /// Remembers a file's sha256, unless its timestamps are too recent to trust.
@@ -272,15 +280,16 @@ impl ContentCache {
 
     /// The names in a directory with this exact stamp, as last listed.
     pub(crate) fn listing(&self, stamp: &Stamp) -> Option<Vec<Name>> {
-        read_names(self.names_of(self.listings.find(stamp)?)?)
+        read_names(self.names_of(stamp, self.listings.find(stamp)?)?)
     }
 
     /// The encoded names a listing record (after its stamp) points at; `None` when the offset
-    /// and length do not lie in the file.
-    fn names_of(&self, record: &[u8]) -> Option<&[u8]> {
+    /// and length do not lie in the file, or the names or the stamp are not what was saved.
+    fn names_of(&self, stamp: &Stamp, record: &[u8]) -> Option<&[u8]> {
         let offset = usize::try_from(u64::from_le_bytes(record.get(..8)?.try_into().ok()?)).ok()?;
         let len = usize::try_from(u64::from_le_bytes(record.get(8..16)?.try_into().ok()?)).ok()?;
-        self.listings.bytes.get(offset..offset.checked_add(len)?)
+        let names = self.listings.bytes.get(offset..offset.checked_add(len)?)?;
+        (record.get(16..16 + CHECK_BYTES)? == checksum(stamp, names)).then_some(names)
     }
 
     /// Remembers the names in a directory, unless its timestamps are too recent to trust.
@@ -315,12 +324,20 @@ impl ContentCache {
                 .iter()
                 .map(|(stamp, sha)| (*stamp, sha.as_slice()))
                 .collect();
-            records.extend(self.contents.survivors(&superseded).into_iter().map(|i| {
-                (
-                    self.contents.stamp(i),
-                    &self.contents.record(i)[Stamp::BYTES..],
-                )
-            }));
+            // Only intact records survive: a damaged one is not saved again under a new checksum.
+            records.extend(
+                self.contents
+                    .survivors(&superseded)
+                    .into_iter()
+                    .map(|i| {
+                        (
+                            self.contents.stamp(i),
+                            &self.contents.record(i)[Stamp::BYTES..],
+                        )
+                    })
+                    .filter(|(stamp, value)| sha_of(stamp, value).is_some())
+                    .map(|(stamp, value)| (stamp, &value[..32])),
+            );
             let records = sorted_unique(records);
             let mut out =
                 Vec::with_capacity(CONTENTS_MAGIC.len() + records.len() * CONTENTS_RECORD);
@@ -328,10 +345,9 @@ impl ContentCache {
             for (stamp, sha) in records {
                 stamp.write(&mut out);
                 out.extend_from_slice(sha);
+                out.extend_from_slice(&checksum(&stamp, sha));
             }
             write_atomically(&dir.join(CONTENTS_FILE), &out);
-            // The unsorted format of earlier versions.
-            let _ = fs::remove_file(dir.join("content-cache-v1"));
         }
         let fresh = self.fresh_listings.lock().expect("cache lock");
         if !fresh.is_empty() {
@@ -341,8 +357,10 @@ impl ContentCache {
                 .map(|(stamp, names)| (*stamp, names.as_slice()))
                 .collect();
             for i in self.listings.survivors(&superseded) {
-                if let Some(names) = self.names_of(&self.listings.record(i)[Stamp::BYTES..]) {
-                    records.push((self.listings.stamp(i), names));
+                let stamp = self.listings.stamp(i);
+                if let Some(names) = self.names_of(&stamp, &self.listings.record(i)[Stamp::BYTES..])
+                {
+                    records.push((stamp, names));
                 }
             }
             let records = sorted_unique(records);
@@ -355,6 +373,7 @@ impl ContentCache {
                 stamp.write(&mut out);
                 out.extend_from_slice(&(offset as u64).to_le_bytes());
                 out.extend_from_slice(&(names.len() as u64).to_le_bytes());
+                out.extend_from_slice(&checksum(stamp, names));
                 offset += names.len();
             }
             for (_, names) in &records {
@@ -362,7 +381,28 @@ impl ContentCache {
             }
             write_atomically(&dir.join(LISTINGS_FILE), &out);
         }
+        for old in OLD_FILES {
+            let _ = fs::remove_file(dir.join(old));
+        }
     }
+}
+
+/// The checksum of a record: the first bytes of the sha256 of its stamp and value.
+fn checksum(stamp: &Stamp, value: &[u8]) -> [u8; CHECK_BYTES] {
+    use sha2::{Digest, Sha256};
+    let mut encoded = Vec::with_capacity(Stamp::BYTES);
+    stamp.write(&mut encoded);
+    let sha = Sha256::new()
+        .chain_update(&encoded)
+        .chain_update(value)
+        .finalize();
+    sha[..CHECK_BYTES].try_into().expect("a sha256 is longer")
+}
+
+/// The sha256 in a content record's value (after its stamp), when the checksum confirms it.
+fn sha_of(stamp: &Stamp, value: &[u8]) -> Option<[u8; 32]> {
+    let (sha, check) = (value.get(..32)?, value.get(32..32 + CHECK_BYTES)?);
+    (check == checksum(stamp, sha)).then(|| sha.try_into().expect("32 bytes"))
 }
 
 /// Records sorted by (device, inode), the first of each kept (this run's come first), at most
@@ -393,7 +433,9 @@ fn read_names(mut bytes: &[u8]) -> Option<Vec<Name>> {
             1 => Some(Kind::Dir),
             2 => Some(Kind::File),
             3 => Some(Kind::Symlink),
-            4 => Some(Kind::Other),
+            // A name the walk would skip is stat'ed again rather than skipped on the cache's
+            // word (the other kinds are confirmed by the stat, open or readlink that uses them).
+            4 => None,
             _ => return None,
         };
         let len = u16::from_le_bytes(bytes.get(1..3)?.try_into().ok()?) as usize;
@@ -402,6 +444,25 @@ fn read_names(mut bytes: &[u8]) -> Option<Vec<Name>> {
         bytes = &bytes[3 + len..];
     }
     Some(names)
+}
+
+/// The bytes of a file in the state directory; `None` when it is missing, unreadable or not a
+/// regular file. Opened without blocking, so that a fifo (or a device) put in its place is
+/// skipped instead of hanging the run.
+pub(crate) fn read_state_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) {

@@ -215,7 +215,7 @@ pub fn recorded_key(state_dir: &Path, image: &ImageName) -> Option<String> {
 
 /// Loads the previous record of an image.
 pub fn load(state_dir: &Path, image: &ImageName) -> Option<Record> {
-    let bytes = fs::read(record_path(state_dir, image)).ok()?;
+    let bytes = crate::hash::cache::read_state_file(&record_path(state_dir, image))?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -227,8 +227,11 @@ pub fn save(state_dir: &Path, image: &ImageName, record: &Record) {
     }
     if let Ok(json) = serde_json::to_vec(record) {
         let tmp = path.with_extension("json.tmp");
-        if fs::write(&tmp, json).is_ok() && fs::rename(tmp, &path).is_ok() {
+        if fs::write(&tmp, json).is_ok() && fs::rename(&tmp, &path).is_ok() {
             let _ = fs::write(path.with_extension("key"), &record.key);
+        } else {
+            // A full (or read-only) file system: leave nothing behind.
+            let _ = fs::remove_file(&tmp);
         }
     }
 }

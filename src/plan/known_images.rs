@@ -28,7 +28,8 @@ pub struct KnownImages {
 impl KnownImages {
     /// Reads the index (a missing or damaged file is an empty index).
     pub fn load(state_dir: &Path) -> Self {
-        let text = fs::read_to_string(path(state_dir)).unwrap_or_default();
+        let bytes = crate::hash::cache::read_state_file(&path(state_dir)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
         let lines = text
             .lines()
             .filter_map(|line| line.split_once(' '))
@@ -82,8 +83,9 @@ impl KnownImages {
             let _ = fs::create_dir_all(dir);
         }
         let tmp = target.with_extension(format!("tmp{}", std::process::id()));
-        if fs::write(&tmp, text).is_ok() {
-            let _ = fs::rename(&tmp, &target);
+        // A full (or read-only) file system: leave nothing behind, the old file stays.
+        if fs::write(&tmp, text).is_err() || fs::rename(&tmp, &target).is_err() {
+            let _ = fs::remove_file(&tmp);
         }
     }
 }

@@ -5,8 +5,6 @@
 use std::sync::RwLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{
@@ -23,11 +21,6 @@ use super::secret::Redactor;
 use super::{lifecycle, ChangeAction, ConnectOptions, RegistryError, Secret};
 use crate::manifest::TagMutability;
 use crate::names::Digest;
-
-/// How long one ECR API attempt may take.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long connecting to the ECR API may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What `ensure` gives new repositories, from `[registry]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,14 +111,8 @@ impl Ecr {
         options: &ConnectOptions,
         retry: RetryPolicy,
     ) -> Result<Self, RegistryError> {
-        let retry_config = RetryConfig::standard()
-            .with_max_attempts(retry.attempts)
-            .with_initial_backoff(retry.base())
-            .with_max_backoff(retry.max());
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-            .build();
+        let retry_config = retry.aws_retry_config();
+        let timeouts = retry.aws_timeout_config();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry_config)
             .timeout_config(timeouts);

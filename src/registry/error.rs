@@ -337,6 +337,16 @@ impl RegistryError {
 impl Diagnostic for RegistryError {
     fn exit(&self) -> Exit {
         match self {
+            // A token service that refuses or answers nonsense is a login that failed, like a
+            // refused password: whatever its status (404 included).
+            RegistryError::Rejected {
+                action: Action::Token,
+                ..
+            }
+            | RegistryError::Protocol {
+                action: Action::Token,
+                ..
+            } => Exit::Unavailable,
             RegistryError::Unreachable { .. }
             | RegistryError::ServerError { .. }
             | RegistryError::AuthFailed { .. }
@@ -551,7 +561,7 @@ mod tests {
                     action: Action::Token,
                     problem: "the token service's answer has no `token`".into(),
                 },
-                Exit::Failed,
+                Exit::Unavailable,
             ),
             (
                 RegistryError::DockerConfig {

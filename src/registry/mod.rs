@@ -27,5 +27,6 @@ pub use error::{
     ECR_IAM_ACTIONS,
 };
 pub use options::{ConnectOptions, ENDPOINT_VAR, INSECURE_VAR, TEST_FAST_VAR};
+pub(crate) use retry::RetryPolicy;
 pub use secret::Secret;
 pub use target::{ChangeAction, Registry, RepositoryChange, Retagged};

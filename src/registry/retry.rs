@@ -15,6 +15,13 @@ const MAX_DELAY: Duration = Duration::from_secs(10);
 const FAST_BASE_DELAY: Duration = Duration::from_millis(5);
 const FAST_MAX_DELAY: Duration = Duration::from_millis(50);
 
+/// How long connecting to an AWS API may take.
+const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one attempt of an AWS call may take.
+const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an AWS call may take in all, its retries included.
+const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// A retry policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RetryPolicy {
@@ -42,14 +49,23 @@ impl RetryPolicy {
         }
     }
 
-    /// The first delay, for the AWS SDK's own retry configuration.
-    pub(crate) fn base(&self) -> Duration {
-        self.base
+    /// The AWS SDK's retry configuration for this policy: the same attempts and delays as the
+    /// registry calls, for every AWS client (ECR and ECS).
+    pub(crate) fn aws_retry_config(&self) -> aws_config::retry::RetryConfig {
+        aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(self.attempts)
+            .with_initial_backoff(self.base)
+            .with_max_backoff(self.max)
     }
 
-    /// The longest delay, for the AWS SDK's own retry configuration.
-    pub(crate) fn max(&self) -> Duration {
-        self.max
+    /// The AWS SDK's timeouts: connect, each attempt, and the whole call with its retries. No
+    /// AWS call waits longer than [`AWS_OPERATION_TIMEOUT`], whatever the service does.
+    pub(crate) fn aws_timeout_config(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(AWS_CONNECT_TIMEOUT)
+            .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+            .operation_timeout(AWS_OPERATION_TIMEOUT)
+            .build()
     }
 
     /// How long to wait after failed attempt `attempt` (1-based): `base * 2^(attempt-1)`, capped,

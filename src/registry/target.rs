@@ -268,8 +268,12 @@ impl Registry {
         Ok(results.into_iter().flatten().collect())
     }
 
-    /// The digest `repository:tag` names in the registry, from the manifest's headers: nothing is
-    /// pulled. `None` when the tag, or the repository, does not exist.
+    /// The digest `repository:tag` names in the registry, confirmed: the tag's digest from the
+    /// manifest's headers, then the manifest itself read by that digest (its bytes must hash to
+    /// it). Nothing but the manifest is pulled. `None` when the tag, or the repository, does not
+    /// exist, and when the registry names a digest it cannot serve: a `HEAD` answer alone never
+    /// makes an image count as being in the registry (and so never skips its push or reaches a
+    /// deploy).
     pub async fn lookup(
         &self,
         repository: &RepositoryName,
@@ -277,8 +281,34 @@ impl Registry {
     ) -> Result<Option<Digest>, RegistryError> {
         let path = self.repository_path(repository);
         let (path, tag) = (path.as_str(), tag.as_str());
-        self.on_data_plane(move || self.http.digest(path, tag))
+        let Some(digest) = self
+            .on_data_plane(move || self.http.digest(path, tag))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.confirm_at(path, &digest).await?.then_some(digest))
+    }
+
+    /// Whether the registry serves the manifest `digest` in `repository`: read by digest, its
+    /// bytes hashing to it. A registry serving other bytes under the digest is an error.
+    pub async fn confirm(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        self.confirm_at(&self.repository_path(repository), digest)
             .await
+    }
+
+    async fn confirm_at(&self, path: &str, digest: &Digest) -> Result<bool, RegistryError> {
+        let reference = digest.to_string();
+        let reference = reference.as_str();
+        // `manifest` refuses bytes that do not hash to a digest reference.
+        Ok(self
+            .on_data_plane(move || self.http.manifest(path, reference))
+            .await?
+            .is_some())
     }
 
     /// Makes `tag` name the manifest `digest` in `repository`, without pulling: the manifest is

@@ -80,7 +80,7 @@ fn the_listing_cache_sees_every_change_to_a_directory() {
     // Nothing modified in the last two seconds is cached.
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let first = key_of(&fleet, "gamma");
-    let listings = std::fs::read(fleet.file(".fleet-images/listing-cache-v1")).unwrap();
+    let listings = std::fs::read(fleet.file(".fleet-images/listing-cache-v2")).unwrap();
     let holds = |name: &[u8]| listings.windows(name.len()).any(|w| w == name);
     assert!(
         holds(b"g.txt") && holds(b"s.txt"),

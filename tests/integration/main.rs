@@ -8,6 +8,8 @@ mod cdk_replica;
 mod check;
 mod deploy;
 mod engines;
+mod fault_proxy;
+mod faults;
 mod fleet;
 mod hash;
 mod imagetest;
