@@ -3,6 +3,7 @@
 pub mod args;
 pub mod color;
 pub mod completions;
+pub mod signal;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;

@@ -54,7 +54,7 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
     if args.dry_run {
         for image in &plan.images {
             let key = image.key.map(|k| k.short()).unwrap_or_else(|| "-".into());
-            println!(
+            crate::outln!(
                 "{} {} {key} {}",
                 image.name,
                 image.status.as_str(),
@@ -67,7 +67,7 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         push::ensure_repositories(session, registry, &observation).await?;
     }
 
-    let interrupted = tokio::signal::ctrl_c();
+    let interrupted = crate::cli::signal::interrupted();
     let work = execute(
         session,
         &args,
@@ -93,7 +93,14 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         }
         _ = interrupted => {
             session.reporter.finish();
-            eprintln!("interrupted: running builds were cancelled; unfinished images were not tagged");
+            crate::errln!("interrupted: running builds were cancelled; unfinished images were not tagged");
+            // Written even now, so that an older file never stays in place looking current.
+            if let Some(path) = args.push_options.json_out.as_deref() {
+                let value = json!({ "images": [], "deploy": null, "interrupted": true, "exit_code": Exit::Interrupted.code() });
+                if let Err(error) = outcome::write_json(path, &value) {
+                    crate::errln!("error: cannot write {}: {error}", path.display());
+                }
+            }
             Ok(Exit::Interrupted)
         }
     }
@@ -355,13 +362,13 @@ pub fn finish(
 ) -> Exit {
     session.reporter.finish();
     if !session.quiet || exit != Exit::Success {
-        eprint!("\n{}", outcome::table(results));
+        crate::errout!("\n{}", outcome::table(results));
     }
     outcome::append_step_summary(title, results);
     if let Some(path) = json_out {
         let value = json!({ "images": results, "deploy": deploy, "exit_code": exit.code() });
         if let Err(error) = outcome::write_json(path, &value) {
-            eprintln!("error: cannot write {}: {error}", path.display());
+            crate::errln!("error: cannot write {}: {error}", path.display());
             return exit.worst(Exit::BadInput);
         }
     }

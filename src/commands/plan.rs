@@ -36,13 +36,13 @@ pub async fn run(session: &Session, args: PlanArgs) -> Result<Exit, Failure> {
         },
     );
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&to_json(&observation, &plan, args.explain, session))
                 .expect("json")
         );
     } else {
-        print!("{}", to_text(&observation, &plan, args.explain, session));
+        crate::out!("{}", to_text(&observation, &plan, args.explain, session));
     }
     if args.explain {
         save_records(session, &observation);

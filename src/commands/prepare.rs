@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
+
+use crate::error::Internal;
 use rayon::prelude::*;
 
 use super::Failure;
@@ -126,11 +128,14 @@ pub async fn observe(
             .collect()
     })
     .await
-    .expect("hashing does not panic");
+    .map_err(|e| Internal::from_join("hashing the contexts", e))?;
     // Written while the engine is asked about keys; awaited before observation ends.
     let saving = tokio::task::spawn_blocking(move || cache.save());
 
-    let (engine, identities) = match engine_side.await.expect("the engine queries do not panic") {
+    let (engine, identities) = match engine_side
+        .await
+        .map_err(|e| Internal::from_join("asking the engine about base images", e))?
+    {
         Ok((engine, identities)) => {
             session.reporter.event(crate::report::Event::Note {
                 subject: "",
@@ -273,9 +278,13 @@ pub async fn observe(
     if let Some(engine) = &engine {
         find_local(engine, &mut images, &session.state_dir).await?;
     }
-    saving.await.expect("saving the cache does not panic");
+    saving
+        .await
+        .map_err(|e| Internal::from_join("saving the content cache", e))?;
     if let Some(records) = records {
-        records.await.expect("saving the records does not panic");
+        records
+            .await
+            .map_err(|e| Internal::from_join("saving the input records", e))?;
     }
     Ok(Observation {
         manifest,

@@ -295,7 +295,7 @@ pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
     );
     if args.dry_run {
         for image in &plan.images {
-            println!("{} {} {}", image.name, image.status.as_str(), image.reason);
+            crate::outln!("{} {} {}", image.name, image.status.as_str(), image.reason);
         }
         return Ok(Exit::Success);
     }

@@ -111,6 +111,13 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
 pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
     let image = spec.name.clone();
     let context = spec.context.value.clone();
+    if context.exists() && !context.is_dir() {
+        return Err(HashError::ContextNotDirectory {
+            image,
+            path: context,
+            location: spec.context.location.clone(),
+        });
+    }
     if !context.is_dir() {
         return Err(HashError::MissingContext {
             image,
@@ -120,24 +127,25 @@ pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
         });
     }
     let dockerfile = spec.dockerfile.value.clone();
-    let dockerfile_bytes = match fs::read(&dockerfile) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound || dockerfile.is_dir() => {
-            return Err(HashError::MissingDockerfile {
-                image,
-                path: dockerfile,
-                location: spec.dockerfile.location.clone(),
-                vars: spec.dockerfile.vars.clone(),
-            })
-        }
-        Err(source) => {
-            return Err(HashError::Io {
-                image,
-                path: dockerfile,
-                source,
-            })
-        }
-    };
+    let dockerfile_bytes =
+        match crate::input_file::read_capped(&dockerfile, crate::input_file::DOCKERFILE_CAP) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(HashError::MissingDockerfile {
+                    image,
+                    path: dockerfile,
+                    location: spec.dockerfile.location.clone(),
+                    vars: spec.dockerfile.vars.clone(),
+                })
+            }
+            Err(source) => {
+                return Err(HashError::Io {
+                    image,
+                    path: dockerfile,
+                    source,
+                })
+            }
+        };
 
     let inside = relative_inside(&context, &dockerfile);
     let (ignore, ignore_file) = read_ignore(&image, &context, &dockerfile)?;
@@ -316,7 +324,7 @@ fn read_ignore(
     beside.push(".dockerignore");
     let candidates = [PathBuf::from(beside), context.join(".dockerignore")];
     for path in candidates {
-        match fs::read(&path) {
+        match crate::input_file::read_capped(&path, crate::input_file::IGNORE_CAP) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let ignore = DockerIgnore::parse(&text).map_err(|source| HashError::Ignore {

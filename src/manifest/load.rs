@@ -46,19 +46,18 @@ const IMAGE_KEYS: &[&str] = &[
 
 /// Reads and validates the manifest at `path`.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Manifest, ManifestError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::input_file::read_text_capped(path, crate::input_file::MANIFEST_CAP).map_err(
+        |source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     parse(path, &text, options)
 }
 
 /// Parses manifest text as if read from `path` (relative paths in it start at `path`'s directory).
 pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest, ManifestError> {
-    let source = Source {
-        display: path.display().to_string(),
-        text,
-    };
+    let source = Source::new(path.display().to_string(), text);
     let document = toml::de::DeTable::parse(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let mut location = source.location(&span, "");
@@ -663,7 +662,7 @@ fn read_test(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<TestSpec, Mani
     let timeout = match table.string("timeout", vars)? {
         None => DEFAULT_TEST_TIMEOUT,
         Some((text, loc, _)) => {
-            humantime::parse_duration(&text).map_err(|e| ManifestError::InvalidValue {
+            super::parse_duration(&text).map_err(|e| ManifestError::InvalidValue {
                 location: loc,
                 message: format!("`timeout` `{text}` is not a duration: {e}"),
                 hint: Some("write it like `30s`, `2m` or `1m 30s`".into()),

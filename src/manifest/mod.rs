@@ -1,12 +1,14 @@
 //! The fleet manifest (`images/fleet.toml`): its model, and loading it with errors that name the
 //! file, line and key.
 
+mod duration;
 mod error;
 mod load;
 mod model;
 mod reader;
 mod vars;
 
+pub use duration::{parse_duration, MAX_DURATION};
 pub use error::ManifestError;
 pub use load::{
     load, parse, select, LoadOptions, DEFAULT_KEEP_IMAGES, DEFAULT_KEEP_REVISIONS,
