@@ -92,7 +92,22 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
     let mut root = Table::root(&source, &document);
 
     if let Some(mut table) = root.table("vars")? {
-        vars.set_defaults(table.raw_strings()?.into_iter().collect());
+        let defaults = table.raw_strings()?;
+        // `[vars]` values are taken as written; a `${…}` in one (`a = "${a}"`) would reach the
+        // image as that literal text.
+        if let Some((name, _)) = defaults
+            .iter()
+            .find(|(_, value)| value.replace("$$", "").contains("${"))
+        {
+            return Err(ManifestError::InvalidValue {
+                location: table.location_of(name),
+                message: format!(
+                    "`vars.{name}` uses `${{…}}`, but `[vars]` values are not substituted"
+                ),
+                hint: Some("write the value itself, or `$$` for a literal `$`".into()),
+            });
+        }
+        vars.set_defaults(defaults.into_iter().collect());
         table.finish(&[])?;
     }
 
@@ -103,7 +118,9 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
     }
 
     let registry = match root.table("registry")? {
-        Some(table) => Some(read_registry(table, &mut vars)?),
+        Some(table) => {
+            Some(read_registry(table, &mut vars).map_err(|e| unresolved_first(&mut vars, e))?)
+        }
         None => None,
     };
     let prefix = registry
@@ -131,14 +148,15 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
                     hint: Some("rename the `[images.<name>]` table".into()),
                 })?;
         let table = images_table.table(&name)?.expect("key listed above");
-        images.push(read_image(
+        let image = read_image(
             table,
             image_name,
             &dir,
             &prefix,
             default_platform.as_ref(),
             &mut vars,
-        )?);
+        );
+        images.push(image.map_err(|e| unresolved_first(&mut vars, e))?);
     }
     images_table.finish(&[])?;
     root.finish(TOP_KEYS)?;
@@ -219,6 +237,7 @@ fn read_registry(
                 let host = url
                     .trim_start_matches("https://")
                     .trim_start_matches("http://");
+                check_registry_url(host, &loc)?;
                 if host.is_empty() || host.contains(char::is_whitespace) {
                     return Err(ManifestError::InvalidValue {
                         location: loc,
@@ -310,6 +329,70 @@ fn read_registry(
         keep_images,
         location,
     })
+}
+
+/// A value that failed validation after a `${var}` in it went unresolved failed because of that
+/// (an empty tag, an empty path): report the unresolved names, not the empty value.
+fn unresolved_first(vars: &mut Vars, error: ManifestError) -> ManifestError {
+    if vars.unresolved.is_empty() {
+        error
+    } else {
+        ManifestError::UnresolvedVars {
+            names: std::mem::take(&mut vars.unresolved),
+        }
+    }
+}
+
+/// Checks a plain registry's `url` (its scheme already removed): no credentials, a host with an
+/// optional port, and a prefix of repository path components, so that no request can leave
+/// `/v2/` (`../../etc`, `%2e%2e`). The message never repeats the credentials.
+fn check_registry_url(url: &str, location: &Location) -> Result<(), ManifestError> {
+    let (authority, prefix) = url
+        .trim_end_matches('/')
+        .split_once('/')
+        .unwrap_or((url, ""));
+    if authority.contains('@') {
+        return Err(ManifestError::InvalidValue {
+            location: location.clone(),
+            message: "`registry.url` holds credentials (`user:password@`); they are never read from the manifest".into(),
+            hint: Some("remove them from the url, and give them through `FLEET_IMAGES_REGISTRY_USERNAME` and `FLEET_IMAGES_REGISTRY_PASSWORD`, or `docker login` (README, \"Registries\")".into()),
+        });
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            (host, Some(port))
+        }
+        _ => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && (host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            || (host.starts_with('[')
+                && host.ends_with(']')
+                && host[1..host.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if !host_ok || !port_ok {
+        return Err(ManifestError::InvalidValue {
+            location: location.clone(),
+            message: format!(
+                "`registry.url` host `{authority}` is not a host name or address with an optional port"
+            ),
+            hint: Some("for example `url = \"registry.example.com:5000/fleet\"`".into()),
+        });
+    }
+    if !prefix.is_empty() && prefix.parse::<crate::names::RepositoryName>().is_err() {
+        return Err(ManifestError::InvalidValue {
+            location: location.clone(),
+            message: format!(
+                "`registry.url` path `{prefix}` is not a repository path: each `/`-separated part must be lowercase letters and digits joined by `.`, `_`, `__` or `-`"
+            ),
+            hint: Some("write the prefix as it appears in repository names, such as `fleet` or `team/fleet`".into()),
+        });
+    }
+    Ok(())
 }
 
 fn sourced_path(

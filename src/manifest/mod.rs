@@ -18,4 +18,6 @@ pub use model::*;
 pub use vars::env_name;
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod tests;
