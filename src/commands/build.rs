@@ -134,7 +134,10 @@ async fn execute(
                     level: Level::Error,
                     text: &decision.reason,
                 });
-                exit = exit.worst(Exit::BadInput);
+                exit = exit.worst(match prepared.blocked_exit {
+                    Exit::Success => Exit::BadInput,
+                    blocked => blocked,
+                });
                 results.push(result);
             }
             Status::Local => {

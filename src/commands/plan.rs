@@ -47,7 +47,9 @@ pub async fn run(session: &Session, args: PlanArgs) -> Result<Exit, Failure> {
     if args.explain {
         save_records(session, &observation);
     }
-    Ok(Exit::Success)
+    // Everything is printed first (the JSON too), then a blocked image fails the run: a CI gate
+    // on `plan` must not pass a manifest that cannot build.
+    Ok(observation.blocked_exit(&plan))
 }
 
 fn explain_lines(

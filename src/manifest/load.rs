@@ -1,7 +1,7 @@
 //! Reading `fleet.toml` into a validated [`Manifest`]: every key known, every value typed, every
 //! `${var}` resolved, every dependency defined and acyclic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -800,9 +800,14 @@ fn read_check(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<CheckSpec, Ma
 
 fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
     let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+    let index: HashMap<&ImageName, usize> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| (&image.name, i))
+        .collect();
     for image in images {
         for dep in &image.depends_on {
-            if !names.contains(&dep.as_str()) {
+            if !index.contains_key(dep) {
                 return Err(ManifestError::UnknownDependency {
                     location: Location {
                         key: Some(format!("images.{}.depends_on", image.name)),
@@ -826,16 +831,14 @@ fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
     fn visit(
         i: usize,
         images: &[ImageSpec],
+        index: &HashMap<&ImageName, usize>,
         marks: &mut [Mark],
         stack: &mut Vec<usize>,
     ) -> Option<Vec<usize>> {
         marks[i] = Mark::Active;
         stack.push(i);
         for dep in &images[i].depends_on {
-            let j = images
-                .iter()
-                .position(|x| &x.name == dep)
-                .expect("checked above");
+            let j = index[dep];
             match marks[j] {
                 Mark::Active => {
                     let start = stack.iter().position(|&s| s == j).expect("on stack");
@@ -844,7 +847,7 @@ fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
                     return Some(cycle);
                 }
                 Mark::New => {
-                    if let Some(cycle) = visit(j, images, marks, stack) {
+                    if let Some(cycle) = visit(j, images, index, marks, stack) {
                         return Some(cycle);
                     }
                 }
@@ -858,7 +861,7 @@ fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
     let mut marks = vec![Mark::New; images.len()];
     for i in 0..images.len() {
         if marks[i] == Mark::New {
-            if let Some(cycle) = visit(i, images, &mut marks, &mut Vec::new()) {
+            if let Some(cycle) = visit(i, images, &index, &mut marks, &mut Vec::new()) {
                 return Err(ManifestError::Cycle {
                     location: Location {
                         key: Some(format!("images.{}.depends_on", images[cycle[0]].name)),
@@ -893,19 +896,29 @@ pub fn select(manifest: &Manifest, names: &[String]) -> Result<Vec<ImageName>, M
             }
         }
     }
+    // Indexed, so that selecting from thousands of images stays linear.
+    let by_name: HashMap<&ImageName, &ImageSpec> =
+        manifest.images.iter().map(|i| (&i.name, i)).collect();
     let mut order = Vec::new();
-    fn add(name: &ImageName, manifest: &Manifest, order: &mut Vec<ImageName>) {
-        if order.contains(name) {
+    let mut added = HashSet::new();
+    fn add<'m>(
+        name: &'m ImageName,
+        by_name: &HashMap<&ImageName, &'m ImageSpec>,
+        added: &mut HashSet<&'m ImageName>,
+        order: &mut Vec<ImageName>,
+    ) {
+        if !added.insert(name) {
             return;
         }
-        let image = manifest.image(name).expect("validated");
+        let image = by_name[name];
         for dep in &image.depends_on {
-            add(dep, manifest, order);
+            add(dep, by_name, added, order);
         }
         order.push(name.clone());
     }
     for name in &wanted {
-        add(name, manifest, &mut order);
+        let name = by_name.get_key_value(name).expect("validated").0;
+        add(name, &by_name, &mut added, &mut order);
     }
     Ok(order)
 }

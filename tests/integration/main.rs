@@ -8,6 +8,7 @@ mod check;
 mod deploy;
 mod engines;
 mod hash;
+mod hostile;
 mod imagetest;
 mod lessons;
 mod push;
