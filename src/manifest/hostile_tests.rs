@@ -202,6 +202,19 @@ proptest! {
     }
 
     #[test]
+    fn the_var_expander_never_panics_and_stays_in_proportion(text in "[a-c${}\\\\ -~]{0,60}", value in "[ -~]{0,8}") {
+        let mut vars = super::vars::Vars::new(
+            [("a".to_string(), value.clone())].into(),
+            [("FLEET_VAR_B".to_string(), "${a}".to_string())].into(),
+        );
+        let location = crate::error::Location { file: "f".into(), line: Some(1), key: None };
+        let (out, used) = vars.substitute(&text, &location);
+        // Substitution is one pass: a value is never expanded again.
+        prop_assert!(out.len() <= text.len() * (value.len().max(4) + 1));
+        prop_assert!(used.len() <= text.len());
+    }
+
+    #[test]
     fn every_refusal_names_the_manifest(text in manifest_text()) {
         if let Err(error) = load_text(&text) {
             prop_assert_eq!(error.exit(), Exit::BadInput);
