@@ -274,6 +274,26 @@ impl Parsed {
                         hint,
                     });
                 }
+                // A source that is itself a symlink is followed by the builder, inside the
+                // context (an absolute or `..` target is taken from the context root): one that
+                // leads nowhere fails the build, so it fails here, before any build starts.
+                let link = entries.iter().find(|e| e.path == source.pattern);
+                if let Some(Entry {
+                    kind: EntryKind::Symlink { target },
+                    ..
+                }) = link
+                {
+                    if let Err(resolved) = follow_in_context(&context, &source.pattern, target) {
+                        return Err(HashError::SourceNotSent {
+                            image,
+                            pattern: source.pattern.clone(),
+                            line: source.line,
+                            why: format!("is a symlink to `{target}`, which the builder follows inside the build context to `{resolved}`, where nothing exists"),
+                            dockerfile,
+                            hint: "copy the file itself into the context, or point the link at a file inside it".into(),
+                        });
+                    }
+                }
             }
         }
 
@@ -303,6 +323,45 @@ impl Parsed {
         }
         Ok(inputs)
     }
+}
+
+/// Follows the symlink at context-relative `link` (target `target`) the way the builder does,
+/// scoped to the context: an absolute target starts at the context root and `..` stops there.
+/// Returns the resolved context-relative path, or as `Err` the path where nothing exists.
+fn follow_in_context(context: &Path, link: &str, target: &str) -> Result<String, String> {
+    let mut link = link.to_string();
+    let mut target = target.to_string();
+    // As many hops as Linux allows (MAXSYMLINKS) before calling it a loop.
+    for _ in 0..40 {
+        let base = match (target.starts_with('/'), link.rsplit_once('/')) {
+            (true, _) | (false, None) => "",
+            (false, Some((dir, _))) => dir,
+        };
+        let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+        for part in target.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                part => parts.push(part),
+            }
+        }
+        let resolved = parts.join("/");
+        let path = context.join(&resolved);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                target = fs::read_link(&path)
+                    .map_err(|_| resolved.clone())?
+                    .to_string_lossy()
+                    .into_owned();
+                link = resolved;
+            }
+            Ok(_) => return Ok(resolved),
+            Err(_) => return Err(resolved),
+        }
+    }
+    Err(link)
 }
 
 /// The path of `file` relative to `dir` when it lies inside it.

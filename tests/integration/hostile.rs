@@ -341,3 +341,24 @@ fn sigterm_is_handled_as_an_interruption() {
     assert_eq!(written["interrupted"], true);
     assert_eq!(written["exit_code"], 130);
 }
+
+/// The builder cannot read what lies outside the context: a `..` source, a dangling symlink, a
+/// symlink to a file outside. Each fails `plan` naming the Dockerfile line, before any build.
+#[test]
+fn copy_sources_the_context_cannot_provide_fail_before_building() {
+    for (line, needle) in [
+        ("COPY ../../etc/passwd /p", "source `../../etc/passwd` points outside the build context"),
+        ("ADD sub/../../x /p", "source `sub/../../x` points outside the build context"),
+        ("COPY dangling /p", "`dangling` (Dockerfile line 2) of image `a` is a symlink to `/nonexistent`"),
+        ("COPY outside /p", "is a symlink to `/etc/passwd`, which the builder follows inside the build context to `etc/passwd`, where nothing exists"),
+    ] {
+        let fleet = one_image(&format!("FROM scratch\n{line}\n"));
+        std::os::unix::fs::symlink("/nonexistent", fleet.file("ctx/dangling")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", fleet.file("ctx/outside")).unwrap();
+        plan_refuses(&fleet, &[needle, "--> ctx/Dockerfile:2"]);
+    }
+    // A link to a file inside the context is fine.
+    let fleet = one_image("FROM scratch\nCOPY inside /p\n");
+    std::os::unix::fs::symlink("app.txt", fleet.file("ctx/inside")).unwrap();
+    fleet.run(&["--manifest", "fleet.toml", "plan"]).ok();
+}
