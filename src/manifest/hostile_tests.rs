@@ -111,6 +111,18 @@ fn an_unresolved_var_in_tags_is_named_not_reported_as_an_empty_tag() {
     assert!(text.contains("images/fleet.toml:3"), "{text}");
 }
 
+#[test]
+fn a_build_arg_too_large_for_the_engine_is_refused_naming_it() {
+    let big = "x".repeat(1 << 20);
+    let text = refused(&format!(
+        "[images.a]\ncontext = \".\"\nargs = {{ SMALL = \"1\", BLOB = \"{big}\" }}\n"
+    ));
+    assert_eq!(
+        text,
+        "error: the build args of image `a` hold 1048586 bytes (`BLOB` alone 1048576), more than the 64 KiB the engine accepts in a build request\n  --> images/fleet.toml:3 (images.a.args.BLOB)\n  hint: pass large content as a file in the context (`COPY`), not as a build arg"
+    );
+}
+
 /// 50,000 keys took 270 s when each key's line was found by counting from the start.
 #[test]
 fn a_manifest_with_many_keys_loads_in_linear_time() {

@@ -44,6 +44,10 @@ const IMAGE_KEYS: &[&str] = &[
     "check",
 ];
 
+/// The most the build args of one image may hold, names and values together: 64 KiB (README,
+/// "Limits"). They travel in the URL of the engine's build request.
+pub const MAX_BUILD_ARGS_BYTES: usize = 64 * 1024;
+
 /// Reads and validates the manifest at `path`.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Manifest, ManifestError> {
     let text = crate::input_file::read_text_capped(path, crate::input_file::MANIFEST_CAP).map_err(
@@ -450,6 +454,26 @@ fn read_image(
                 hint: Some("use letters, digits and `_`".into()),
             });
         }
+    }
+    // The engine takes build args in the URL of its build request, and refuses a long one with
+    // "uri too long" after the context was sent, naming no arg: refuse it here instead.
+    let args_size: usize = args.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if args_size > MAX_BUILD_ARGS_BYTES {
+        let (largest, value) = args
+            .iter()
+            .max_by_key(|(_, v)| v.len())
+            .expect("a size over the cap has an arg");
+        let mut location = table.location_of("args");
+        location.key = Some(format!("{}.args.{largest}", table.path));
+        return Err(ManifestError::InvalidValue {
+            location,
+            message: format!(
+                "the build args of image `{name}` hold {args_size} bytes (`{largest}` alone {}), more than the {} KiB the engine accepts in a build request",
+                value.len(),
+                MAX_BUILD_ARGS_BYTES / 1024
+            ),
+            hint: Some("pass large content as a file in the context (`COPY`), not as a build arg".into()),
+        });
     }
     let target = table.string("target", vars)?.map(|(v, _, _)| v);
     let own_platform = read_platform(&mut table, vars)?;
