@@ -362,3 +362,36 @@ fn copy_sources_the_context_cannot_provide_fail_before_building() {
     std::os::unix::fs::symlink("app.txt", fleet.file("ctx/inside")).unwrap();
     fleet.run(&["--manifest", "fleet.toml", "plan"]).ok();
 }
+
+/// Outputs that cannot be written are refused before any work, not after the build.
+#[test]
+fn unwritable_outputs_are_refused_before_any_work() {
+    let fleet = one_image("FROM scratch\nCOPY app.txt /\n");
+    let run = fleet.run(&[
+        "--manifest",
+        "fleet.toml",
+        "build",
+        "--json-out",
+        "missing/dir/out.json",
+    ]);
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr.trim_end(),
+        "error: --json-out missing/dir/out.json: its directory does not exist; name a file in a writable directory"
+    );
+    fleet.write("state-file", "");
+    let run = fleet.run(&[
+        "--manifest",
+        "fleet.toml",
+        "--state-dir",
+        "state-file",
+        "plan",
+    ]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .starts_with("error: state directory state-file: it is not a directory;"),
+        "{}",
+        run.stderr
+    );
+}
