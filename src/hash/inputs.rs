@@ -118,6 +118,14 @@ pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
             location: spec.context.location.clone(),
         });
     }
+    if fs::canonicalize(&context).is_ok_and(|c| c == Path::new("/")) {
+        // Walking `/` reads every mounted filesystem (and fails late, on /proc).
+        return Err(HashError::ContextIsRoot {
+            image,
+            path: context,
+            location: spec.context.location.clone(),
+        });
+    }
     if !context.is_dir() {
         return Err(HashError::MissingContext {
             image,

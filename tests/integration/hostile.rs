@@ -395,3 +395,17 @@ fn unwritable_outputs_are_refused_before_any_work() {
         run.stderr
     );
 }
+
+#[test]
+fn a_context_at_the_filesystem_root_is_refused_at_once() {
+    let fleet = Fleet::new();
+    fleet.manifest("[images.a]\ncontext = \"/\"\ndockerfile = \"Dockerfile\"\n");
+    fleet.write("Dockerfile", "FROM scratch\nCOPY . /\n");
+    plan_refuses(
+        &fleet,
+        &[
+            "build context `/` of image `a` is the root of the filesystem",
+            "--> fleet.toml:2 (images.a.context)",
+        ],
+    );
+}
