@@ -29,6 +29,8 @@ pub struct Session {
     pub reporter: SharedReporter,
     /// `-v`.
     pub verbose: bool,
+    /// `--progress json`: stderr carries only JSON lines, so the summary table is not printed.
+    pub json_progress: bool,
     /// `-q`.
     pub quiet: bool,
 }
@@ -65,6 +67,7 @@ impl Session {
             state_dir: cli.state_dir.clone(),
             reporter,
             verbose: cli.verbose,
+            json_progress: matches!(progress, Progress::Json),
             quiet: cli.quiet,
         })
     }

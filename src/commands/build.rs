@@ -364,7 +364,7 @@ pub fn finish(
     exit: Exit,
 ) -> Exit {
     session.reporter.finish();
-    if !session.quiet || exit != Exit::Success {
+    if !session.json_progress && (!session.quiet || exit != Exit::Success) {
         crate::errout!("\n{}", outcome::table(results));
     }
     outcome::append_step_summary(title, results);

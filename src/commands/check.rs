@@ -37,8 +37,12 @@ pub async fn run(session: &Session, args: CheckArgs) -> Result<Exit, Failure> {
         .iter()
         .filter_map(|p| p.inputs.as_ref().err())
         .collect();
-    if !unreadable.is_empty() {
-        exit = exit.worst(Exit::BadInput);
+    for prepared in observation.images.iter().filter(|p| p.inputs.is_err()) {
+        // Each keeps its own code: 2 for its files, 3 for an engine that failed on its base.
+        exit = exit.worst(match prepared.blocked_exit {
+            Exit::Success => Exit::BadInput,
+            blocked => blocked,
+        });
     }
     if args.json {
         crate::outln!("{}", serde_json::to_string_pretty(&report).expect("json"));

@@ -409,3 +409,26 @@ fn a_context_at_the_filesystem_root_is_refused_at_once() {
         ],
     );
 }
+
+/// Under `--progress json` stderr is a stream of JSON objects only: the summary table stays out.
+#[test]
+fn progress_json_keeps_stderr_pure_json() {
+    let fleet = one_image("# no FROM\nRUN true\n");
+    let run = fleet.run(&[
+        "--manifest",
+        "fleet.toml",
+        "--progress",
+        "json",
+        "build",
+        "--json-out",
+        "out.json",
+    ]);
+    run.expect_code(2);
+    for line in run.stderr.lines().filter(|l| !l.trim().is_empty()) {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n--- stderr\n{}", run.stderr));
+    }
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fleet.file("out.json")).unwrap()).unwrap();
+    assert_eq!(written["images"][0]["outcome"], "blocked");
+}
