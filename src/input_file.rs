@@ -16,6 +16,11 @@ use std::path::Path;
 pub const MANIFEST_CAP: u64 = 8 << 20;
 /// The most a Dockerfile may hold: 4 MiB (README, "Limits").
 pub const DOCKERFILE_CAP: u64 = 4 << 20;
+/// The most a Docker configuration file (`config.json`, a context's `meta.json`) may hold: 4 MiB.
+pub const CONFIG_CAP: u64 = 4 << 20;
+/// The most a file of the tool's own state (input records, the known-images index, a report read
+/// back by `rollback`) may hold: 256 MiB.
+pub const STATE_CAP: u64 = 256 << 20;
 /// The most a `.dockerignore` may hold: 1 MiB (README, "Limits").
 pub const IGNORE_CAP: u64 = 1 << 20;
 

@@ -28,7 +28,9 @@ pub struct KnownImages {
 impl KnownImages {
     /// Reads the index (a missing or damaged file is an empty index).
     pub fn load(state_dir: &Path) -> Self {
-        let text = fs::read_to_string(path(state_dir)).unwrap_or_default();
+        let text =
+            crate::input_file::read_text_capped(&path(state_dir), crate::input_file::STATE_CAP)
+                .unwrap_or_default();
         let lines = text
             .lines()
             .filter_map(|line| line.split_once(' '))
