@@ -289,18 +289,27 @@ pub(crate) async fn check(
 mod tests {
     use super::*;
 
-    const SHIPPED: &str = include_str!("../../images/element/config.json");
+    /// The shape of the fleet's own `docker-files/aws/element-config.json`, which the shipped
+    /// Element image bakes in (the acceptance test checks the real one in the built image).
+    const FLEET: &str = r#"{
+      "default_server_config": {
+        "m.homeserver": { "base_url": "http://localhost:6167", "server_name": "anycompany.corp" }
+      },
+      "disable_guests": true,
+      "brand": "Open-Claw-Fleet-Command-Center",
+      "branding": { "auth_header_logo_url": "/logo.png" }
+    }"#;
 
     #[test]
-    fn the_shipped_config_is_valid_and_names_its_logo() {
-        let validated = validate(SHIPPED.as_bytes(), "/app/config.json");
+    fn the_fleets_config_is_valid_and_names_its_logo() {
+        let validated = validate(FLEET.as_bytes(), "/app/config.json");
         assert_eq!(validated.problems, vec![]);
         assert_eq!(
             validated.assets,
             vec![Asset {
                 key: "branding.auth_header_logo_url".into(),
-                url: "branding/logo.svg".into(),
-                path: "/app/branding/logo.svg".into(),
+                url: "/logo.png".into(),
+                path: "/app/logo.png".into(),
             }]
         );
     }

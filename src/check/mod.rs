@@ -7,9 +7,10 @@
 //!   entries that would be sent; they need no engine: `floating-base`, `secret-in-context`, and the
 //!   Dockerfile view of `privileged-port`, `healthcheck`, `env-file` and `element-config`;
 //! - **image rules** read the built image's configuration (user, exposed ports, environment,
-//!   healthcheck, architecture) and, through a created and never started container and the archive
-//!   API, files in it: `privileged-port`, `healthcheck`, `env-file`, `element-config`,
-//!   `platform-mismatch`. When the image is available they replace their Dockerfile view, since
+//!   healthcheck, architecture, entrypoint and command) and, through a created and never started
+//!   container and the archive API, files in it: `privileged-port`, `healthcheck`, `env-file`,
+//!   `element-config`, `platform-mismatch`, `entrypoint-exists` (this one has no Dockerfile view:
+//!   only the built image shows what the build produced). When the image is available they replace their Dockerfile view, since
 //!   the image also holds what the base image set; when it is not built, a [`Note`] says they were
 //!   skipped, and that is not an error.
 //!
@@ -20,6 +21,7 @@
 mod address;
 mod copies;
 mod element_config;
+mod entrypoint;
 mod env_files;
 mod files;
 mod finding;
@@ -246,8 +248,14 @@ async fn image_rules(
     if allowed(spec, rules::PLATFORM_MISMATCH) {
         found.findings.extend(platform::check(spec, &details));
     }
+    let launch = if allowed(spec, rules::ENTRYPOINT_EXISTS) {
+        engine.image_config(&details.id).await?
+    } else {
+        None
+    };
     let reads_files = (allowed(spec, rules::ENV_FILE) && !spec.check.env_files.is_empty())
-        || (allowed(spec, rules::ELEMENT_CONFIG) && spec.check.element_config.is_some());
+        || (allowed(spec, rules::ELEMENT_CONFIG) && spec.check.element_config.is_some())
+        || launch.is_some();
     if reads_files {
         let request = ContainerRequest {
             image: details.id.clone(),
@@ -257,7 +265,14 @@ async fn image_rules(
             ..Default::default()
         };
         let container = engine.create_container(&request).await?;
-        let result = file_rules(spec, &config, &Files::Image(&container), &mut found.notes).await;
+        let mut result =
+            file_rules(spec, &config, &Files::Image(&container), &mut found.notes).await;
+        if let (Ok(findings), Some(launch)) = (&mut result, &launch) {
+            match entrypoint::check(image, launch, &container, &mut found.notes).await {
+                Ok(more) => findings.extend(more),
+                Err(error) => result = Err(error),
+            }
+        }
         let removed = container.remove().await;
         found.findings.extend(result?);
         removed?;

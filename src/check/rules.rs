@@ -30,6 +30,8 @@ pub const FLOATING_BASE: &str = "floating-base";
 pub const SECRET_IN_CONTEXT: &str = "secret-in-context";
 /// The image's architecture against the manifest's platform.
 pub const PLATFORM_MISMATCH: &str = "platform-mismatch";
+/// The program ENTRYPOINT/CMD starts, and the script it names, exist in the image.
+pub const ENTRYPOINT_EXISTS: &str = "entrypoint-exists";
 /// An `allow` entry that names no rule.
 pub const UNKNOWN_RULE: &str = "unknown-rule";
 
@@ -78,6 +80,13 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Error,
         summary: "the built image's OS/architecture differs from the image's platform",
         reads: "image config",
+    },
+    Rule {
+        id: ENTRYPOINT_EXISTS,
+        severity: Severity::Error,
+        summary: "the program ENTRYPOINT/CMD starts is in the image (absolute, or on the image's PATH) and executable, \
+                  and the script an interpreter (`node`, `sh`/`bash`, `python*`) is given exists against WORKDIR",
+        reads: "image config and files (built image only)",
     },
 ];
 

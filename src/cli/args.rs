@@ -29,6 +29,16 @@ pub struct Cli {
     #[arg(long = "var", global = true, value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
 
+    /// Builds, checks and tests every image for this platform instead of the manifest's (e.g. the
+    /// ARM64 fleet as `linux/amd64` on an amd64 laptop or runner). Part of every image's key.
+    #[arg(
+        long,
+        global = true,
+        env = "FLEET_IMAGES_PLATFORM",
+        value_name = "PLATFORM"
+    )]
+    pub platform: Option<String>,
+
     /// Shows build output and debug notes.
     #[arg(short, long, global = true, conflicts_with = "quiet")]
     pub verbose: bool,
@@ -276,6 +286,9 @@ pub struct TestArgs {
     /// How many images are tested at once.
     #[arg(long, short = 'j', default_value_t = 2, value_name = "N")]
     pub jobs: usize,
+    /// Prints the outcomes as JSON (one object per image, with each of its tests).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `release`.

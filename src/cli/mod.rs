@@ -13,7 +13,8 @@ use std::sync::Arc;
 pub use args::Cli;
 use args::Progress;
 
-use crate::manifest::{LoadOptions, ManifestError};
+use crate::manifest::{self, LoadOptions, Manifest, ManifestError};
+use crate::names::Platform;
 use crate::report::{JsonReporter, PlainReporter, SharedReporter, TtyReporter};
 
 /// What every command gets: the manifest options, the state directory and the reporter.
@@ -23,6 +24,8 @@ pub struct Session {
     pub manifest: PathBuf,
     /// Variables and environment for loading it.
     pub load: LoadOptions,
+    /// `--platform`: every image's platform, over the manifest's.
+    pub platform: Option<Platform>,
     /// `.fleet-images` (logs, content cache, input records).
     pub state_dir: PathBuf,
     /// Progress output.
@@ -47,6 +50,16 @@ impl Session {
                 _ => return Err(ManifestError::BadVarArgument { text: text.clone() }),
             }
         }
+        let platform =
+            match cli.platform.as_deref() {
+                None | Some("") => None,
+                Some(text) => Some(text.parse::<Platform>().map_err(|e| {
+                    ManifestError::BadPlatformArgument {
+                        text: text.to_string(),
+                        message: e.to_string(),
+                    }
+                })?),
+            };
         let env: BTreeMap<String, String> = std::env::vars()
             .filter(|(k, _)| k.starts_with("FLEET_VAR_"))
             .collect();
@@ -64,11 +77,24 @@ impl Session {
         Ok(Session {
             manifest: cli.manifest.clone(),
             load: LoadOptions { vars, env },
+            platform,
             state_dir: cli.state_dir.clone(),
             reporter,
             verbose: cli.verbose,
             json_progress: matches!(progress, Progress::Json),
             quiet: cli.quiet,
         })
+    }
+
+    /// Loads the manifest, with `--platform` applied to every image.
+    pub fn load_manifest(&self) -> Result<Manifest, ManifestError> {
+        let mut manifest = manifest::load(&self.manifest, &self.load)?;
+        if let Some(platform) = &self.platform {
+            for image in &mut manifest.images {
+                image.platform = platform.clone();
+                image.platform_declared = true;
+            }
+        }
+        Ok(manifest)
     }
 }

@@ -11,7 +11,7 @@ use crate::manifest;
 
 /// Runs `inputs`.
 pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {
-    let manifest = manifest::load(&session.manifest, &session.load)?;
+    let manifest = session.load_manifest()?;
     let name = manifest::select(&manifest, std::slice::from_ref(&args.image))?
         .pop()
         .expect("select returns at least the named image");

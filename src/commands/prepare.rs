@@ -96,7 +96,7 @@ pub async fn observe(
     names: &[String],
     options: ObserveOptions,
 ) -> Result<Observation, Failure> {
-    let manifest = manifest::load(&session.manifest, &session.load)?;
+    let manifest = session.load_manifest()?;
     let selected = manifest::select(&manifest, names)?;
     let by_name: HashMap<&ImageName, &ImageSpec> =
         manifest.images.iter().map(|i| (&i.name, i)).collect();

@@ -1,18 +1,37 @@
 //! `test`: start each built image that has a `[images.<name>.test]` section and probe it.
 
+use super::prepare::Prepared;
 use super::prepare::{observe, ObserveOptions};
 use super::Failure;
 use crate::cli::args::TestArgs;
 use crate::cli::Session;
 use crate::error::Exit;
 use crate::imagetest::{test_images, TestOptions, TestOutcome, TestTarget};
+use crate::manifest::{ServiceImage, TestSpec};
 use crate::report::{Event, Level};
 
 /// Runs `test`. An image with a test section that is not built fails with a hint to build it.
 pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
+    // The fleet images that test services run are observed too, to find their local images.
+    let mut observed = args.select.images.clone();
+    if !observed.is_empty() {
+        let manifest = crate::manifest::load(&session.manifest, &session.load)?;
+        for image in &manifest.images {
+            if !observed.iter().any(|n| n == image.name.as_str()) {
+                continue;
+            }
+            for service in image.test.iter().flat_map(|t| &t.services) {
+                if let ServiceImage::Fleet(name) = &service.image {
+                    if !observed.iter().any(|n| n == name.as_str()) {
+                        observed.push(name.to_string());
+                    }
+                }
+            }
+        }
+    }
     let observation = observe(
         session,
-        &args.select.images,
+        &observed,
         ObserveOptions {
             engine_required: true,
             pull: false,
@@ -38,11 +57,22 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
             continue;
         };
         match (&prepared.local, &prepared.inputs) {
-            (Some(id), _) => targets.push(TestTarget {
-                image: prepared.spec.name.clone(),
-                reference: id.clone(),
-                spec,
-            }),
+            (Some(id), _) => match service_images(&observation.images, spec) {
+                Ok(services) => targets.push(TestTarget {
+                    image: prepared.spec.name.clone(),
+                    reference: id.clone(),
+                    spec,
+                    services,
+                }),
+                Err(text) => {
+                    session.reporter.event(Event::Note {
+                        subject: prepared.spec.name.as_str(),
+                        level: Level::Error,
+                        text: &text,
+                    });
+                    exit = exit.worst(Exit::Failed);
+                }
+            },
             (None, Err(error)) => {
                 session.reporter.event(Event::Note {
                     subject: prepared.spec.name.as_str(),
@@ -77,8 +107,36 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
     let outcomes = test_images(engine, &targets, &options, session.reporter.as_ref()).await;
     signal.abort();
     session.reporter.finish();
-    for outcome in &outcomes {
-        crate::outln!("{}", outcome.render());
+    if args.json {
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&outcomes).expect("outcomes serialize")
+        );
+    } else {
+        for outcome in &outcomes {
+            crate::outln!("{}", outcome.render());
+        }
     }
     Ok(exit.worst(TestOutcome::exit_of(&outcomes)))
+}
+
+/// The local image of each of the section's services: a fleet image must be built with its
+/// current inputs; a `reference` is taken as it is (the engine says if it lacks it).
+fn service_images(observed: &[Prepared], spec: &TestSpec) -> Result<Vec<String>, String> {
+    spec.services
+        .iter()
+        .map(|service| match &service.image {
+            ServiceImage::Reference(reference) => Ok(reference.clone()),
+            ServiceImage::Fleet(name) => observed
+                .iter()
+                .find(|p| &p.spec.name == name)
+                .and_then(|p| p.local.clone())
+                .ok_or_else(|| {
+                    format!(
+                        "test service `{}` runs image `{name}`, which is not built with its current inputs; run `fleet-images build {name}` first",
+                        service.name
+                    )
+                }),
+        })
+        .collect()
 }

@@ -1,5 +1,7 @@
 //! Containers for checks and tests: created and never started (to read files through the archive
-//! API), or started with one port published on 127.0.0.1 (to probe what an image serves).
+//! API), started with one port published on 127.0.0.1 (to probe what an image or a test service
+//! serves), or started with a command test's argv; any of them on a test's private network
+//! ([`Network`](super::Network)) under an alias.
 //!
 //! Every container carries the label [`TEST_LABEL`]` = 1`, so a cleanup can find strays
 //! ([`Engine::remove_stray_containers`]), and a name chosen before it is created, so it can be
@@ -20,7 +22,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding,
+};
 use bollard::query_parameters::{
     ContainerArchiveInfoOptions, CreateContainerOptions, DownloadFromContainerOptions,
     ListContainersOptions, LogsOptions, RemoveContainerOptions,
@@ -56,14 +60,21 @@ pub struct ContainerRequest {
     /// For containers that are only read from: give a placeholder command (the image may have
     /// none) and no network.
     pub never_started: bool,
+    /// A command test's argv: replaces the image's ENTRYPOINT (with its first word) and CMD (with
+    /// the rest). Default: the image's own.
+    pub argv: Option<Vec<String>>,
+    /// A network to join instead of the default bridge (a test's private network).
+    pub network: Option<String>,
+    /// Host names the container answers to on `network` (a service's `name`).
+    pub aliases: Vec<String>,
 }
 
 /// A container the tool created; removes it when dropped unless kept (see the module docs).
 #[derive(Debug)]
 pub struct Container {
-    engine: Engine,
-    name: String,
-    id: String,
+    pub(super) engine: Engine,
+    pub(super) name: String,
+    pub(super) id: String,
     armed: bool,
 }
 
@@ -105,6 +116,8 @@ pub struct PathInfo {
     pub size: u64,
     /// For a symbolic link, the absolute path it resolves to in the container.
     pub link_target: Option<String>,
+    /// Its permission bits (`0o755`), with setuid, setgid and sticky as `0o7000`.
+    pub mode: u32,
 }
 
 /// The result of reading one file out of a container.
@@ -129,6 +142,26 @@ const MODE_SYMLINK: u32 = 1 << 27;
 const MODE_TYPE: u32 =
     MODE_DIR | MODE_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
 
+/// Go's setuid, setgid and sticky bits, as the stat header carries them.
+const MODE_SETUID: u32 = 1 << 23;
+const MODE_SETGID: u32 = 1 << 22;
+const MODE_STICKY: u32 = 1 << 20;
+
+/// The Unix permission bits of a Go `os.FileMode`.
+fn permissions(mode: u32) -> u32 {
+    let mut bits = mode & 0o777;
+    if mode & MODE_SETUID != 0 {
+        bits |= 0o4000;
+    }
+    if mode & MODE_SETGID != 0 {
+        bits |= 0o2000;
+    }
+    if mode & MODE_STICKY != 0 {
+        bits |= 0o1000;
+    }
+    bits
+}
+
 fn kind_of(mode: u32) -> PathKind {
     if mode & MODE_DIR != 0 {
         PathKind::Dir
@@ -141,7 +174,7 @@ fn kind_of(mode: u32) -> PathKind {
     }
 }
 
-fn is_not_found(error: &bollard::errors::Error) -> bool {
+pub(super) fn is_not_found(error: &bollard::errors::Error) -> bool {
     matches!(
         error,
         bollard::errors::Error::DockerResponseServerError {
@@ -152,7 +185,7 @@ fn is_not_found(error: &bollard::errors::Error) -> bool {
 }
 
 /// A container name no other run uses: `fleet-images-<purpose>-<name>-<pid>-<n>-<nanos>`.
-fn unique_name(purpose: &str, name: &str) -> String {
+pub(super) fn unique_name(purpose: &str, name: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let nanos = std::time::SystemTime::now()
@@ -175,7 +208,7 @@ fn unique_name(purpose: &str, name: &str) -> String {
     )
 }
 
-fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+pub(super) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
     let action = action.into();
     move |source| EngineError::Api { action, source }
 }
@@ -208,10 +241,35 @@ impl Engine {
             host_config.port_bindings = Some(HashMap::from([(key.clone(), Some(vec![binding]))]));
             exposed = Some(vec![key]);
         }
+        if let Some(network) = &request.network {
+            host_config.network_mode = Some(network.clone());
+        }
+        let networking_config = request.network.as_ref().map(|network| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.clone(),
+                EndpointSettings {
+                    aliases: (!request.aliases.is_empty()).then(|| request.aliases.clone()),
+                    ..Default::default()
+                },
+            )])),
+        });
+        // An argv replaces both: the engine keeps the image's CMD only when no ENTRYPOINT is given.
+        let (entrypoint, cmd) = match &request.argv {
+            Some(argv) => (
+                Some(argv.iter().take(1).cloned().collect()),
+                Some(argv.iter().skip(1).cloned().collect()),
+            ),
+            None => (
+                None,
+                request.never_started.then(|| vec![NEVER_RUN.to_string()]),
+            ),
+        };
         let body = ContainerCreateBody {
             image: Some(request.image.clone()),
             env: (!request.env.is_empty()).then(|| request.env.clone()),
-            cmd: request.never_started.then(|| vec![NEVER_RUN.to_string()]),
+            entrypoint,
+            cmd,
+            networking_config,
             network_disabled: request.never_started.then_some(true),
             exposed_ports: exposed,
             labels: Some(HashMap::from([(TEST_LABEL.to_string(), "1".to_string())])),
@@ -384,6 +442,7 @@ impl Container {
                     size: u64::try_from(stat.size).unwrap_or(0),
                     link_target: (kind == PathKind::Symlink && !stat.link_target.is_empty())
                         .then_some(stat.link_target),
+                    mode: permissions(stat.file_mode),
                 }))
             }
             Err(e) if is_not_found(&e) => Ok(None),
@@ -525,6 +584,9 @@ mod tests {
         assert_eq!(kind_of(MODE_DIR | 0o755), PathKind::Dir);
         assert_eq!(kind_of(MODE_SYMLINK | 0o777), PathKind::Symlink);
         assert_eq!(kind_of((1 << 24) | 0o600), PathKind::Other);
+        assert_eq!(permissions(MODE_DIR | 0o755), 0o755);
+        assert_eq!(permissions(MODE_SETUID | 0o755), 0o4755);
+        assert_eq!(permissions(MODE_DIR | MODE_STICKY | 0o777), 0o1777);
     }
 
     #[test]

@@ -1,27 +1,34 @@
-//! `test`: starting each image locally and proving that it serves what its
-//! `[images.<name>.test]` section says, then cleaning up.
+//! `test`: proving that each built image is what its `[images.<name>.test]` section says, then
+//! cleaning up.
 //!
-//! For each image: a container is created from the local image with the probed port published on
-//! 127.0.0.1 only, on a free host port the engine picks, and the section's `env`; it is started
-//! and probed until `timeout` (`tcp = PORT`: a connection that a server holds open; `http = {…}`:
-//! a GET answering `status`, with `contains` in the body; no probe: the container keeps running
-//! for 3 seconds, for images that serve nothing such as the agent). A container that exits fails
-//! at once, with its exit code. When `user` is declared, the container's configured user must be
-//! that user (see `user.rs`). A failure carries the container's state and last log lines.
+//! For each image, in order (see `run.rs`): the **metadata** tests compare the image's
+//! configuration (`structure.rs`); the **file** tests, and the `user` when the image itself is not
+//! started, read a created, never started container through the archive API; the **services** are
+//! started on a private network and waited for (`services.rs`); the **image itself** is started
+//! when it has a probe, or has neither a probe nor commands — created with the probed port
+//! published on 127.0.0.1 only and probed until `timeout` (`tcp = PORT`: a connection that a server
+//! holds open; `http = {…}`: a GET answering `status`, with `contains` in the body; no probe: it
+//! keeps running for 3 seconds), failing at once if it exits, and its configured user compared
+//! (`user.rs`); then each **command** runs in a new container (`command.rs`). Every test is a
+//! [`TestResult`] of the outcome; a failure of the image itself carries the container's state and
+//! last log lines.
 //!
-//! The container is always removed — after success, failure, or cancellation through
-//! [`TestOptions::cancel`] — unless [`TestOptions::keep`]. Several images are tested at once, at
-//! most [`TestOptions::jobs`].
+//! Every container and the network are always removed — after success, failure, or cancellation
+//! through [`TestOptions::cancel`] — unless [`TestOptions::keep`]. Several images are tested at
+//! once, at most [`TestOptions::jobs`].
 
+mod command;
 mod outcome;
 mod probe;
 mod run;
+mod services;
+mod structure;
 mod user;
 
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-pub use outcome::{TestOutcome, TestStatus};
+pub use outcome::{TestKind, TestOutcome, TestResult, TestStatus};
 
 use crate::docker::Engine;
 use crate::manifest::TestSpec;
@@ -37,6 +44,9 @@ pub struct TestTarget<'a> {
     pub reference: String,
     /// Its `[images.<name>.test]` section.
     pub spec: &'a TestSpec,
+    /// The local image of each of `spec.services`, in order: for `image = "<fleet image>"` the
+    /// id of that image built with its current key, for `reference` the reference itself.
+    pub services: Vec<String>,
 }
 
 /// How to run the tests.
@@ -89,6 +99,8 @@ pub async fn test_images(
                     logs: Vec::new(),
                     kept: None,
                     cleanup_error: None,
+                    tests: Vec::new(),
+                    kept_also: Vec::new(),
                 })
                 .collect();
         }

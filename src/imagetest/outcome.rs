@@ -24,6 +24,103 @@ pub enum TestStatus {
     Interrupted,
 }
 
+/// What kind of test a [`TestResult`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestKind {
+    /// A key of `[….test.metadata]`.
+    Metadata,
+    /// A `[[….test.files]]` entry.
+    File,
+    /// A `[[….test.commands]]` entry.
+    Command,
+    /// A `[[….test.services]]` entry becoming ready.
+    Service,
+    /// The configured `user`, when the image itself is not started.
+    User,
+}
+
+impl TestKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TestKind::Metadata => "metadata",
+            TestKind::File => "file",
+            TestKind::Command => "command",
+            TestKind::Service => "service",
+            TestKind::User => "user",
+        }
+    }
+}
+
+/// The result of one test of a section: a metadata key, a file, a command, a service.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestResult {
+    /// Its kind.
+    pub kind: TestKind,
+    /// What it is called: the metadata key, the file path, the command's or service's name.
+    pub name: String,
+    /// `passed`, `failed`, or `error` (the engine failed).
+    pub status: TestStatus,
+    /// What was found, and for a failure what was expected.
+    pub message: String,
+    /// Output excerpts that explain a failure (a command's stdout and stderr, a service's logs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+impl TestResult {
+    /// A passed test.
+    pub(crate) fn passed(
+        kind: TestKind,
+        name: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        TestResult {
+            kind,
+            name: name.into(),
+            status: TestStatus::Passed,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// A failed test.
+    pub(crate) fn failed(
+        kind: TestKind,
+        name: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        TestResult {
+            status: TestStatus::Failed,
+            ..Self::passed(kind, name, message)
+        }
+    }
+
+    /// One line (and its details) as the report shows it, indented under the image.
+    pub fn render(&self) -> String {
+        let mark = match self.status {
+            TestStatus::Passed => "ok    ",
+            TestStatus::Failed => "FAILED",
+            TestStatus::Error => "ERROR ",
+            TestStatus::Interrupted => "INTERRUPTED",
+        };
+        let name = match self.kind {
+            TestKind::Command | TestKind::Service => format!("`{}`", self.name),
+            _ => self.name.clone(),
+        };
+        let mut out = format!("  {mark} {} {name}: {}", self.kind.as_str(), self.message);
+        for line in &self.details {
+            out.push_str(&format!("\n           | {line}"));
+        }
+        out
+    }
+}
+
+/// Text from the manifest shown on one line of the report: newlines and tabs escaped.
+pub(crate) fn one_line(text: &str) -> String {
+    text.replace('\n', "\\n").replace('\t', "\\t")
+}
+
 fn seconds<S: Serializer>(duration: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((duration.as_secs_f64() * 10.0).round() / 10.0)
 }
@@ -62,6 +159,12 @@ pub struct TestOutcome {
     /// Why the container could not be removed, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cleanup_error: Option<String>,
+    /// Each metadata, file, command and service test, in the order they ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestResult>,
+    /// Service containers and the test network left in place (`--keep`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_also: Vec<String>,
 }
 
 impl TestOutcome {
@@ -105,6 +208,10 @@ impl TestOutcome {
             TestStatus::Interrupted => "INTERRUPTED",
         };
         let mut out = format!("{mark} {} ({}): {}", self.image, self.probe, self.message);
+        for test in &self.tests {
+            out.push('\n');
+            out.push_str(&test.render());
+        }
         if let Some(status) = &self.container {
             let mut state = status.status.clone();
             if let Some(code) = status.exit_code {
@@ -123,13 +230,16 @@ impl TestOutcome {
             for line in &self.logs {
                 out.push_str(&format!("\n    | {line}"));
             }
-        } else if self.status == TestStatus::Failed {
+        } else if self.status == TestStatus::Failed && self.container.is_some() {
             out.push_str("\n  (the container wrote no output)");
         }
         if let Some(id) = &self.kept {
             out.push_str(&format!(
                 "\n  kept container {id}: `docker logs {id}`, then `docker rm -f {id}`"
             ));
+        }
+        for name in &self.kept_also {
+            out.push_str(&format!("\n  kept {name}"));
         }
         if let Some(error) = &self.cleanup_error {
             out.push_str(&format!("\n  the container could not be removed: {error}"));
@@ -159,6 +269,8 @@ mod tests {
             logs: Vec::new(),
             kept: None,
             cleanup_error: None,
+            tests: Vec::new(),
+            kept_also: Vec::new(),
         }
     }
 
@@ -196,6 +308,31 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\n    | nginx: [emerg] bind()"), "{text}");
+    }
+
+    #[test]
+    fn renders_each_test() {
+        let mut failed = outcome(TestStatus::Failed);
+        failed.tests = vec![
+            TestResult::passed(TestKind::Metadata, "user", "`101`"),
+            TestResult {
+                details: vec!["stderr: FLEET_SECRET is not set".into()],
+                ..TestResult::failed(
+                    TestKind::Command,
+                    "refuses to start",
+                    "expected exit code 1, found 0",
+                )
+            },
+        ];
+        let text = failed.render();
+        assert!(text.contains("\n  ok     metadata user: `101`"), "{text}");
+        assert!(
+            text.contains("\n  FAILED command `refuses to start`: expected exit code 1, found 0\n           | stderr: FLEET_SECRET"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&failed).unwrap();
+        assert_eq!(json["tests"][1]["kind"], "command");
+        assert_eq!(json["tests"][1]["status"], "failed");
     }
 
     #[test]

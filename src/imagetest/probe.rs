@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use crate::manifest::Probe;
+use crate::manifest::{Probe, Readiness};
 use crate::report::format_duration;
 
 /// How long a TCP connection must stay open to count as a server's.
@@ -71,7 +71,39 @@ pub(crate) async fn attempt(
             status,
             contains,
             ..
-        } => http(client, host_port, path, *status, contains.as_deref(), limit).await,
+        } => {
+            http(
+                client,
+                host_port,
+                path,
+                Some(*status),
+                contains.as_deref(),
+                limit,
+            )
+            .await
+        }
+    }
+}
+
+/// One readiness attempt of a service on `127.0.0.1:host_port`: a held TCP connection, or with
+/// a path an HTTP GET answering 2xx.
+pub(crate) async fn ready(
+    readiness: &Readiness,
+    host_port: u16,
+    client: &reqwest::Client,
+    limit: Duration,
+) -> Attempt {
+    match &readiness.path {
+        None => tcp(host_port, limit).await,
+        Some(path) => http(client, host_port, path, None, None, limit).await,
+    }
+}
+
+/// What a readiness check waits for, in words.
+pub(crate) fn describe_ready(readiness: &Readiness) -> String {
+    match &readiness.path {
+        None => format!("TCP connection to port {}", readiness.port),
+        Some(path) => format!("GET {path} → 2xx on port {}", readiness.port),
     }
 }
 
@@ -96,7 +128,7 @@ async fn http(
     client: &reqwest::Client,
     host_port: u16,
     path: &str,
-    status: u16,
+    status: Option<u16>,
     contains: Option<&str>,
     limit: Duration,
 ) -> Attempt {
@@ -131,7 +163,12 @@ async fn http(
         }
     }
     let body = String::from_utf8_lossy(&body);
-    if code != status {
+    let expected = match status {
+        Some(status) if code != status => Some(status.to_string()),
+        None if !(200..300).contains(&code) => Some("2xx".to_string()),
+        _ => None,
+    };
+    if let Some(status) = expected {
         let excerpt: String = body.trim().chars().take(200).collect();
         let excerpt = if excerpt.is_empty() {
             String::new()

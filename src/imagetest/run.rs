@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::outcome::{TestOutcome, TestStatus};
+use super::outcome::{TestKind, TestOutcome, TestResult, TestStatus};
 use super::probe::{self, Attempt};
-use super::{user, TestOptions, TestTarget};
+use super::{command, services, structure, user, TestOptions, TestTarget};
 use crate::docker::{Container, ContainerRequest, Engine, EngineError, FileContent};
 use crate::manifest::Probe;
 use crate::report::{format_duration, Event, Level, Reporter};
@@ -28,7 +28,6 @@ enum Verdict {
         hint: Option<String>,
     },
     Error(EngineError),
-    Interrupted,
 }
 
 fn failed(message: impl Into<String>, hint: Option<String>) -> Verdict {
@@ -39,7 +38,7 @@ fn failed(message: impl Into<String>, hint: Option<String>) -> Verdict {
 }
 
 /// The engine's own words for a failed call (its source), without the tool's framing.
-fn engine_words(error: &EngineError) -> String {
+pub(crate) fn engine_words(error: &EngineError) -> String {
     let mut source = std::error::Error::source(error);
     let mut text = String::new();
     while let Some(cause) = source {
@@ -59,7 +58,9 @@ fn engine_words(error: &EngineError) -> String {
     }
 }
 
-/// Tests one image.
+/// Tests one image: metadata, files (and the user when the image itself is not started),
+/// services, the image itself (probe or "keeps running", and its user), commands; then removes
+/// what it created. Ctrl+C drops the work, and the guards remove its containers and network.
 pub(crate) async fn run_one(
     engine: &Engine,
     target: &TestTarget<'_>,
@@ -68,13 +69,12 @@ pub(crate) async fn run_one(
     client: &reqwest::Client,
 ) -> TestOutcome {
     let started = Instant::now();
-    let subject = target.image.as_str();
-    let probe = target.spec.probe.as_ref();
+    let spec = target.spec;
     let mut outcome = TestOutcome {
         image: target.image.clone(),
         reference: target.reference.clone(),
         status: TestStatus::Interrupted,
-        probe: probe::describe(probe),
+        probe: describe_section(spec),
         message: "interrupted before it started".into(),
         hint: None,
         duration: Duration::ZERO,
@@ -83,59 +83,284 @@ pub(crate) async fn run_one(
         logs: Vec::new(),
         kept: None,
         cleanup_error: None,
+        tests: Vec::new(),
+        kept_also: Vec::new(),
     };
     if options.cancel.is_cancelled() {
         // Never started: no event, no container.
         return outcome;
     }
     reporter.event(Event::Started {
-        subject,
+        subject: target.image.as_str(),
         action: "test",
     });
+    let interrupted = {
+        let work = run_all(engine, target, options, reporter, client, &mut outcome);
+        tokio::select! {
+            biased;
+            _ = options.cancel.cancelled() => true,
+            _ = work => false,
+        }
+    };
+    if interrupted {
+        outcome.status = TestStatus::Interrupted;
+        outcome.message = "interrupted".into();
+    }
+    finish(outcome, started, reporter)
+}
 
+/// What the outcome's header says was tested.
+fn describe_section(spec: &crate::manifest::TestSpec) -> String {
+    if spec.starts_image() {
+        probe::describe(spec.probe.as_ref())
+    } else {
+        let n = spec.commands.len();
+        format!("{n} command test{}", if n == 1 { "" } else { "s" })
+    }
+}
+
+fn step(reporter: &dyn Reporter, subject: &str, text: &str) {
+    reporter.event(Event::Step { subject, text });
+}
+
+fn engine_error(outcome: &mut TestOutcome, error: &EngineError) {
+    outcome.status = TestStatus::Error;
+    outcome.message = crate::error::render(error)
+        .trim_start_matches("error: ")
+        .to_string();
+}
+
+async fn run_all(
+    engine: &Engine,
+    target: &TestTarget<'_>,
+    options: &TestOptions,
+    reporter: &dyn Reporter,
+    client: &reqwest::Client,
+    outcome: &mut TestOutcome,
+) {
+    let spec = target.spec;
+    let subject = target.image.as_str();
+    // Until the image itself is tested, nothing has failed.
+    outcome.status = TestStatus::Passed;
+    outcome.message.clear();
+
+    if !spec.metadata.is_empty() {
+        step(reporter, subject, "reading the image's configuration");
+        match engine.image_config(&target.reference).await {
+            Ok(Some(config)) => outcome
+                .tests
+                .extend(structure::metadata(&spec.metadata, &config)),
+            Ok(None) => {
+                outcome.status = TestStatus::Error;
+                outcome.message = format!("the engine has no image `{}`", target.reference);
+                return;
+            }
+            Err(error) => return engine_error(outcome, &error),
+        }
+    }
+    if let Err(error) = files_and_user(engine, target, reporter, outcome).await {
+        return engine_error(outcome, &error);
+    }
+
+    let services = if spec.services.is_empty() {
+        None
+    } else {
+        let pairs: Vec<(&crate::manifest::ServiceSpec, &str)> = spec
+            .services
+            .iter()
+            .zip(target.services.iter().map(String::as_str))
+            .collect();
+        step(
+            reporter,
+            subject,
+            &format!(
+                "starting {} service{} on a private network",
+                pairs.len(),
+                if pairs.len() == 1 { "" } else { "s" }
+            ),
+        );
+        match services::start(engine, subject, &pairs, spec.timeout, client).await {
+            Ok((services, results)) => {
+                let ready = results.len() == spec.services.len()
+                    && results.iter().all(|r| r.status == TestStatus::Passed);
+                outcome.tests.extend(results);
+                if !ready {
+                    outcome.status = TestStatus::Failed;
+                    outcome.message =
+                        "a service did not become ready, so the image was not tested".into();
+                    outcome.hint = Some("the service's result above says why; check its `image`, `env` and `ready` in the test section".into());
+                }
+                Some(services)
+            }
+            Err(error) => {
+                engine_error(outcome, &error);
+                None
+            }
+        }
+    };
+    let network = services.as_ref().map(|s| s.network().to_string());
+
+    if outcome.status == TestStatus::Passed {
+        if spec.starts_image() {
+            test_image(
+                engine,
+                target,
+                options,
+                reporter,
+                client,
+                network.as_deref(),
+                outcome,
+            )
+            .await;
+        }
+        let context = command::CommandRun {
+            reference: &target.reference,
+            image: subject,
+            env: &spec.env,
+            network: network.as_deref(),
+        };
+        for test in &spec.commands {
+            step(
+                reporter,
+                subject,
+                &format!("running command test `{}`", test.name),
+            );
+            outcome
+                .tests
+                .push(command::run(engine, &context, test).await);
+        }
+    }
+
+    if let Some(services) = services {
+        if options.keep {
+            outcome.kept_also = services.keep();
+        } else if let Err(error) = services.remove().await {
+            outcome.cleanup_error.get_or_insert(engine_words(&error));
+        }
+    }
+    combine(outcome);
+}
+
+/// Folds the individual tests into the outcome's status and message.
+fn combine(outcome: &mut TestOutcome) {
+    let total = outcome.tests.len();
+    let bad = outcome
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Passed)
+        .count();
+    let main = std::mem::take(&mut outcome.message);
+    if outcome.status == TestStatus::Passed && bad > 0 {
+        let errors = outcome.tests.iter().any(|t| t.status == TestStatus::Error);
+        outcome.status = if errors {
+            TestStatus::Error
+        } else {
+            TestStatus::Failed
+        };
+    }
+    let counts = if total == 0 {
+        String::new()
+    } else if bad == 0 {
+        format!("{total} test{} passed", if total == 1 { "" } else { "s" })
+    } else {
+        format!("{bad} of {total} tests failed")
+    };
+    outcome.message = match (main.is_empty(), counts.is_empty()) {
+        (_, true) => main,
+        (true, false) => counts,
+        // A failure of the image itself leads; the counts follow.
+        (false, false) => format!("{main}; {counts}"),
+    };
+}
+
+/// File tests, and the configured user when the image is not started to check it, through one
+/// created, never started container.
+async fn files_and_user(
+    engine: &Engine,
+    target: &TestTarget<'_>,
+    reporter: &dyn Reporter,
+    outcome: &mut TestOutcome,
+) -> Result<(), EngineError> {
+    let spec = target.spec;
+    let user_here = spec.user.as_deref().filter(|_| !spec.starts_image());
+    if spec.files.is_empty() && user_here.is_none() {
+        return Ok(());
+    }
+    step(reporter, target.image.as_str(), "reading the image's files");
     let request = ContainerRequest {
         image: target.reference.clone(),
         name: target.image.to_string(),
         purpose: "test",
-        publish: probe.map(Probe::port),
+        never_started: true,
+        ..Default::default()
+    };
+    let container = engine.create_container(&request).await?;
+    let result = async {
+        if let Some(declared) = user_here {
+            outcome.tests.push(
+                match check_user(&container, declared, &target.image).await {
+                    // `check_user` never fails with `Passed`; it would mean the same.
+                    Ok(()) | Err(Verdict::Passed(_)) => {
+                        TestResult::passed(TestKind::User, declared, "the configured user")
+                    }
+                    Err(Verdict::Failed { message, hint }) => {
+                        outcome.hint = hint;
+                        TestResult::failed(TestKind::User, declared, message)
+                    }
+                    Err(Verdict::Error(error)) => return Err(error),
+                },
+            );
+        }
+        for test in &spec.files {
+            outcome.tests.push(structure::file(&container, test).await?);
+        }
+        Ok(())
+    }
+    .await;
+    let removed = container.remove().await;
+    result?;
+    removed
+}
+
+/// Starts the image itself on `network` (when there are services), probes it or checks that it
+/// keeps running, checks its user, and removes it unless kept.
+async fn test_image(
+    engine: &Engine,
+    target: &TestTarget<'_>,
+    options: &TestOptions,
+    reporter: &dyn Reporter,
+    client: &reqwest::Client,
+    network: Option<&str>,
+    outcome: &mut TestOutcome,
+) {
+    let subject = target.image.as_str();
+    let request = ContainerRequest {
+        image: target.reference.clone(),
+        name: target.image.to_string(),
+        purpose: "test",
+        publish: target.spec.probe.as_ref().map(Probe::port),
         env: target
             .spec
             .env
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
-        never_started: false,
+        network: network.map(str::to_string),
+        ..Default::default()
     };
-    // Creation is inside the select too: the guard is armed before the engine call, so even an
-    // interrupted create leaves nothing behind (see `docker::containers`).
-    let created = tokio::select! {
-        biased;
-        _ = options.cancel.cancelled() => None,
-        created = engine.create_container(&request) => Some(created),
-    };
-    let container = match created {
-        None => {
-            outcome.message = "interrupted".into();
-            return finish(outcome, started, reporter);
-        }
-        Some(Err(error)) => {
+    let container = match engine.create_container(&request).await {
+        Ok(container) => container,
+        Err(error) => {
             outcome.status = TestStatus::Error;
             outcome.message = format!(
                 "cannot create a container from `{}`: {}",
                 target.reference,
                 engine_words(&error)
             );
-            return finish(outcome, started, reporter);
+            return;
         }
-        Some(Ok(container)) => container,
     };
-
-    let verdict = tokio::select! {
-        biased;
-        _ = options.cancel.cancelled() => Verdict::Interrupted,
-        verdict = exercise(&container, target, reporter, client, &mut outcome.host_port) => verdict,
-    };
-    match verdict {
+    match exercise(&container, target, reporter, client, &mut outcome.host_port).await {
         Verdict::Passed(message) => {
             outcome.status = TestStatus::Passed;
             outcome.message = message;
@@ -153,15 +378,8 @@ pub(crate) async fn run_one(
                 });
             }
         }
-        Verdict::Error(error) => {
-            outcome.status = TestStatus::Error;
-            outcome.message = crate::error::render(&error)
-                .trim_start_matches("error: ")
-                .to_string();
-        }
-        Verdict::Interrupted => outcome.message = "interrupted".into(),
+        Verdict::Error(error) => engine_error(outcome, &error),
     }
-
     if options.keep {
         let id = container.keep();
         reporter.event(Event::Note {
@@ -173,7 +391,6 @@ pub(crate) async fn run_one(
     } else if let Err(error) = container.remove().await {
         outcome.cleanup_error = Some(engine_words(&error));
     }
-    finish(outcome, started, reporter)
 }
 
 fn finish(mut outcome: TestOutcome, started: Instant, reporter: &dyn Reporter) -> TestOutcome {

@@ -117,6 +117,14 @@ pub enum ManifestError {
         /// The argument.
         text: String,
     },
+    /// A `--platform` (or `FLEET_IMAGES_PLATFORM`) that is not a platform.
+    #[error("`--platform {text}` is not a platform: {message}")]
+    BadPlatformArgument {
+        /// The argument.
+        text: String,
+        /// Why it is not one.
+        message: String,
+    },
 }
 
 impl Diagnostic for ManifestError {
@@ -136,7 +144,8 @@ impl Diagnostic for ManifestError {
             ManifestError::UnresolvedVars { names } => names.first().map(|(_, l)| l.clone()),
             ManifestError::Read { .. }
             | ManifestError::UnknownImage { .. }
-            | ManifestError::BadVarArgument { .. } => None,
+            | ManifestError::BadVarArgument { .. }
+            | ManifestError::BadPlatformArgument { .. } => None,
         }
     }
 
@@ -162,6 +171,7 @@ impl Diagnostic for ManifestError {
             ManifestError::UnknownImage { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
             ManifestError::UnknownImage { known, .. } => Some(format!("images in the manifest: {}", known.join(", "))),
             ManifestError::BadVarArgument { .. } => Some("write it as `--var source=../open-claw-fleet`".into()),
+            ManifestError::BadPlatformArgument { .. } => Some("write it as `--platform linux/amd64` or `--platform linux/arm64`".into()),
             _ => None,
         }
     }

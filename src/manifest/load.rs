@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use super::model::*;
 use super::reader::{Source, Table};
@@ -26,8 +25,6 @@ pub struct LoadOptions {
 pub const DEFAULT_KEEP_REVISIONS: u32 = 5;
 /// Default number of key-tagged images the ECR lifecycle policy keeps.
 pub const DEFAULT_KEEP_IMAGES: u32 = 30;
-/// Default time a local image test may take to answer.
-pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 const TOP_KEYS: &[&str] = &["vars", "defaults", "registry", "images"];
 const IMAGE_KEYS: &[&str] = &[
@@ -172,6 +169,7 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
     }
     check_dependencies(&images)?;
     resolve_references(&mut images)?;
+    super::test_section::check_service_images(&images)?;
 
     Ok(Manifest {
         path: path.to_path_buf(),
@@ -530,7 +528,7 @@ fn read_image(
         },
     };
     let test = match table.table("test")? {
-        Some(t) => Some(read_test(t, vars)?),
+        Some(t) => Some(super::test_section::read_test(t, vars)?),
         None => None,
     };
     let check = match table.table("check")? {
@@ -714,81 +712,6 @@ fn resolve_references(images: &mut [ImageSpec]) -> Result<(), ManifestError> {
         }
     }
     Ok(())
-}
-
-fn read_port(table: &mut Table<'_, '_>, key: &str) -> Result<Option<u16>, ManifestError> {
-    Ok(table.integer(key, 1..65536)?.map(|p| p as u16))
-}
-
-fn read_test(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<TestSpec, ManifestError> {
-    table.reject_unknown(&["tcp", "http", "user", "timeout", "env"])?;
-    let location = table.location();
-    let tcp = read_port(&mut table, "tcp")?;
-    let http = match table.table("http")? {
-        Some(mut http) => {
-            let Some(port) = read_port(&mut http, "port")? else {
-                return Err(ManifestError::MissingKey {
-                    location: http.location(),
-                    key: "port",
-                    table: http.display_name(),
-                    example: "http = { port = 8080, path = \"/\" }",
-                });
-            };
-            let path = http
-                .string("path", vars)?
-                .map_or_else(|| "/".to_string(), |(p, _, _)| p);
-            let status = table_status(&mut http)?;
-            let contains = http.string("contains", vars)?.map(|(c, _, _)| c);
-            http.finish(&["port", "path", "status", "contains"])?;
-            Some(Probe::Http {
-                port,
-                path: if path.starts_with('/') {
-                    path
-                } else {
-                    format!("/{path}")
-                },
-                status,
-                contains,
-            })
-        }
-        None => None,
-    };
-    let probe = match (tcp, http) {
-        (Some(port), None) => Some(Probe::Tcp { port }),
-        (None, Some(probe)) => Some(probe),
-        (Some(_), Some(_)) => {
-            return Err(ManifestError::InvalidValue {
-                location: table.location_of("tcp"),
-                message: format!("{} sets both `tcp` and `http`", table.display_name()),
-                hint: Some("keep one probe: `http` checks more than `tcp`".into()),
-            })
-        }
-        (None, None) => None,
-    };
-    let user = table.string("user", vars)?.map(|(u, _, _)| u);
-    let timeout = match table.string("timeout", vars)? {
-        None => DEFAULT_TEST_TIMEOUT,
-        Some((text, loc, _)) => {
-            super::parse_duration(&text).map_err(|e| ManifestError::InvalidValue {
-                location: loc,
-                message: format!("`timeout` `{text}` is not a duration: {e}"),
-                hint: Some("write it like `30s`, `2m` or `1m 30s`".into()),
-            })?
-        }
-    };
-    let env = table.string_map("env", vars)?;
-    table.finish(&["tcp", "http", "user", "timeout", "env"])?;
-    Ok(TestSpec {
-        probe,
-        user,
-        timeout,
-        env,
-        location,
-    })
-}
-
-fn table_status(table: &mut Table<'_, '_>) -> Result<u16, ManifestError> {
-    Ok(table.integer("status", 100..600)?.map_or(200, |s| s as u16))
 }
 
 fn read_check(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<CheckSpec, ManifestError> {

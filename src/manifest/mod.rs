@@ -6,15 +6,16 @@ mod error;
 mod load;
 mod model;
 mod reader;
+mod test_section;
+mod test_spec;
 mod vars;
 
 pub use duration::{parse_duration, MAX_DURATION};
 pub use error::ManifestError;
-pub use load::{
-    load, parse, select, LoadOptions, DEFAULT_KEEP_IMAGES, DEFAULT_KEEP_REVISIONS,
-    DEFAULT_TEST_TIMEOUT,
-};
+pub use load::{load, parse, select, LoadOptions, DEFAULT_KEEP_IMAGES, DEFAULT_KEEP_REVISIONS};
 pub use model::*;
+pub use test_section::{normalise_port, DEFAULT_TEST_TIMEOUT};
+pub use test_spec::*;
 pub use vars::env_name;
 
 #[cfg(test)]

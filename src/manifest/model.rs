@@ -2,9 +2,9 @@
 //! and every path resolved when the manifest is loaded (`load.rs`), so nothing downstream parses
 //! strings again.
 
+use super::test_spec::TestSpec;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::error::Location;
 use crate::names::{ImageName, Platform, RepositoryName, Tag};
@@ -186,52 +186,6 @@ pub struct FamilyReference {
     pub services: Vec<ServiceTarget>,
     /// Where `referenced_by` is written.
     pub location: Location,
-}
-
-/// `[images.<name>.test]`.
-#[derive(Debug, Clone)]
-pub struct TestSpec {
-    /// `tcp = PORT` or `http = { … }`; `None` when neither is set: the container must then start
-    /// and keep running for a few seconds (an image that serves nothing, such as the agent).
-    pub probe: Option<Probe>,
-    /// `user`: the user the container must run as (name or uid).
-    pub user: Option<String>,
-    /// `timeout`: how long the probe may take. Default 30s.
-    pub timeout: Duration,
-    /// `env`: environment for the test container.
-    pub env: BTreeMap<String, String>,
-    /// Where the table is.
-    pub location: Location,
-}
-
-/// What `test` waits for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Probe {
-    /// A TCP connection succeeds.
-    Tcp {
-        /// Container port.
-        port: u16,
-    },
-    /// An HTTP GET answers as expected.
-    Http {
-        /// Container port.
-        port: u16,
-        /// Path, default `/`.
-        path: String,
-        /// Expected status, default 200.
-        status: u16,
-        /// Text the body must contain, when set.
-        contains: Option<String>,
-    },
-}
-
-impl Probe {
-    /// The container port probed.
-    pub fn port(&self) -> u16 {
-        match self {
-            Probe::Tcp { port } | Probe::Http { port, .. } => *port,
-        }
-    }
 }
 
 /// `[images.<name>.check]`.

@@ -123,7 +123,23 @@ impl Fixtures {
 
     /// Builds a fixture image under a unique tag. The unique label makes its id unique too, so
     /// tests that build the same fixture at once never share (or remove) each other's image.
+    ///
+    /// Removing a fixture image prunes its untagged parent layers, which a build running at the
+    /// same time may have just taken from the cache ("No such image: sha256:…"); such a build is
+    /// tried again, at most twice.
     pub(crate) async fn build(&self, name: &str) -> FixtureImage {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_build(name).await {
+                Ok(image) => return image,
+                Err(error) if attempt < 3 && error.contains("No such image: sha256:") => continue,
+                Err(error) => panic!("build of fixture `{name}` failed: {error}"),
+            }
+        }
+    }
+
+    async fn try_build(&self, name: &str) -> Result<FixtureImage, String> {
         let spec = self.spec(name);
         let unique = support::unique("fixture");
         let tag = format!("fleet-images-fixture/{name}:{unique}");
@@ -153,10 +169,10 @@ impl Fixtures {
                 Ok(info) => {
                     log.push_str(&info.stream.unwrap_or_default());
                     if let Some(error) = info.error_detail.and_then(|d| d.message) {
-                        panic!("build of fixture `{name}` failed: {error}\n{log}");
+                        return Err(format!("{error}\n{log}"));
                     }
                 }
-                Err(error) => panic!("build of fixture `{name}` failed: {error}\n{log}"),
+                Err(error) => return Err(format!("{error}\n{log}")),
             }
         }
         let id = self
@@ -166,7 +182,7 @@ impl Fixtures {
             .expect("built fixture")
             .id
             .unwrap();
-        FixtureImage { id }
+        Ok(FixtureImage { id })
     }
 
     /// Containers (running or not) created from the image.
@@ -421,36 +437,28 @@ async fn check_static(manifest: &Manifest, names: &[&str]) -> fleet_images::chec
 
 #[tokio::test]
 async fn the_shipped_fleet_passes_the_static_rules() {
-    // A stand-in for the fleet's source checkout: what the two Node images' Dockerfiles copy.
-    let source = support::Fleet::new();
-    for package in ["fleet-manager", "agent"] {
-        source
-            .write(
-                &format!("packages/{package}/package.json"),
-                r#"{"name": "x", "main": "src/index.js"}"#,
-            )
-            .write(
-                &format!("packages/{package}/package-lock.json"),
-                r#"{"lockfileVersion": 3}"#,
-            )
-            .write(
-                &format!("packages/{package}/src/index.js"),
-                "console.log('hi')\n",
-            );
-    }
+    // The fleet's real sources (the snapshot beside the checkout; static rules only read them).
+    let source = support::service("FLEET_TEST_FLEET_SOURCE");
     let options = LoadOptions {
-        vars: vec![("source".into(), source.path().display().to_string())],
+        vars: vec![("source".into(), source)],
         env: BTreeMap::new(),
     };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("images/fleet.toml");
     let manifest = fleet_images::manifest::load(&path, &options).expect("the shipped manifest");
     let names: Vec<String> = manifest.images.iter().map(|i| i.name.to_string()).collect();
-    assert_eq!(names, ["conduit", "element", "fleet-manager", "agent"]);
-    let report = check_static(&manifest, &["conduit", "element", "fleet-manager", "agent"]).await;
+    let five = [
+        "conduit",
+        "element",
+        "fleet-manager",
+        "agent",
+        "command-center",
+    ];
+    assert_eq!(names, five);
+    let report = check_static(&manifest, &five).await;
     assert!(report.findings.is_empty(), "{}", rendered(&report));
     assert_eq!(report.exit(), Exit::Success);
     // Everything static was decided: the only notes say the image rules did not run.
-    assert_eq!(report.notes.len(), 4, "{:?}", report.notes);
+    assert_eq!(report.notes.len(), 5, "{:?}", report.notes);
     for note in &report.notes {
         assert_eq!(
             note.text,
@@ -535,4 +543,101 @@ async fn static_rules_catch_secrets_floating_bases_ports_and_bad_configs() {
         "{text}"
     );
     assert_eq!(report.exit(), Exit::Failed);
+}
+
+fn entrypoint_findings(report: &fleet_images::check::CheckReport) -> Vec<(Severity, String)> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "entrypoint-exists")
+        .map(|f| (f.severity, f.message.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_cmd_whose_file_the_build_never_produced_is_an_entrypoint_exists_error() {
+    let fixtures = Fixtures::new().await;
+    let (broken, built) = tokio::join!(
+        check_fixture(&fixtures, "node-app-no-dist"),
+        check_fixture(&fixtures, "node-app")
+    );
+    let text = rendered(&broken);
+    assert_eq!(broken.exit(), Exit::Failed, "{text}");
+    assert_eq!(
+        entrypoint_findings(&broken),
+        [(
+            Severity::Error,
+            "`CMD` runs `node dist/index.js`, but `/app/dist/index.js` is not in the image (`dist/index.js` against WORKDIR `/app`)".to_string()
+        )],
+        "{text}"
+    );
+    let finding = broken
+        .findings
+        .iter()
+        .find(|f| f.rule == "entrypoint-exists")
+        .unwrap();
+    assert!(finding.hint.contains("outDir"), "{}", finding.hint);
+    assert_eq!(
+        finding.location.as_deref(),
+        Some("/app/dist/index.js (in the image)")
+    );
+    // With the file built, the entrypoint wrapper (on PATH), `node` and the script are all found.
+    assert!(
+        entrypoint_findings(&built).is_empty(),
+        "{}",
+        rendered(&built)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn allow_silences_entrypoint_exists() {
+    let fixtures = Fixtures::new().await;
+    let report = check_fixture(&fixtures, "node-app-no-dist-allowed").await;
+    assert!(report.findings.is_empty(), "{}", rendered(&report));
+    assert_eq!(report.exit(), Exit::Success);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_or_non_executable_program_is_an_entrypoint_exists_error() {
+    let fixtures = Fixtures::new().await;
+    let report = check_fixture(&fixtures, "missing-program").await;
+    let text = rendered(&report);
+    assert_eq!(report.exit(), Exit::Failed, "{text}");
+    assert_eq!(
+        entrypoint_findings(&report),
+        [
+            (
+                Severity::Error,
+                "`ENTRYPOINT` runs `/app/run.sh /app/server --port 8080`, but `/app/run.sh` is not executable (mode 0644)".to_string()
+            ),
+            (
+                Severity::Error,
+                "`CMD` runs `/app/server --port 8080`, but `/app/server` is not a file in the image".to_string()
+            ),
+        ],
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shell_form_cmd_checks_sh_and_says_the_string_was_not_analysed() {
+    let fixtures = Fixtures::new().await;
+    let report = check_fixture(&fixtures, "shell-form").await;
+    assert!(
+        entrypoint_findings(&report).is_empty(),
+        "{}",
+        rendered(&report)
+    );
+    let notes: Vec<&str> = report
+        .notes
+        .iter()
+        .filter(|n| n.rule == Some("entrypoint-exists"))
+        .map(|n| n.text.as_str())
+        .collect();
+    assert_eq!(
+        notes,
+        ["`CMD` runs `/bin/sh -c httpd -f -p 8080 -h /www`: `/bin/sh` exists; the shell's `-c` command string was not analysed"],
+        "{:?}",
+        report.notes
+    );
 }

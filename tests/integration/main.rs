@@ -7,6 +7,7 @@ mod cdk_replica;
 mod check;
 mod deploy;
 mod engines;
+mod fleet;
 mod hash;
 mod hostile;
 mod imagetest;
