@@ -205,6 +205,10 @@ pub struct BuildArgs {
     /// Prints the plan and stops.
     #[arg(long)]
     pub dry_run: bool,
+    /// The engine's builder: `buildkit` (the default where the engine has it) or `classic`;
+    /// over the manifest's `[defaults] builder`.
+    #[arg(long, value_name = "BUILDER", env = "FLEET_IMAGES_BUILDER")]
+    pub builder: Option<crate::docker::Builder>,
     #[command(flatten)]
     pub push_options: PushOptions,
     #[command(flatten)]

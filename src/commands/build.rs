@@ -10,6 +10,7 @@ use super::prepare::{observe, save_records, Observation, ObserveOptions};
 use super::{deploy, push, Failure};
 use crate::cli::args::BuildArgs;
 use crate::cli::Session;
+use crate::docker::Builder;
 use crate::error::Exit;
 use crate::execute::builds::{self, local_ref, BuildJob, BuildSettings};
 use crate::execute::{outcome, ImageResult, Outcome};
@@ -66,6 +67,7 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
     if let Some(registry) = &registry {
         push::ensure_repositories(session, registry, &observation).await?;
     }
+    let builder = choose_builder(session, &args, &observation, &plan).await?;
 
     let interrupted = crate::cli::signal::interrupted();
     let work = execute(
@@ -76,6 +78,7 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         &remote,
         registry.as_ref(),
         &extra_tags,
+        builder,
     );
     tokio::select! {
         (results, exit, deploy_json) = work => {
@@ -106,6 +109,64 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
     }
 }
 
+/// The builder for this run: `--builder`, else `[defaults] builder`, else BuildKit where the
+/// engine has it. Asked only when something is to be built.
+async fn choose_builder(
+    session: &Session,
+    args: &BuildArgs,
+    observation: &Observation,
+    plan: &plan::Plan,
+) -> Result<Builder, Failure> {
+    let asked = args.builder.or(observation.manifest.builder);
+    if !plan.images.iter().any(|i| i.status == Status::Build) {
+        return Ok(asked.unwrap_or_default());
+    }
+    let engine = observation.engine.as_ref().expect("engine required");
+    let builder = engine
+        .choose_builder(asked)
+        .await
+        .map_err(|error| Box::new(error) as Failure)?;
+    // Syntax the builder cannot serve is refused before anything builds, naming the line.
+    for decision in plan.images.iter().filter(|i| i.status == Status::Build) {
+        let prepared = observation
+            .get(&decision.name)
+            .expect("planned images were observed");
+        if let Ok(inputs) = &prepared.inputs {
+            crate::docker::check_dockerfile(engine, inputs, builder)
+                .await
+                .map_err(|error| Box::new(error) as Failure)?;
+        }
+    }
+    if asked.is_none() && builder == Builder::Classic {
+        session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Info,
+            text: "the engine has no BuildKit: building with the classic builder",
+        });
+    }
+    Ok(builder)
+}
+
+/// Where a build may find layers when its key is not in the registry: the image's moving tags
+/// there (`tags` in the manifest and `--tag`), which name the last image pushed from this
+/// repository. BuildKit reads their inline cache metadata and fetches only the layers it reuses.
+fn cache_sources(
+    registry: &crate::registry::Registry,
+    spec: &crate::manifest::ImageSpec,
+    extra_tags: &[crate::names::Tag],
+) -> Vec<String> {
+    let name = registry.image_name(&spec.repository);
+    let mut sources: Vec<String> = Vec::new();
+    for tag in spec.tags.iter().chain(extra_tags) {
+        let reference = format!("{name}:{tag}");
+        if !sources.contains(&reference) {
+            sources.push(reference);
+        }
+    }
+    sources
+}
+
+#[allow(clippy::too_many_arguments)] // the build's inputs, until `execute` moves to src/execute/ (issue 15)
 async fn execute(
     session: &Session,
     args: &BuildArgs,
@@ -114,12 +175,14 @@ async fn execute(
     remote: &HashMap<ImageName, crate::names::Digest>,
     registry: Option<&crate::registry::Registry>,
     extra_tags: &[crate::names::Tag],
+    builder: Builder,
 ) -> (Vec<ImageResult>, Exit, Option<serde_json::Value>) {
     let engine = observation.engine.as_ref().expect("engine required");
     let mut exit = Exit::Success;
     let mut results: Vec<ImageResult> = Vec::new();
     let mut available: BTreeMap<ImageName, String> = BTreeMap::new();
     let mut jobs = Vec::new();
+    let mut cache_from = HashMap::new();
     for decision in &plan.images {
         let prepared = observation
             .get(&decision.name)
@@ -213,6 +276,12 @@ async fn execute(
                 results.push(result);
             }
             Status::Build => {
+                if let Some(registry) = registry {
+                    let sources = cache_sources(registry, &prepared.spec, extra_tags);
+                    if !sources.is_empty() && !args.no_cache {
+                        cache_from.insert(decision.name.clone(), sources);
+                    }
+                }
                 let inputs = prepared
                     .inputs
                     .as_ref()
@@ -243,6 +312,11 @@ async fn execute(
             .collect(),
         state_dir: session.state_dir.clone(),
         extra_tags: extra_tags.to_vec(),
+        builder,
+        cache_from,
+        // Every BuildKit image carries the metadata a later runner's cache-from reads, also when
+        // it is pushed by a later `push` (a few hundred bytes of config; not part of the key).
+        inline_cache: true,
     };
     let built = builds::run(engine, jobs, available, &settings, &session.reporter).await;
     results.extend(built);

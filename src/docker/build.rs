@@ -1,16 +1,21 @@
-//! One image build through the engine's `/build` endpoint (classic builder): the deterministic
-//! context tar streamed from a blocking writer thread, progress lines passed to the caller, the
-//! image id taken from the final `aux` message.
+//! One image build through the engine's `/build` endpoint, on BuildKit (with a session) or the
+//! classic builder: the deterministic context tar streamed from a blocking writer thread as the
+//! request body (moby hands it to BuildKit as the context when no remote context is named),
+//! progress passed to the caller as lines, the image id taken from the `aux` message.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::Arc;
 
+use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use super::builder::{refusal, Builder};
+use super::buildkit::{BuildLine, Progress};
+use super::cache::{self, Pulled};
 use super::engine::{Engine, EngineCredentials, KEY_LABEL, NAME_LABEL};
 use super::EngineError;
 use crate::hash::{tarball, ImageInputs};
@@ -44,6 +49,72 @@ pub struct BuildRequest {
     pub pull: bool,
     /// Credentials for registries the bases come from.
     pub credentials: Vec<EngineCredentials>,
+    /// The builder.
+    pub builder: Builder,
+    /// Images whose layers may serve as cache (`cache-from`), as full references in a registry;
+    /// pulled before the build. BuildKit uses the inline cache metadata they carry, the classic
+    /// builder their layers' history.
+    pub cache_from: Vec<String>,
+    /// Write BuildKit's inline cache metadata into the image (`BUILDKIT_INLINE_CACHE=1`), so
+    /// that a later build elsewhere can use it as cache once it is pushed. Ignored by the classic
+    /// builder, whose images always carry their layer history.
+    pub inline_cache: bool,
+}
+
+/// How long asking a registry for a `# syntax=` frontend image may take.
+const SYNTAX_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A session id no other build shares: BuildKit ties the context and registry logins to it.
+fn session_id(key: &Key) -> String {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "fleet-images-{}-{}-{nanos:x}-{count}",
+        &key.hex()[..12],
+        std::process::id()
+    )
+}
+
+/// Refuses Dockerfile syntax that `builder` cannot build on this engine, naming the line; a
+/// `# syntax=` frontend image counts as available when a registry the engine reaches has it.
+/// Called for every image of a run before the first build starts.
+pub async fn check_dockerfile(
+    engine: &Engine,
+    inputs: &ImageInputs,
+    builder: Builder,
+) -> Result<(), EngineError> {
+    if inputs.parsed.features.is_empty() {
+        return Ok(());
+    }
+    let capabilities = engine.capabilities().await?;
+    let mut frontends = HashMap::new();
+    if builder == Builder::BuildKit {
+        for feature in &inputs.parsed.features {
+            if let crate::hash::dockerfile::FeatureKind::Syntax(image) = &feature.kind {
+                let found = tokio::time::timeout(
+                    SYNTAX_TIMEOUT,
+                    engine.docker.inspect_registry_image(image, None),
+                )
+                .await;
+                let answer = match found {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(error)) => Err(error.to_string()),
+                    Err(_) => Err(format!(
+                        "no registry answered within {}s",
+                        SYNTAX_TIMEOUT.as_secs()
+                    )),
+                };
+                frontends.insert(image.clone(), answer);
+            }
+        }
+    }
+    refusal(inputs, builder, capabilities, |image| {
+        frontends.get(image).cloned().unwrap_or(Ok(()))
+    })
 }
 
 /// A writer that sends full chunks into a channel, blocking when the engine reads slower than
@@ -116,13 +187,91 @@ fn context_stream(
     })
 }
 
-/// Builds an image; `on_line` receives every line of build output. Returns the image id.
+/// Builds an image; `on_line` receives every line of build output. Returns the image id. The
+/// `cache_from` images are pulled first and their added tags removed after (see `cache.rs`).
 pub async fn build(
     engine: &Engine,
     request: BuildRequest,
-    mut on_line: impl FnMut(&str),
+    mut on_line: impl FnMut(BuildLine<'_>),
+) -> Result<String, EngineError> {
+    check_base_platforms(engine, &request).await?;
+    let pulled = if request.cache_from.is_empty() {
+        Pulled::default()
+    } else {
+        cache::pull_sources(
+            engine,
+            &request.cache_from,
+            &request.platform,
+            &request.credentials,
+            &mut on_line,
+        )
+        .await
+    };
+    let result = build_with(engine, &request, &pulled.sources, &mut on_line).await;
+    cache::forget(engine, &pulled).await;
+    result
+}
+
+/// How long asking a registry which platforms a base offers may take.
+const PLATFORMS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Refuses a build whose external base exists only for another platform. Neither builder stops
+/// it on an engine with the classic image store: the classic builder ignores `platform`, and
+/// BuildKit takes a single-platform base as it is and labels the result with the requested
+/// platform, so an image "for linux/arm64" would carry amd64 programs (`exec format error` only
+/// once ECS starts it). A base is fine when its local image is for the platform, or when the
+/// registry offers the platform (a multi-platform index BuildKit picks from). Unknown stays
+/// allowed: the build itself then says what it finds.
+async fn check_base_platforms(engine: &Engine, request: &BuildRequest) -> Result<(), EngineError> {
+    let wanted = &request.platform;
+    for base in &request.inputs.bases {
+        let reference = base.reference.to_string();
+        let Some(local) = engine.inspect(&reference).await? else {
+            continue;
+        };
+        if local.architecture.is_empty()
+            || (local.os == wanted.os() && local.architecture == wanted.architecture())
+        {
+            continue;
+        }
+        let offered = tokio::time::timeout(
+            PLATFORMS_TIMEOUT,
+            engine.docker.inspect_registry_image(&reference, None),
+        )
+        .await;
+        if let Ok(Ok(inspect)) = offered {
+            let platforms = inspect.platforms;
+            if platforms.iter().any(|p| {
+                p.os.as_deref() == Some(wanted.os())
+                    && p.architecture.as_deref() == Some(wanted.architecture())
+            }) {
+                continue;
+            }
+        }
+        return Err(EngineError::BasePlatform {
+            image: request.inputs.image.clone(),
+            base: reference,
+            line: base.line,
+            arg: base.arg.clone(),
+            wanted: wanted.to_string(),
+            got: format!("{}/{}", local.os, local.architecture),
+        });
+    }
+    Ok(())
+}
+
+async fn build_with(
+    engine: &Engine,
+    request: &BuildRequest,
+    cache_from: &[String],
+    mut on_line: impl FnMut(BuildLine<'_>),
 ) -> Result<String, EngineError> {
     let image = request.inputs.image.clone();
+    let buildkit = request.builder == Builder::BuildKit;
+    let mut args = request.args.clone();
+    if buildkit && request.inline_cache {
+        args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
+    }
     let mut labels = request.labels.clone();
     labels.insert(KEY_LABEL.to_string(), request.key.hex());
     labels.insert(NAME_LABEL.to_string(), image.to_string());
@@ -134,11 +283,17 @@ pub async fn build(
         rm: true,
         // Without forcerm a failed build leaves its intermediate container behind.
         forcerm: true,
-        buildargs: Some(request.args.clone()),
+        buildargs: Some(args),
         labels: Some(labels),
         platform: request.platform.to_string(),
         target: request.target.clone().unwrap_or_default(),
-        version: BuilderVersion::BuilderV1,
+        cachefrom: (!cache_from.is_empty()).then(|| cache_from.to_vec()),
+        version: if buildkit {
+            BuilderVersion::BuilderBuildKit
+        } else {
+            BuilderVersion::BuilderV1
+        },
+        session: buildkit.then(|| session_id(&request.key)),
         ..Default::default()
     };
     let credentials: HashMap<String, bollard::auth::DockerCredentials> = request
@@ -163,6 +318,17 @@ pub async fn build(
     let mut image_id = None;
     let mut step = None;
     let mut partial = String::new();
+    let mut progress = Progress::default();
+    let failure = |step: Option<String>, message: String, progress: &Progress| {
+        let failed = progress.failed();
+        EngineError::Build {
+            image: image.clone(),
+            step: failed.as_ref().map(|f| f.name.clone()).or(step),
+            message: message.trim().to_string(),
+            log: None,
+            output: failed.map(|f| f.output).unwrap_or_default(),
+        }
+    };
     while let Some(item) = stream.next().await {
         match item {
             Ok(info) => {
@@ -173,45 +339,39 @@ pub async fn build(
                         let line = line.trim_end();
                         if line.starts_with("Step ") {
                             step = Some(line.to_string());
+                            on_line(BuildLine::Step(line));
+                        } else {
+                            on_line(BuildLine::Output(line));
                         }
-                        on_line(line);
                     }
                 }
                 if let Some(status) = info.status {
-                    on_line(status.trim_end());
+                    on_line(BuildLine::Output(status.trim_end()));
                 }
-                if let Some(aux) = info.aux.and_then(|a| a.id) {
-                    image_id = Some(aux);
+                match info.aux {
+                    Some(BuildInfoAux::BuildKit(status)) => progress.status(status, &mut on_line),
+                    Some(BuildInfoAux::Default(aux)) => image_id = aux.id.or(image_id),
+                    None => {}
                 }
                 if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                    return Err(EngineError::Build {
-                        image,
-                        step,
-                        message: with_cause(detail.trim().to_string()),
-                        log: None,
-                    });
+                    return Err(failure(step, with_cause(detail), &progress));
                 }
             }
             Err(error) => {
                 if !partial.trim().is_empty() {
-                    on_line(partial.trim_end());
+                    on_line(BuildLine::Output(partial.trim_end()));
                 }
                 let message = match error {
                     bollard::errors::Error::DockerStreamError { error } => error,
                     bollard::errors::Error::DockerResponseServerError { message, .. } => message,
                     other => other.to_string(),
                 };
-                return Err(EngineError::Build {
-                    image,
-                    step,
-                    message: with_cause(message.trim().to_string()),
-                    log: None,
-                });
+                return Err(failure(step, with_cause(message), &progress));
             }
         }
     }
     if !partial.trim().is_empty() {
-        on_line(partial.trim_end());
+        on_line(BuildLine::Output(partial.trim_end()));
     }
     let id = match image_id {
         Some(id) => id,
@@ -225,6 +385,7 @@ pub async fn build(
                 step: None,
                 message: "the engine reported no image id".into(),
                 log: None,
+                output: Vec::new(),
             })?,
     };
     let details = engine.inspect(&id).await?.unwrap_or_default();

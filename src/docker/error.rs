@@ -39,6 +39,9 @@ pub enum EngineError {
         message: String,
         /// The full log.
         log: Option<PathBuf>,
+        /// The last lines of the failing step's own output (BuildKit reports it per step);
+        /// empty when the builder does not say which output belongs to the step.
+        output: Vec<String>,
     },
     /// The built image is not for the requested platform (the classic builder does not enforce it).
     #[error("image `{image}` was built for `{got}`, not for `{wanted}`")]
@@ -48,6 +51,22 @@ pub enum EngineError {
         /// Requested.
         wanted: String,
         /// Built.
+        got: String,
+    },
+    /// An external base exists only for another platform than the image is built for.
+    #[error("base image `{base}` (Dockerfile line {line}) of image `{image}` is for `{got}`, not for `{wanted}`")]
+    BasePlatform {
+        /// The image.
+        image: ImageName,
+        /// The base reference.
+        base: String,
+        /// Its Dockerfile line.
+        line: usize,
+        /// The build arg that names it, if one does.
+        arg: Option<String>,
+        /// The image's platform.
+        wanted: String,
+        /// The base's.
         got: String,
     },
     /// A base image is neither local nor in a registry the engine can reach.
@@ -72,6 +91,30 @@ pub enum EngineError {
         message: String,
         /// Whether the registry refused the credentials.
         auth: bool,
+    },
+    /// The Dockerfile uses syntax that the chosen builder cannot build on this engine.
+    #[error("line {line} of `{}` (image `{image}`) uses {feature}, which the {builder} builder cannot build here: {why}", dockerfile.display())]
+    Unsupported {
+        /// The image.
+        image: ImageName,
+        /// The Dockerfile.
+        dockerfile: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// The syntax, as written in the Dockerfile reference.
+        feature: String,
+        /// The builder chosen.
+        builder: super::Builder,
+        /// Why it cannot.
+        why: String,
+        /// The alternative.
+        hint: String,
+    },
+    /// BuildKit was asked for and the engine has none.
+    #[error("the Docker engine has no BuildKit (it needs API 1.39 or later on Linux)")]
+    NoBuildKit {
+        /// Whether `--builder buildkit` or `[defaults] builder` asked for it.
+        asked: bool,
     },
     /// Writing the build context failed.
     #[error("cannot send the build context of `{image}`")]
@@ -104,6 +147,7 @@ impl Diagnostic for EngineError {
                 ..
             } => Exit::BadInput,
             EngineError::BaseMissing { .. } => Exit::Unavailable,
+            EngineError::Unsupported { .. } | EngineError::NoBuildKit { .. } => Exit::BadInput,
             _ => Exit::Failed,
         }
     }
@@ -118,8 +162,16 @@ impl Diagnostic for EngineError {
                 "is dockerd running? Is the engine chosen right (run with -v to see why this one was chosen; DOCKER_HOST, DOCKER_CONTEXT or `docker context use` change it)?".into(),
             ),
             EngineError::Build { log: Some(log), .. } => Some(format!("the full log is in {}", log.display())),
+            EngineError::Unsupported { hint, .. } => Some(hint.clone()),
+            EngineError::NoBuildKit { .. } => Some(
+                "build with `--builder classic` (or `[defaults] builder = \"classic\"`), or upgrade the engine".into(),
+            ),
             EngineError::PlatformMismatch { wanted, .. } => Some(format!(
-                "the engine's classic builder ignores `platform`: build on a `{wanted}` engine, or use a base image for `{wanted}`"
+                "the engine ignored `platform`: build on a `{wanted}` engine or with BuildKit, and from a base image for `{wanted}`"
+            )),
+            EngineError::BasePlatform { wanted, got, arg, .. } => Some(format!(
+                "a build from it would label `{wanted}` an image whose programs are `{got}`: use a base for `{wanted}` (a multi-platform image, or one built for it{}), or build for `{got}` with `--platform {got}`",
+                arg.as_ref().map(|a| format!(", through build arg `{a}`")).unwrap_or_default()
             )),
             EngineError::BaseMissing { arg: Some(arg), .. } => Some(format!(
                 "pull or load it, or point it elsewhere with build arg `{arg}` in the manifest's `args`"

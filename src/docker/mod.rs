@@ -2,6 +2,9 @@
 //! bollard's types stay inside this module.
 
 pub mod build;
+mod builder;
+mod buildkit;
+mod cache;
 mod container_reads;
 pub mod containers;
 pub mod endpoint;
@@ -11,7 +14,9 @@ mod image_config;
 mod network;
 pub mod ssh;
 
-pub use build::{build, BuildRequest};
+pub use build::{build, check_dockerfile, BuildRequest};
+pub use builder::{Builder, Capabilities, UnknownBuilder};
+pub use buildkit::BuildLine;
 pub use container_reads::{Output, PathHeader};
 pub use containers::{
     Container, ContainerRequest, ContainerStatus, FileContent, PathInfo, PathKind, TEST_LABEL,

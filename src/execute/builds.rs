@@ -12,7 +12,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::logs::Log;
 use super::outcome::{ImageResult, Outcome};
-use crate::docker::{self, BuildRequest, Engine, EngineCredentials, EngineError};
+use crate::docker::{
+    self, BuildLine, BuildRequest, Builder, Engine, EngineCredentials, EngineError,
+};
 use crate::error::render;
 use crate::hash::ImageInputs;
 use crate::manifest::ImageSpec;
@@ -25,7 +27,7 @@ pub trait ImageBuilder: Sync {
     fn build(
         &self,
         request: BuildRequest,
-        on_line: Box<dyn FnMut(&str) + Send + '_>,
+        on_line: Box<dyn FnMut(BuildLine<'_>) + Send + '_>,
     ) -> impl Future<Output = Result<String, EngineError>> + Send;
 
     /// Adds `repository:tag` to an image.
@@ -41,7 +43,7 @@ impl ImageBuilder for Engine {
     fn build(
         &self,
         request: BuildRequest,
-        on_line: Box<dyn FnMut(&str) + Send + '_>,
+        on_line: Box<dyn FnMut(BuildLine<'_>) + Send + '_>,
     ) -> impl Future<Output = Result<String, EngineError>> + Send {
         docker::build(self, request, on_line)
     }
@@ -86,6 +88,13 @@ pub struct BuildSettings {
     pub state_dir: PathBuf,
     /// Moving tags applied locally after a successful build.
     pub extra_tags: Vec<Tag>,
+    /// The builder every image is built with.
+    pub builder: Builder,
+    /// Per image, registry images whose layers may serve as cache (with `--push`).
+    pub cache_from: HashMap<ImageName, Vec<String>>,
+    /// Whether built images carry BuildKit's inline cache metadata, so that a runner that finds
+    /// them in the registry can build from their layers.
+    pub inline_cache: bool,
 }
 
 /// The local tag of a key: `<repository>:key-…`.
@@ -200,6 +209,9 @@ async fn build_one(
         no_cache: settings.no_cache,
         pull: settings.pull,
         credentials: settings.credentials.clone(),
+        builder: settings.builder,
+        cache_from: settings.cache_from.get(&name).cloned().unwrap_or_default(),
+        inline_cache: settings.inline_cache,
     };
     let outcome = {
         let log = log.clone();
@@ -208,17 +220,19 @@ async fn build_one(
         engine
             .build(
                 request,
-                Box::new(move |line: &str| {
-                    log.lock().expect("log lock").line(line);
-                    if line.starts_with("Step ") {
+                Box::new(move |line: BuildLine<'_>| match line {
+                    BuildLine::Step(text) => {
+                        log.lock().expect("log lock").line(text);
                         reporter.event(Event::Step {
                             subject: &subject,
-                            text: line,
+                            text,
                         });
-                    } else {
+                    }
+                    BuildLine::Output(text) => {
+                        log.lock().expect("log lock").line(text);
                         reporter.event(Event::Line {
                             subject: &subject,
-                            text: line,
+                            text,
                         });
                     }
                 }),
@@ -255,17 +269,24 @@ async fn build_one(
         }
         Err(mut error) => {
             let log = log.lock().expect("log lock");
-            if let crate::docker::EngineError::Build { log: path, .. } = &mut error {
+            // BuildKit says which output is the failing step's; parallel stages interleave in
+            // the log, so that output is quoted rather than the log's last lines.
+            let mut tail = log.tail();
+            let mut heading = format!("last lines of the log ({})", log.path().display());
+            if let EngineError::Build {
+                log: path, output, ..
+            } = &mut error
+            {
                 *path = Some(log.path().to_path_buf());
+                if !output.is_empty() {
+                    tail = output.clone();
+                    heading = "output of the failing step".to_owned();
+                }
             }
-            let tail = log.tail();
             let text = render(&error);
             let mut detail = text.clone();
             if !tail.is_empty() {
-                detail.push_str(&format!(
-                    "\n  last lines of the log ({}):",
-                    log.path().display()
-                ));
+                detail.push_str(&format!("\n  {heading}:"));
                 for line in &tail {
                     detail.push_str(&format!("\n    {line}"));
                 }
@@ -331,12 +352,12 @@ mod tests {
         async fn build(
             &self,
             request: BuildRequest,
-            mut on_line: Box<dyn FnMut(&str) + Send + '_>,
+            mut on_line: Box<dyn FnMut(BuildLine<'_>) + Send + '_>,
         ) -> Result<String, EngineError> {
             let name = request.inputs.image.to_string();
             let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
             self.most.fetch_max(now, Ordering::SeqCst);
-            on_line("Step 1/1 : FROM scratch");
+            on_line(BuildLine::Step("Step 1/1 : FROM scratch"));
             tokio::time::sleep(Duration::from_millis(30)).await;
             self.running.fetch_sub(1, Ordering::SeqCst);
             self.order.lock().unwrap().push(name.clone());
@@ -350,6 +371,7 @@ mod tests {
                     step: Some("Step 1/1 : RUN false".into()),
                     message: "The command '/bin/sh -c false' returned a non-zero code: 1".into(),
                     log: None,
+                    output: Vec::new(),
                 });
             }
             Ok(format!("sha256:{}", "0".repeat(64)))
@@ -404,6 +426,9 @@ mod tests {
             credentials: Vec::new(),
             state_dir: dir.join("state"),
             extra_tags: Vec::new(),
+            builder: Builder::BuildKit,
+            cache_from: HashMap::new(),
+            inline_cache: false,
         }
     }
 

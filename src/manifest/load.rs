@@ -8,6 +8,7 @@ use super::model::*;
 use super::reader::{Source, Table};
 use super::vars::Vars;
 use super::ManifestError;
+use crate::docker::Builder;
 use crate::error::{did_you_mean, Location};
 use crate::names::{ImageName, Platform, RepositoryName, Tag};
 
@@ -113,9 +114,11 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
     }
 
     let mut default_platform = None;
+    let mut builder = None;
     if let Some(mut table) = root.table("defaults")? {
         default_platform = read_platform(&mut table, &mut vars)?;
-        table.finish(&["platform"])?;
+        builder = read_builder(&mut table, &mut vars)?;
+        table.finish(&["platform", "builder"])?;
     }
 
     let registry = match root.table("registry")? {
@@ -177,7 +180,27 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
         vars: vars.effective(),
         registry,
         images,
+        builder,
     })
+}
+
+/// `[defaults] builder`: `buildkit` or `classic`.
+fn read_builder(
+    table: &mut Table<'_, '_>,
+    vars: &mut Vars,
+) -> Result<Option<Builder>, ManifestError> {
+    let Some((text, location, _)) = table.string("builder", vars)? else {
+        return Ok(None);
+    };
+    text.parse::<Builder>()
+        .map(Some)
+        .map_err(|e| ManifestError::InvalidValue {
+            location,
+            message: e.to_string(),
+            hint: Some(
+                "BuildKit is the default where the engine has it; `classic` is Docker's deprecated builder".into(),
+            ),
+        })
 }
 
 fn read_platform(

@@ -22,6 +22,9 @@ pub struct Manifest {
     pub registry: Option<RegistryConfig>,
     /// `[images.*]`, in the order they appear in the file.
     pub images: Vec<ImageSpec>,
+    /// `[defaults] builder`: `buildkit` or `classic`; `None` (the default) builds with BuildKit
+    /// where the engine has it, else with the classic builder. `--builder` overrides it.
+    pub builder: Option<crate::docker::Builder>,
 }
 
 impl Manifest {

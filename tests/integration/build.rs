@@ -220,8 +220,9 @@ fn a_failing_step_fails_that_image_and_its_dependents_only() {
         "{}",
         run.stderr
     );
+    // The classic builder says "returned a non-zero code: 3", BuildKit "exit code: 3".
     assert!(
-        run.stderr.contains("returned a non-zero code: 3"),
+        run.stderr.contains("returned a non-zero code: 3") || run.stderr.contains("exit code: 3"),
         "{}",
         run.stderr
     );
@@ -374,9 +375,18 @@ fn ctrl_c_cancels_builds_tags_nothing_and_leaves_no_container() {
     let _cleanup = ImageCleanup::new(&prefix);
     let fleet = fixture(&prefix);
     let marker = unique("sleeper");
+    // A duration no other process has: busybox's shell execs the last command, so the step's
+    // process is found by its `sleep` arguments, not by the marker.
+    let sleep = format!(
+        "120.{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
     fleet.write(
         "web/Dockerfile",
-        format!("ARG BASE\nFROM ${{BASE}}\nARG FIXTURE\nLABEL fleet-test.fixture=${{FIXTURE}}\nCOPY www /www\nRUN echo {marker} && sleep 120\n"),
+        format!("ARG BASE\nFROM ${{BASE}}\nARG FIXTURE\nLABEL fleet-test.fixture=${{FIXTURE}}\nCOPY www /www\nRUN echo {marker} && sleep {sleep}\n"),
     );
     let mut child = fleet
         .command(&[
@@ -393,15 +403,36 @@ fn ctrl_c_cancels_builds_tags_nothing_and_leaves_no_container() {
         .unwrap();
     let log = fleet.file(".fleet-images/logs/web.log");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains(&format!("\n{marker}"))
-    {
+    // The step's output line: `<marker>` from the classic builder, `#6 <marker>` from BuildKit.
+    let printed = |text: &str| {
+        text.lines()
+            .any(|line| line.split_whitespace().last() == Some(&marker) && !line.contains("echo"))
+    };
+    while !printed(&std::fs::read_to_string(&log).unwrap_or_default()) {
         assert!(
             std::time::Instant::now() < deadline,
             "the build never reached its RUN step"
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // The step's process is visible before the interrupt (so its absence after means something).
+    let running = || {
+        let processes = std::process::Command::new("ps")
+            .args(["-eo", "args"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        processes
+            .lines()
+            .any(|p| p.trim() == format!("sleep {sleep}"))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the step's `sleep {sleep}` never showed up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -425,6 +456,15 @@ fn ctrl_c_cancels_builds_tags_nothing_and_leaves_no_container() {
         assert!(
             std::time::Instant::now() < deadline,
             "a build container was left behind: {left}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // BuildKit runs steps without engine containers: the step's process must be gone too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build's step still runs after the interrupt"
         );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }

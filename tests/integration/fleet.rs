@@ -307,10 +307,18 @@ fn the_platform_option_overrides_every_images_platform() {
     );
     assert_eq!(amd64["b"].1, manifest["b"].1, "b was amd64 already");
 
-    // The test base is amd64: built as the manifest says (arm64), `a` fails the architecture
-    // check; with --platform linux/amd64 it builds, as amd64.
+    // The test base is amd64 only: built as the manifest says (arm64), `a` is refused before
+    // the build (neither builder would stop it: BuildKit labels the image arm64 with amd64
+    // programs inside); with --platform linux/amd64 it builds, as amd64.
     let arm = fleet.run(&["build", "a"]);
     arm.expect_code(1);
+    assert!(
+        arm.stderr
+            .contains("is for `linux/amd64`, not for `linux/arm64`")
+            && arm.stderr.contains("--platform linux/amd64"),
+        "{}",
+        arm.stderr
+    );
     fleet.run(&["--platform", "linux/amd64", "build", "a"]).ok();
     let tag = format!("{prefix}/a:key-{}", &amd64["a"].1[..32]);
     assert_eq!(

@@ -2,6 +2,7 @@
 //! registries and the AWS emulator, all on 127.0.0.1 (`scripts/test-env up` starts them).
 
 mod build;
+mod buildkit;
 mod cdk;
 mod cdk_replica;
 mod check;

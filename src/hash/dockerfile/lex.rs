@@ -19,6 +19,8 @@ pub(super) struct Instruction {
 
 pub(super) struct Lexed {
     pub(super) escape: char,
+    /// The `# syntax=` directive's line and image, when there is one.
+    pub(super) syntax: Option<(usize, String)>,
     pub(super) instructions: Vec<Instruction>,
     pub(super) last_line: usize,
 }
@@ -29,7 +31,7 @@ pub(super) fn lex(text: &str) -> Result<Lexed, DockerfileError> {
         .split('\n')
         .map(|line| line.strip_suffix('\r').unwrap_or(line))
         .collect();
-    let escape = directives(&lines)?;
+    let (escape, syntax) = directives(&lines)?;
     let mut instructions = Vec::new();
     let mut next = 0;
     while next < lines.len() {
@@ -86,14 +88,17 @@ pub(super) fn lex(text: &str) -> Result<Lexed, DockerfileError> {
     }
     Ok(Lexed {
         escape,
+        syntax,
         instructions,
         last_line: text.lines().count().max(1),
     })
 }
 
-/// Reads the parser directives at the top of the file and returns the escape character.
-fn directives(lines: &[&str]) -> Result<char, DockerfileError> {
+/// Reads the parser directives at the top of the file and returns the escape character and the
+/// `# syntax=` directive (its line and image).
+fn directives(lines: &[&str]) -> Result<(char, Option<(usize, String)>), DockerfileError> {
     let mut escape = '\\';
+    let mut syntax = None;
     let mut seen = BTreeSet::new();
     for (index, line) in lines.iter().enumerate() {
         let Some((name, value)) = directive(line) else {
@@ -109,6 +114,9 @@ fn directives(lines: &[&str]) -> Result<char, DockerfileError> {
                 name,
             });
         }
+        if name == "syntax" {
+            syntax = Some((index + 1, value.to_owned()));
+        }
         if name == "escape" {
             escape = match value {
                 "\\" => '\\',
@@ -122,7 +130,7 @@ fn directives(lines: &[&str]) -> Result<char, DockerfileError> {
             };
         }
     }
-    Ok(escape)
+    Ok((escape, syntax))
 }
 
 /// `# name = value`, the shape of a parser directive.

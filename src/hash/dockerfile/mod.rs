@@ -17,6 +17,7 @@
 // patterns of `glob`, and `error` holds what can go wrong.
 mod error;
 mod expand;
+mod feature;
 mod glob;
 mod json;
 mod keyword;
@@ -26,6 +27,7 @@ mod source;
 mod words;
 
 pub use error::DockerfileError;
+pub use feature::{Feature, FeatureKind};
 pub use source::ContextSource;
 
 use std::collections::BTreeMap;
@@ -47,6 +49,10 @@ pub struct Dockerfile {
     /// (or naming a build arg): downloads at build time, build args that expand to nothing or
     /// that no `ARG` declares.
     pub notes: Vec<String>,
+    /// The syntax that not every builder accepts (`# syntax=`, heredocs, `RUN --mount`,
+    /// `COPY --chmod`/`--link`), in file order; the builder refuses what it cannot serve before
+    /// the build starts.
+    pub features: Vec<Feature>,
 }
 
 /// One build stage: a `FROM` and the instructions up to the next one.
@@ -123,6 +129,12 @@ pub fn parse(
 ) -> Result<Dockerfile, DockerfileError> {
     let lexed = lex(text)?;
     let mut reader = Reader::new(lexed.escape, build_args, &lexed.instructions);
+    if let Some((line, image)) = lexed.syntax {
+        reader.feature(Feature {
+            line,
+            kind: FeatureKind::Syntax(image),
+        });
+    }
     for instruction in &lexed.instructions {
         reader.instruction(instruction)?;
     }

@@ -11,6 +11,7 @@ mod variables;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::DockerfileError;
+use super::feature::{self, Feature};
 use super::glob::tokenize;
 use super::keyword::{instruction_name, missing, unknown};
 use super::lex::{split_keyword, Instruction};
@@ -78,6 +79,7 @@ pub(super) struct Reader<'a> {
     outside: Option<(String, usize)>,
     images: Vec<ExternalImage>,
     notes: Vec<String>,
+    features: Vec<Feature>,
 }
 
 impl<'a> Reader<'a> {
@@ -122,7 +124,13 @@ impl<'a> Reader<'a> {
             outside: None,
             images: Vec::new(),
             notes: Vec::new(),
+            features: Vec::new(),
         }
+    }
+
+    /// Records syntax that depends on the builder.
+    pub(super) fn feature(&mut self, feature: Feature) {
+        self.features.push(feature);
     }
 
     pub(super) fn finish(self, last_line: usize) -> Result<Dockerfile, DockerfileError> {
@@ -152,6 +160,7 @@ impl<'a> Reader<'a> {
             external_images: self.images,
             context_reads,
             notes,
+            features: self.features,
         })
     }
 
@@ -170,6 +179,12 @@ impl<'a> Reader<'a> {
                 instruction: name,
             });
         }
+        self.features.extend(feature::of_instruction(
+            line,
+            name,
+            &flags,
+            instruction.heredoc,
+        ));
         match name {
             "FROM" => self.from(line, args),
             "ARG" => self.arg(line, args),
@@ -222,6 +237,8 @@ impl<'a> Reader<'a> {
         // The trigger runs where a later stage builds on this one; counting its reads here,
         // with this stage's variables, is the conservative approximation.
         let (flags, rest) = split_flags(rest);
+        self.features
+            .extend(feature::of_instruction(line, name, &flags, heredoc));
         match name {
             "COPY" | "ADD" => self.copy(line, name, &flags, rest, heredoc),
             "RUN" => self.run(line, &flags),
