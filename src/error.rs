@@ -53,6 +53,87 @@ impl Exit {
     }
 }
 
+/// A bug in the tool that was caught instead of crashing it: a task that panicked. Exit 1, never
+/// the 101 of an uncaught panic.
+#[derive(Debug, thiserror::Error)]
+#[error("internal error: {what} stopped unexpectedly: {message}")]
+pub struct Internal {
+    /// What was running (`hashing the contexts`).
+    pub what: &'static str,
+    /// The panic's message, when it had one.
+    pub message: String,
+}
+
+impl Internal {
+    /// The error for a task that ended without finishing (it panicked or was cancelled).
+    pub fn from_join(what: &'static str, error: tokio::task::JoinError) -> Self {
+        let message = if error.is_panic() {
+            panic_message(error.into_panic().as_ref())
+        } else {
+            "cancelled".to_string()
+        };
+        Self { what, message }
+    }
+}
+
+/// The text of a panic's payload (`panic!("…")` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+impl Diagnostic for Internal {
+    fn exit(&self) -> Exit {
+        Exit::Failed
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some("this is a bug in fleet-images; please report it with the command that was run".into())
+    }
+}
+
+/// `println!` that does not panic when stdout is closed (`plan --json | head -c 10`): a CLI in a
+/// pipeline whose reader left goes on quietly. Use it (and [`errln!`]) instead of the std macros.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` that does not panic when stdout is closed; see [`outln!`].
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that does not panic when stderr is closed (`build 2>&1 | head -1`).
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that does not panic when stderr is closed; see [`errln!`].
+#[macro_export]
+macro_rules! errout {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 /// Where in the user's files an error was found: `file:line (key)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {

@@ -19,6 +19,7 @@ pub mod error;
 pub mod execute;
 pub mod hash;
 pub mod imagetest;
+pub mod input_file;
 pub mod manifest;
 pub mod names;
 pub mod plan;

@@ -36,11 +36,29 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            fleet_images::errln!("error: cannot start the async runtime: {error}");
             return ExitCode::from(Exit::Failed.code());
         }
     };
-    let exit = match runtime.block_on(fleet_images::commands::run(cli)) {
+    // A panic is a bug; the causes are fixed where they were found (issue 14), and this is the
+    // last resort: the panic is reported as an internal error with exit 1, never 101.
+    std::panic::set_hook(Box::new(|info| {
+        let message = fleet_images::error::panic_message(info.payload());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        fleet_images::errln!(
+            "error: internal error{place}: {message}\n  hint: this is a bug in fleet-images; please report it with the command that was run"
+        );
+    }));
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(fleet_images::commands::run(cli))
+    }));
+    let Ok(result) = run else {
+        return ExitCode::from(Exit::Failed.code());
+    };
+    let exit = match result {
         Ok(exit) => exit,
         Err(failure) => {
             let text = render(failure.as_ref());
@@ -48,7 +66,7 @@ fn main() -> ExitCode {
                 Some(rest) => format!("{}{rest}", color::error_prefix(colored)),
                 None => text,
             };
-            eprintln!("{text}");
+            fleet_images::errln!("{text}");
             failure.exit()
         }
     };

@@ -152,13 +152,17 @@ impl CheckReport {
     /// The exit code: 1 when an error-level finding remains, 3 when the engine failed (and no
     /// error was found), else 0. Warnings and notes never fail a run.
     pub fn exit(&self) -> Exit {
-        if self.errors() > 0 {
+        // Combined, not chosen by the order of the checks: an engine that failed (3) outranks
+        // error findings (1), which may only be the part that could run.
+        let findings = if self.errors() > 0 {
             Exit::Failed
-        } else if !self.failures.is_empty() {
-            Exit::Unavailable
         } else {
             Exit::Success
-        }
+        };
+        self.failures
+            .iter()
+            .map(|f| crate::error::Diagnostic::exit(&f.error))
+            .fold(findings, Exit::worst)
     }
 
     /// One line: `2 errors, 1 warning in 4 images`.
@@ -217,6 +221,29 @@ mod tests {
         ));
         assert_eq!(report.exit(), Exit::Failed);
         assert_eq!(report.summary(1), "1 error, 1 warning in 1 image");
+    }
+
+    #[test]
+    fn an_engine_failure_outranks_error_findings() {
+        let mut report = CheckReport::default();
+        report.findings.push(Finding::new(
+            "env-file",
+            Severity::Error,
+            &name("a"),
+            "m",
+            "h",
+        ));
+        report.failures.push(Failure {
+            image: name("a"),
+            error: EngineError::Unreachable {
+                host: "unix:///nonexistent.sock".into(),
+                chosen: "from DOCKER_HOST".into(),
+                source: bollard::errors::Error::IOError {
+                    err: std::io::Error::other("gone"),
+                },
+            },
+        });
+        assert_eq!(report.exit(), Exit::Unavailable);
     }
 
     #[test]

@@ -23,8 +23,17 @@ pub fn completions(shell: Shell, out: &mut dyn Write) {
                 String::from_utf8_lossy(&script).replace("fleet__subcmd__images", "fleet__images");
             let _ = out.write_all(script.as_bytes());
         }
-        Shell::Zsh => clap_complete::generate(clap_complete::Shell::Zsh, &mut command, name, out),
-        Shell::Fish => clap_complete::generate(clap_complete::Shell::Fish, &mut command, name, out),
+        // Generated into memory first: `clap_complete::generate` panics when its writer fails,
+        // and `completions zsh | head -1` closes the pipe early.
+        Shell::Zsh | Shell::Fish => {
+            let target = match shell {
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                _ => clap_complete::Shell::Fish,
+            };
+            let mut script = Vec::new();
+            clap_complete::generate(target, &mut command, name, &mut script);
+            let _ = out.write_all(&script);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod color;
 pub mod completions;
+pub mod signal;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -31,6 +32,8 @@ pub struct Session {
     pub reporter: SharedReporter,
     /// `-v`.
     pub verbose: bool,
+    /// `--progress json`: stderr carries only JSON lines, so the summary table is not printed.
+    pub json_progress: bool,
     /// `-q`.
     pub quiet: bool,
 }
@@ -78,6 +81,7 @@ impl Session {
             state_dir: cli.state_dir.clone(),
             reporter,
             verbose: cli.verbose,
+            json_progress: matches!(progress, Progress::Json),
             quiet: cli.quiet,
         })
     }

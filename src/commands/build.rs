@@ -55,7 +55,7 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
     if args.dry_run {
         for image in &plan.images {
             let key = image.key.map(|k| k.short()).unwrap_or_else(|| "-".into());
-            println!(
+            crate::outln!(
                 "{} {} {key} {}",
                 image.name,
                 image.status.as_str(),
@@ -80,12 +80,12 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         builder,
     );
     tokio::pin!(work);
-    // Ctrl+C drops the work, except while moving tags are written: that phase stops by itself
-    // and puts back what it moved, then the run ends with its summary and exit 130.
+    // Ctrl+C or SIGTERM drops the work, except while moving tags are written: that phase stops by
+    // itself and puts back what it moved, then the run ends with its summary and exit 130.
     let finished = loop {
         tokio::select! {
             done = &mut work => break Some(done),
-            _ = tokio::signal::ctrl_c() => {
+            _ = crate::cli::signal::interrupted() => {
                 if !push::moving_tags_being_written() {
                     break None;
                 }
@@ -115,9 +115,16 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         }
         None => {
             session.reporter.finish();
-            eprintln!(
+            crate::errln!(
                 "interrupted: running builds were cancelled; unfinished images were not tagged"
             );
+            // Written even now, so that an older file never stays in place looking current.
+            if let Some(path) = args.push_options.json_out.as_deref() {
+                let value = json!({ "images": [], "deploy": null, "interrupted": true, "exit_code": Exit::Interrupted.code() });
+                if let Err(error) = outcome::write_json(path, &value) {
+                    crate::errln!("error: cannot write {}: {error}", path.display());
+                }
+            }
             Ok(Exit::Interrupted)
         }
     }
@@ -211,7 +218,10 @@ async fn execute(
                     level: Level::Error,
                     text: &decision.reason,
                 });
-                exit = exit.worst(Exit::BadInput);
+                exit = exit.worst(match prepared.blocked_exit {
+                    Exit::Success => Exit::BadInput,
+                    blocked => blocked,
+                });
                 results.push(result);
             }
             Status::Local => {
@@ -463,14 +473,14 @@ pub fn finish(
     exit: Exit,
 ) -> Exit {
     session.reporter.finish();
-    if !session.quiet || exit != Exit::Success {
-        eprint!("\n{}", outcome::table(results));
+    if !session.json_progress && (!session.quiet || exit != Exit::Success) {
+        crate::errout!("\n{}", outcome::table(results));
     }
     outcome::append_step_summary(title, results);
     if let Some(path) = json_out {
         let value = json!({ "images": results, "deploy": deploy, "exit_code": exit.code() });
         if let Err(error) = outcome::write_json(path, &value) {
-            eprintln!("error: cannot write {}: {error}", path.display());
+            crate::errln!("error: cannot write {}: {error}", path.display());
             return exit.worst(Exit::BadInput);
         }
     }

@@ -37,28 +37,32 @@ pub async fn run(session: &Session, args: CheckArgs) -> Result<Exit, Failure> {
         .iter()
         .filter_map(|p| p.inputs.as_ref().err())
         .collect();
-    if !unreadable.is_empty() {
-        exit = exit.worst(Exit::BadInput);
+    for prepared in observation.images.iter().filter(|p| p.inputs.is_err()) {
+        // Each keeps its own code: 2 for its files, 3 for an engine that failed on its base.
+        exit = exit.worst(match prepared.blocked_exit {
+            Exit::Success => Exit::BadInput,
+            blocked => blocked,
+        });
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+        crate::outln!("{}", serde_json::to_string_pretty(&report).expect("json"));
         return Ok(exit);
     }
     for finding in &report.findings {
-        println!("{}", finding.render());
+        crate::outln!("{}", finding.render());
     }
     for note in &report.notes {
-        println!("note: {}: {}", note.image, note.text);
+        crate::outln!("note: {}: {}", note.image, note.text);
     }
     for failure in &report.failures {
-        eprintln!("{}", render(&failure.error));
+        crate::errln!("{}", render(&failure.error));
     }
     for error in unreadable {
-        eprintln!("{error}");
+        crate::errln!("{error}");
     }
     if observation.engine.is_none() {
-        println!("note: the engine is not reachable: only the static rules ran");
+        crate::outln!("note: the engine is not reachable: only the static rules ran");
     }
-    println!("{}", report.summary(observation.images.len()));
+    crate::outln!("{}", report.summary(observation.images.len()));
     Ok(exit)
 }

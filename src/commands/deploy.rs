@@ -17,7 +17,7 @@ use crate::report::{Event, Level};
 
 /// Parses `--timeout`.
 pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Failure> {
-    humantime::parse_duration(text).map_err(|e| {
+    crate::manifest::parse_duration(text).map_err(|e| {
         super::ArgumentError {
             message: format!("--timeout {text}: {e}; write it like `30m` or `90s`"),
         }
@@ -83,7 +83,7 @@ async fn run_deploy(
     let ecs = match AwsEcs::connect(ecs_region(&observation.manifest).as_deref()).await {
         Ok(ecs) => ecs,
         Err(error) => {
-            eprintln!("{}", render(&error));
+            crate::errln!("{}", render(&error));
             return (exit.worst(crate::error::Diagnostic::exit(&error)), None);
         }
     };
@@ -143,7 +143,7 @@ pub async fn deploy_results(
     let options = match deploy_options(flags, false, false) {
         Ok(options) => options,
         Err(error) => {
-            eprintln!("{}", render(error.as_ref()));
+            crate::errln!("{}", render(error.as_ref()));
             return (Exit::BadInput, None);
         }
     };
@@ -169,7 +169,7 @@ pub async fn run(session: &Session, args: DeployArgs) -> Result<Exit, Failure> {
     .await?;
     if let Some(blocked) = observation.images.iter().find(|p| p.key.is_none()) {
         let reason = blocked.inputs.as_ref().err().cloned().unwrap_or_default();
-        eprintln!("{reason}");
+        crate::errln!("{reason}");
         return Ok(Exit::BadInput);
     }
     let registry = push::connect(&observation).await?;
@@ -178,7 +178,7 @@ pub async fn run(session: &Session, args: DeployArgs) -> Result<Exit, Failure> {
     if let Some(path) = &args.json_out {
         let value = serde_json::json!({ "deploy": report, "exit_code": exit.code() });
         if let Err(error) = crate::execute::outcome::write_json(path, &value) {
-            eprintln!("error: cannot write {}: {error}", path.display());
+            crate::errln!("error: cannot write {}: {error}", path.display());
             return Ok(exit.worst(Exit::BadInput));
         }
     }

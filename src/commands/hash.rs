@@ -21,17 +21,17 @@ pub async fn run(session: &Session, args: SelectArgs) -> Result<Exit, Failure> {
     let mut exit = Exit::Success;
     for prepared in &observation.images {
         match (&prepared.key, &prepared.inputs) {
-            (Some(key), _) => println!("{} {key}", prepared.spec.name),
+            (Some(key), _) => crate::outln!("{} {key}", prepared.spec.name),
             (None, Err(error)) => {
-                println!("{} -", prepared.spec.name);
-                eprintln!("{error}");
+                crate::outln!("{} -", prepared.spec.name);
+                crate::errln!("{error}");
                 exit = exit.worst(Exit::BadInput);
             }
-            (None, Ok(_)) => println!("{} -", prepared.spec.name),
+            (None, Ok(_)) => crate::outln!("{} -", prepared.spec.name),
         }
     }
     if observation.engine.is_none() && observation.images.iter().any(|p| !p.bases.is_empty()) {
-        eprintln!("note: the engine is not reachable, so base images are unresolved and keys differ from those `build` uses");
+        crate::errln!("note: the engine is not reachable, so base images are unresolved and keys differ from those `build` uses");
     }
     Ok(exit)
 }

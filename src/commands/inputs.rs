@@ -23,7 +23,7 @@ pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {
         inputs
     })
     .await
-    .expect("hashing does not panic")?;
+    .map_err(|e| crate::error::Internal::from_join("hashing the context", e))??;
     if args.json {
         let entries: Vec<_> = inputs.entries.iter().map(|e| e.to_json()).collect();
         let value = json!({
@@ -36,7 +36,7 @@ pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {
             "bytes": inputs.bytes(),
             "entries": entries,
         });
-        println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+        crate::outln!("{}", serde_json::to_string_pretty(&value).expect("json"));
     } else {
         for entry in &inputs.entries {
             let (kind, detail) = match &entry.kind {
@@ -44,7 +44,7 @@ pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {
                 EntryKind::Dir => ("dir", "-".to_string()),
                 EntryKind::Symlink { target } => ("link", format!("-> {target}")),
             };
-            println!(
+            crate::outln!(
                 "{kind:4} {:04o} {:>10} {detail} {}",
                 entry.mode(),
                 entry.size(),
@@ -56,7 +56,7 @@ pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {
             Some(reason) => format!("the whole filtered context ({reason})"),
             None => "only the paths the Dockerfile reads".to_string(),
         };
-        eprintln!(
+        crate::errln!(
             "{} files, {} bytes: {scope}",
             inputs.files(),
             inputs.bytes()

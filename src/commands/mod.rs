@@ -29,6 +29,7 @@ impl<E: Diagnostic + Send + Sync + 'static> From<E> for Box<dyn Diagnostic + Sen
 /// end (possibly with failed images); `Err` a failure that stopped it.
 pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     let session = Session::from_cli(&cli)?;
+    check_outputs(&cli)?;
     let result = match cli.command {
         Command::Plan(args) => plan::run(&session, args).await,
         Command::Inputs(args) => inputs::run(&session, args).await,
@@ -56,6 +57,72 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     };
     session.reporter.finish();
     result
+}
+
+/// Checks, before any work, that what the run will write can be written: `--json-out` (a file in
+/// an existing, writable directory) and the state directory (writable, or creatable). A failure
+/// found only after a build has run loses the build's report.
+fn check_outputs(cli: &Cli) -> Result<(), ArgumentError> {
+    use rustix::fs::{access, Access};
+    let json_out = match &cli.command {
+        Command::Build(args) => args.push_options.json_out.as_deref(),
+        Command::Push(args) => args.push_options.json_out.as_deref(),
+        Command::Release(args) => args.push_options.json_out.as_deref(),
+        Command::Deploy(args) => args.json_out.as_deref(),
+        Command::Rollback(args) => args.json_out.as_deref(),
+        _ => None,
+    };
+    if let Some(path) = json_out {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        let why = if path.is_dir() {
+            Some("it is a directory")
+        } else if !dir.is_dir() {
+            Some("its directory does not exist")
+        } else if access(dir, Access::WRITE_OK).is_err() {
+            Some("its directory is not writable")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(ArgumentError {
+                message: format!(
+                    "--json-out {}: {why}; name a file in a writable directory",
+                    path.display()
+                ),
+            });
+        }
+    }
+    if !matches!(cli.command, Command::Completions(_) | Command::Man) {
+        // The state directory, or the nearest directory above it that exists, must be writable.
+        let state = &cli.state_dir;
+        let existing = state
+            .ancestors()
+            .find(|p| p.as_os_str().is_empty() || p.exists());
+        let existing = match existing {
+            Some(p) if p.as_os_str().is_empty() => std::path::Path::new("."),
+            Some(p) => p,
+            None => std::path::Path::new("."),
+        };
+        let why = if existing == state.as_path() && !state.is_dir() {
+            Some("it is not a directory")
+        } else if access(existing, Access::WRITE_OK).is_err() {
+            Some("it is not writable")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(ArgumentError {
+                message: format!(
+                    "state directory {}: {why}; the content cache, input records and build logs are kept there (set it with --state-dir or FLEET_IMAGES_STATE_DIR)",
+                    state.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A command-line value that does not parse (beyond what clap checks).

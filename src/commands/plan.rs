@@ -36,18 +36,20 @@ pub async fn run(session: &Session, args: PlanArgs) -> Result<Exit, Failure> {
         },
     );
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&to_json(&observation, &plan, args.explain, session))
                 .expect("json")
         );
     } else {
-        print!("{}", to_text(&observation, &plan, args.explain, session));
+        crate::out!("{}", to_text(&observation, &plan, args.explain, session));
     }
     if args.explain {
         save_records(session, &observation);
     }
-    Ok(Exit::Success)
+    // Everything is printed first (the JSON too), then a blocked image fails the run: a CI gate
+    // on `plan` must not pass a manifest that cannot build.
+    Ok(observation.blocked_exit(&plan))
 }
 
 fn explain_lines(

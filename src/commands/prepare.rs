@@ -6,12 +6,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
+
+use crate::error::Internal;
 use rayon::prelude::*;
 
 use super::Failure;
 use crate::cli::Session;
 use crate::docker::{Engine, EngineError};
-use crate::error::render;
+use crate::error::{render, Diagnostic, Exit};
 use crate::hash::inputs::Parsed;
 use crate::hash::{self, key::KeyInputs, ContentCache, ImageInputs};
 use crate::manifest::{self, ImageSpec, Manifest};
@@ -27,6 +29,10 @@ pub struct Prepared {
     pub spec: ImageSpec,
     /// Its inputs, or the rendered error that kept them from being read.
     pub inputs: Result<Arc<ImageInputs>, String>,
+    /// The exit code the error in `inputs` leads to, kept from its type: bad input (2) for the
+    /// user's files, unavailable (3) for an engine that failed while resolving a base.
+    /// `Success` when the inputs were read.
+    pub blocked_exit: Exit,
     /// Its key, when inputs, bases and dependencies are all known.
     pub key: Option<Key>,
     /// Each external base with its identity.
@@ -47,12 +53,28 @@ pub struct Observation {
     pub images: Vec<Prepared>,
     /// The engine, when it answered.
     pub engine: Option<Engine>,
+    /// Each image's position in `images`, so that looking one up stays constant time with
+    /// thousands of images.
+    index: HashMap<ImageName, usize>,
 }
 
 impl Observation {
     /// The prepared image of that name.
     pub fn get(&self, name: &ImageName) -> Option<&Prepared> {
-        self.images.iter().find(|p| &p.spec.name == name)
+        self.index.get(name).map(|&i| &self.images[i])
+    }
+
+    /// The exit code the plan's blocked images lead to: the worst of their errors' own codes
+    /// (2 for the user's files, 3 for an engine that failed), `Success` when none is blocked.
+    pub fn blocked_exit(&self, plan: &crate::plan::Plan) -> Exit {
+        plan.images
+            .iter()
+            .filter(|d| d.status == crate::plan::Status::Blocked)
+            .map(|d| match self.get(&d.name).map(|p| p.blocked_exit) {
+                Some(Exit::Success) | None => Exit::BadInput,
+                Some(exit) => exit,
+            })
+            .fold(Exit::Success, Exit::worst)
     }
 }
 
@@ -76,17 +98,16 @@ pub async fn observe(
 ) -> Result<Observation, Failure> {
     let manifest = session.load_manifest()?;
     let selected = manifest::select(&manifest, names)?;
-    let specs: Vec<ImageSpec> = selected
-        .iter()
-        .map(|n| manifest.image(n).expect("selected").clone())
-        .collect();
+    let by_name: HashMap<&ImageName, &ImageSpec> =
+        manifest.images.iter().map(|i| (&i.name, i)).collect();
+    let specs: Vec<ImageSpec> = selected.iter().map(|n| by_name[n].clone()).collect();
 
     // Parsing the Dockerfiles is cheap; walking and hashing the contexts is what costs. While the
     // contexts are hashed (disk and CPU), the engine is asked about the bases and the local keys
     // (network).
-    let parsed: Vec<Result<Parsed, String>> = specs
+    let parsed: Vec<Result<Parsed, (String, Exit)>> = specs
         .iter()
-        .map(|spec| hash::inputs::parse(spec).map_err(|e| render(&e)))
+        .map(|spec| hash::inputs::parse(spec).map_err(|e| (render(&e), e.exit())))
         .collect();
     let mut distinct: Vec<(ImageRef, ImageName, Option<String>)> = Vec::new();
     for (spec, parsed) in specs.iter().zip(&parsed) {
@@ -104,33 +125,37 @@ pub async fn observe(
             async move {
                 let identity = resolve_base(engine, reference, image, arg.clone(), pull)
                     .await
-                    .map_err(|e| render(&e));
+                    .map_err(|e| (render(&e), e.exit()));
                 (reference.clone(), identity)
             }
         });
-        let identities: HashMap<ImageRef, Result<String, String>> =
+        let identities: HashMap<ImageRef, Result<String, (String, Exit)>> =
             join_all(lookups).await.into_iter().collect();
         Ok::<_, EngineError>((engine, identities))
     });
     let cache = Arc::new(ContentCache::load(&session.state_dir));
     let cache_for_hash = cache.clone();
-    let read: Vec<Result<Arc<ImageInputs>, String>> = tokio::task::spawn_blocking(move || {
-        parsed
-            .into_par_iter()
-            .map(|parsed| {
-                parsed?
-                    .hash(&cache_for_hash)
-                    .map(Arc::new)
-                    .map_err(|e| render(&e))
-            })
-            .collect()
-    })
-    .await
-    .expect("hashing does not panic");
+    let read: Vec<Result<Arc<ImageInputs>, (String, Exit)>> =
+        tokio::task::spawn_blocking(move || {
+            parsed
+                .into_par_iter()
+                .map(|parsed| {
+                    parsed?
+                        .hash(&cache_for_hash)
+                        .map(Arc::new)
+                        .map_err(|e| (render(&e), e.exit()))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| Internal::from_join("hashing the contexts", e))?;
     // Written while the engine is asked about keys; awaited before observation ends.
     let saving = tokio::task::spawn_blocking(move || cache.save());
 
-    let (engine, identities) = match engine_side.await.expect("the engine queries do not panic") {
+    let (engine, identities) = match engine_side
+        .await
+        .map_err(|e| Internal::from_join("asking the engine about base images", e))?
+    {
         Ok((engine, identities)) => {
             session.reporter.event(crate::report::Event::Note {
                 subject: "",
@@ -169,14 +194,16 @@ pub async fn observe(
     };
 
     let mut images: Vec<Prepared> = Vec::new();
-    for (spec, inputs) in selected
-        .iter()
-        .map(|n| manifest.image(n).expect("selected").clone())
-        .zip(read)
-    {
+    let mut keys: HashMap<ImageName, (Option<Key>, Exit)> = HashMap::new();
+    for (spec, inputs) in specs.into_iter().zip(read) {
+        let (inputs, blocked_exit) = match inputs {
+            Ok(inputs) => (Ok(inputs), Exit::Success),
+            Err((error, exit)) => (Err(error), exit),
+        };
         let mut prepared = Prepared {
             spec,
             inputs,
+            blocked_exit,
             key: None,
             bases: Vec::new(),
             local: None,
@@ -184,7 +211,7 @@ pub async fn observe(
             record: None,
         };
         if let Ok(inputs) = &prepared.inputs {
-            let mut failure = None;
+            let mut failure: Option<(String, Exit)> = None;
             for base in &inputs.bases {
                 match &identities[&base.reference] {
                     Ok(identity) => prepared
@@ -201,21 +228,25 @@ pub async fn observe(
             }
             let mut dependencies = Vec::new();
             for dep in &prepared.spec.depends_on {
-                match images
-                    .iter()
-                    .find(|p| &p.spec.name == dep)
-                    .and_then(|p| p.key)
-                {
+                let found = keys.get(dep);
+                match found.and_then(|(key, _)| *key) {
                     Some(key) => dependencies.push((dep.clone(), key)),
                     None => {
+                        let exit = found.map_or(Exit::BadInput, |(_, exit)| *exit);
                         failure = failure.or_else(|| {
-                            Some(format!("it builds on `{dep}`, which cannot be planned"))
+                            Some((
+                                format!("it builds on `{dep}`, which cannot be planned"),
+                                exit,
+                            ))
                         })
                     }
                 }
             }
             match failure {
-                Some(error) => prepared.inputs = Err(error),
+                Some((error, exit)) => {
+                    prepared.inputs = Err(error);
+                    prepared.blocked_exit = exit;
+                }
                 None => {
                     let args: Vec<(String, String)> = prepared
                         .spec
@@ -256,6 +287,10 @@ pub async fn observe(
                 }
             }
         }
+        keys.insert(
+            prepared.spec.name.clone(),
+            (prepared.key, prepared.blocked_exit),
+        );
         images.push(prepared);
     }
     let records = options.save_records.then(|| {
@@ -273,14 +308,24 @@ pub async fn observe(
     if let Some(engine) = &engine {
         find_local(engine, &mut images, &session.state_dir).await?;
     }
-    saving.await.expect("saving the cache does not panic");
+    saving
+        .await
+        .map_err(|e| Internal::from_join("saving the content cache", e))?;
     if let Some(records) = records {
-        records.await.expect("saving the records does not panic");
+        records
+            .await
+            .map_err(|e| Internal::from_join("saving the input records", e))?;
     }
+    let index = images
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.spec.name.clone(), i))
+        .collect();
     Ok(Observation {
         manifest,
         images,
         engine,
+        index,
     })
 }
 

@@ -262,8 +262,9 @@ pub fn moving_tags_being_written() -> bool {
     WRITING.load(Ordering::SeqCst)
 }
 
-/// [`write_moving_tags`] for a caller that handles Ctrl+C itself (`build`): a Ctrl+C while tags
-/// are written stops the writes and puts back the tags already moved; the result is exit 130.
+/// [`write_moving_tags`] for a caller that handles Ctrl+C itself (`build`): a Ctrl+C or SIGTERM
+/// while tags are written stops the writes and puts back the tags already moved; the result is
+/// exit 130.
 pub async fn write_moving_tags_interruptible(
     session: &Session,
     registry: &Registry,
@@ -271,8 +272,16 @@ pub async fn write_moving_tags_interruptible(
     results: &mut [ImageResult],
     extra: &[Tag],
 ) -> Exit {
-    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-    write_moving_tags_until(session, registry, observation, results, extra, interrupt).await
+    let signals = crate::cli::signal::Signals::install();
+    write_moving_tags_until(
+        session,
+        registry,
+        observation,
+        results,
+        extra,
+        Some(signals),
+    )
+    .await
 }
 
 async fn write_moving_tags_until(
@@ -281,7 +290,7 @@ async fn write_moving_tags_until(
     observation: &Observation,
     results: &mut [ImageResult],
     extra: &[Tag],
-    mut interrupt: Option<tokio::signal::unix::Signal>,
+    mut interrupt: Option<crate::cli::signal::Signals>,
 ) -> Exit {
     if results.iter().any(|r| !r.outcome.ok()) {
         session.reporter.event(Event::Note {
@@ -491,7 +500,7 @@ pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
     );
     if args.dry_run {
         for image in &plan.images {
-            println!("{} {} {}", image.name, image.status.as_str(), image.reason);
+            crate::outln!("{} {} {}", image.name, image.status.as_str(), image.reason);
         }
         return Ok(Exit::Success);
     }

@@ -54,7 +54,7 @@ pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> 
     .await?;
     if let Some(blocked) = observation.images.iter().find(|p| p.key.is_none()) {
         let reason = blocked.inputs.as_ref().err().cloned().unwrap_or_default();
-        eprintln!("{reason}");
+        crate::errln!("{reason}");
         return Ok(Exit::BadInput);
     }
     let registry = push::connect(&observation).await?;
@@ -115,7 +115,7 @@ pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> 
                 .chain(&extra_tags)
                 .map(|t| t.to_string())
                 .collect();
-            println!(
+            crate::outln!(
                 "{} {} -> {}",
                 result.name,
                 result

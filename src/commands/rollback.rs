@@ -40,7 +40,7 @@ pub async fn run(session: &Session, args: RollbackArgs) -> Result<Exit, Failure>
     let ecs = match AwsEcs::connect(ecs_region(&manifest).as_deref()).await {
         Ok(ecs) => ecs,
         Err(error) => {
-            eprintln!("{}", render(&error));
+            crate::errln!("{}", render(&error));
             return Ok(error.exit());
         }
     };
@@ -57,7 +57,7 @@ pub async fn run(session: &Session, args: RollbackArgs) -> Result<Exit, Failure>
     if let Some(path) = &args.json_out {
         let value = serde_json::json!({ "rollback": report, "exit_code": exit.code() });
         if let Err(error) = crate::execute::outcome::write_json(path, &value) {
-            eprintln!("error: cannot write {}: {error}", path.display());
+            crate::errln!("error: cannot write {}: {error}", path.display());
             return Ok(exit.worst(Exit::BadInput));
         }
     }

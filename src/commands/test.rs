@@ -101,21 +101,20 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
     };
     let cancel = options.cancel.clone();
     let signal = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
-        }
+        crate::cli::signal::interrupted().await;
+        cancel.cancel();
     });
     let outcomes = test_images(engine, &targets, &options, session.reporter.as_ref()).await;
     signal.abort();
     session.reporter.finish();
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&outcomes).expect("outcomes serialize")
         );
     } else {
         for outcome in &outcomes {
-            println!("{}", outcome.render());
+            crate::outln!("{}", outcome.render());
         }
     }
     Ok(exit.worst(TestOutcome::exit_of(&outcomes)))

@@ -110,7 +110,8 @@ fn read(path: &Path) -> Result<Vec<RollbackTarget>, RecordError> {
         path: path.to_path_buf(),
         source,
     };
-    let text = fs::read_to_string(path).map_err(|e| unreadable(Box::new(e)))?;
+    let text = crate::input_file::read_text_capped(path, crate::input_file::STATE_CAP)
+        .map_err(|e| unreadable(Box::new(e)))?;
     let mut value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| unreadable(Box::new(e)))?;
     if let Some(inner) = value.get_mut("deploy") {

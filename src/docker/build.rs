@@ -158,9 +158,15 @@ impl Write for ChannelWriter {
     }
 }
 
-/// Starts writing the context tar on a blocking thread; returns the stream of its chunks.
+/// Why the context could not be written, kept for the build's error: the engine only sees the
+/// upload break off, which the HTTP client reports as "client error (SendRequest)".
+type SendFailure = Arc<std::sync::Mutex<Option<String>>>;
+
+/// Starts writing the context tar on a blocking thread; returns the stream of its chunks. A
+/// writer error is recorded in `failure` before it breaks the stream.
 fn context_stream(
     inputs: Arc<ImageInputs>,
+    failure: SendFailure,
 ) -> impl futures_util::Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
     let (tx, rx) = mpsc::channel(QUEUE);
     tokio::task::spawn_blocking(move || {
@@ -169,6 +175,9 @@ fn context_stream(
             buffer: Vec::with_capacity(CHUNK),
         };
         if let Err(error) = tarball::write(&inputs, &mut writer) {
+            if let Ok(mut slot) = failure.lock() {
+                *slot = Some(error.to_string());
+            }
             // Make the upload fail, so the engine never builds from a partial context.
             let _ = tx.blocking_send(Err(error));
         }
@@ -292,7 +301,14 @@ async fn build_with(
         .iter()
         .map(|c| (c.server.clone(), c.to_bollard()))
         .collect();
-    let body = bollard::body_try_stream(context_stream(request.inputs.clone()));
+    let send_failure = SendFailure::default();
+    let body =
+        bollard::body_try_stream(context_stream(request.inputs.clone(), send_failure.clone()));
+    // The writer's own error, when the context could not be sent, says more than the engine's.
+    let with_cause = |message: String| match send_failure.lock().ok().and_then(|s| s.clone()) {
+        Some(cause) => format!("the build context could not be sent: {cause}"),
+        None => message,
+    };
     let mut stream = engine.docker.build_image(
         options,
         (!credentials.is_empty()).then_some(credentials),
@@ -338,7 +354,7 @@ async fn build_with(
                     None => {}
                 }
                 if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                    return Err(failure(step, detail, &progress));
+                    return Err(failure(step, with_cause(detail), &progress));
                 }
             }
             Err(error) => {
@@ -350,7 +366,7 @@ async fn build_with(
                     bollard::errors::Error::DockerResponseServerError { message, .. } => message,
                     other => other.to_string(),
                 };
-                return Err(failure(step, message, &progress));
+                return Err(failure(step, with_cause(message), &progress));
             }
         }
     }
@@ -383,4 +399,43 @@ async fn build_with(
         });
     }
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::{inputs, ContentCache};
+    use crate::manifest::{parse, LoadOptions};
+
+    /// A file changed after it was hashed is refused by the writer; the reason is kept for the
+    /// build's error instead of being lost behind the broken upload.
+    #[tokio::test]
+    async fn a_writer_error_is_kept_with_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("web")).unwrap();
+        std::fs::write(
+            dir.path().join("web/Dockerfile"),
+            "FROM scratch\nCOPY a.txt /\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("web/a.txt"), "hashed\n").unwrap();
+        let manifest = parse(
+            &dir.path().join("fleet.toml"),
+            "[images.web]\ncontext = \"web\"\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let inputs = inputs::read(&manifest.images[0], &ContentCache::disabled()).unwrap();
+        std::fs::write(dir.path().join("web/a.txt"), "HASHED\n").unwrap();
+        let failure = SendFailure::default();
+        let items: Vec<_> = context_stream(Arc::new(inputs), failure.clone())
+            .collect()
+            .await;
+        assert!(items.last().unwrap().is_err());
+        let cause = failure.lock().unwrap().clone().unwrap();
+        assert!(
+            cause.contains("a.txt` changed after it was hashed"),
+            "{cause}"
+        );
+    }
 }

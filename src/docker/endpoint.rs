@@ -247,7 +247,7 @@ impl TlsFiles {
 
 /// The config file's `currentContext`; a missing file is no context.
 fn current_context(config: &Path) -> Result<Option<String>, EndpointError> {
-    let text = match std::fs::read_to_string(config) {
+    let text = match crate::input_file::read_text_capped(config, crate::input_file::CONFIG_CAP) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => {
@@ -288,7 +288,7 @@ fn read_context(
         .join("meta")
         .join(&id)
         .join("meta.json");
-    let text = match std::fs::read_to_string(&meta) {
+    let text = match crate::input_file::read_text_capped(&meta, crate::input_file::CONFIG_CAP) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(EndpointError::ContextMissing {

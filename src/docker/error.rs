@@ -151,9 +151,18 @@ impl Diagnostic for EngineError {
             EngineError::Push { auth: true, .. } | EngineError::PushStalled { .. } => {
                 Exit::Unavailable
             }
-            EngineError::BaseMissing { .. }
-            | EngineError::Unsupported { .. }
-            | EngineError::NoBuildKit { .. } => Exit::BadInput,
+            // The registry answered that it has no such image: the reference is wrong. No answer
+            // (the engine or the registry failed, or was not reached) is a service failure.
+            EngineError::BaseMissing {
+                source: Some(bollard::errors::Error::DockerResponseServerError { status_code, .. }),
+                ..
+            } if *status_code >= 500 => Exit::Unavailable,
+            EngineError::BaseMissing {
+                source: Some(bollard::errors::Error::DockerResponseServerError { .. }) | None,
+                ..
+            } => Exit::BadInput,
+            EngineError::BaseMissing { .. } => Exit::Unavailable,
+            EngineError::Unsupported { .. } | EngineError::NoBuildKit { .. } => Exit::BadInput,
             _ => Exit::Failed,
         }
     }
@@ -187,5 +196,36 @@ impl Diagnostic for EngineError {
             EngineError::PushStalled { registry, .. } => Some(format!("is `{registry}` answering? FLEET_IMAGES_PUSH_STALL_SECS and FLEET_IMAGES_PUSH_DEADLINE_SECS set the limits (see the README, \"Timeouts\")")),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn missing(source: Option<bollard::errors::Error>) -> EngineError {
+        EngineError::BaseMissing {
+            image: "a".parse().unwrap(),
+            reference: "registry.example.com/base:1".into(),
+            arg: None,
+            source,
+        }
+    }
+
+    /// A base the registry says it does not have is bad input; one that could not be asked about
+    /// (engine or registry failing) is a service failure, not the user's mistake.
+    #[test]
+    fn a_missing_base_is_bad_input_only_when_the_registry_answered() {
+        let answered = |status_code| {
+            Some(bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message: "x".into(),
+            })
+        };
+        assert_eq!(missing(None).exit(), Exit::BadInput);
+        assert_eq!(missing(answered(404)).exit(), Exit::BadInput);
+        assert_eq!(missing(answered(500)).exit(), Exit::Unavailable);
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert_eq!(missing(Some(io.into())).exit(), Exit::Unavailable);
     }
 }

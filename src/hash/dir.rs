@@ -148,6 +148,18 @@ impl Dir {
         Ok(names)
     }
 
+    /// Opens the regular file `name` for reading, not following a symbolic link (as the walk
+    /// hashed it).
+    pub(crate) fn open_file(&self, name: &CStr) -> io::Result<std::fs::File> {
+        let fd = rfs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::empty(),
+        )?;
+        Ok(std::fs::File::from(fd))
+    }
+
     /// The metadata of `name`, not following a symbolic link.
     pub(crate) fn stat(&self, name: &CStr) -> io::Result<Meta> {
         let stat = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW)?;

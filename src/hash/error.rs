@@ -114,6 +114,26 @@ pub enum HashError {
         /// The path.
         path: PathBuf,
     },
+    /// The context is the filesystem root.
+    #[error("build context `{}` of image `{image}` is the root of the filesystem", path.display())]
+    ContextIsRoot {
+        /// The image.
+        image: ImageName,
+        /// The path as written.
+        path: PathBuf,
+        /// Where the manifest sets it.
+        location: Location,
+    },
+    /// The context exists but is not a directory.
+    #[error("build context `{}` of image `{image}` is not a directory", path.display())]
+    ContextNotDirectory {
+        /// The image.
+        image: ImageName,
+        /// The path as resolved.
+        path: PathBuf,
+        /// Where the manifest sets it.
+        location: Location,
+    },
 }
 
 impl Diagnostic for HashError {
@@ -124,7 +144,9 @@ impl Diagnostic for HashError {
     fn location(&self) -> Option<Location> {
         match self {
             HashError::MissingContext { location, .. }
-            | HashError::MissingDockerfile { location, .. } => Some(location.clone()),
+            | HashError::MissingDockerfile { location, .. }
+            | HashError::ContextNotDirectory { location, .. }
+            | HashError::ContextIsRoot { location, .. } => Some(location.clone()),
             HashError::Dockerfile { path, source, .. } => Some(Location {
                 file: path.display().to_string(),
                 line: Some(source.line()).filter(|l| *l > 0),
@@ -159,6 +181,8 @@ impl Diagnostic for HashError {
             HashError::BadBase { arg: Some(arg), .. } => Some(format!("set build arg `{arg}` in the manifest's `args` to an image reference")),
             HashError::NonUtf8Path { .. } => Some("rename the file, or exclude it in .dockerignore".into()),
             HashError::Unstable { .. } => Some("stop whatever is writing to it, then run again".into()),
+            HashError::ContextIsRoot { .. } => Some("name the directory that holds the image's files; every file under the context is read and sent".into()),
+            HashError::ContextNotDirectory { .. } => Some("`context` names the directory whose files the build is sent; name the Dockerfile with `dockerfile`".into()),
             _ => None,
         }
     }

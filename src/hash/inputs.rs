@@ -111,6 +111,21 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
 pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
     let image = spec.name.clone();
     let context = spec.context.value.clone();
+    if context.exists() && !context.is_dir() {
+        return Err(HashError::ContextNotDirectory {
+            image,
+            path: context,
+            location: spec.context.location.clone(),
+        });
+    }
+    if fs::canonicalize(&context).is_ok_and(|c| c == Path::new("/")) {
+        // Walking `/` reads every mounted filesystem (and fails late, on /proc).
+        return Err(HashError::ContextIsRoot {
+            image,
+            path: context,
+            location: spec.context.location.clone(),
+        });
+    }
     if !context.is_dir() {
         return Err(HashError::MissingContext {
             image,
@@ -120,24 +135,25 @@ pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
         });
     }
     let dockerfile = spec.dockerfile.value.clone();
-    let dockerfile_bytes = match fs::read(&dockerfile) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound || dockerfile.is_dir() => {
-            return Err(HashError::MissingDockerfile {
-                image,
-                path: dockerfile,
-                location: spec.dockerfile.location.clone(),
-                vars: spec.dockerfile.vars.clone(),
-            })
-        }
-        Err(source) => {
-            return Err(HashError::Io {
-                image,
-                path: dockerfile,
-                source,
-            })
-        }
-    };
+    let dockerfile_bytes =
+        match crate::input_file::read_capped(&dockerfile, crate::input_file::DOCKERFILE_CAP) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(HashError::MissingDockerfile {
+                    image,
+                    path: dockerfile,
+                    location: spec.dockerfile.location.clone(),
+                    vars: spec.dockerfile.vars.clone(),
+                })
+            }
+            Err(source) => {
+                return Err(HashError::Io {
+                    image,
+                    path: dockerfile,
+                    source,
+                })
+            }
+        };
 
     let inside = relative_inside(&context, &dockerfile);
     let (ignore, ignore_file) = read_ignore(&image, &context, &dockerfile)?;
@@ -266,6 +282,26 @@ impl Parsed {
                         hint,
                     });
                 }
+                // A source that is itself a symlink is followed by the builder, inside the
+                // context (an absolute or `..` target is taken from the context root): one that
+                // leads nowhere fails the build, so it fails here, before any build starts.
+                let link = entries.iter().find(|e| e.path == source.pattern);
+                if let Some(Entry {
+                    kind: EntryKind::Symlink { target },
+                    ..
+                }) = link
+                {
+                    if let Err(resolved) = follow_in_context(&context, &source.pattern, target) {
+                        return Err(HashError::SourceNotSent {
+                            image,
+                            pattern: source.pattern.clone(),
+                            line: source.line,
+                            why: format!("is a symlink to `{target}`, which the builder follows inside the build context to `{resolved}`, where nothing exists"),
+                            dockerfile,
+                            hint: "copy the file itself into the context, or point the link at a file inside it".into(),
+                        });
+                    }
+                }
             }
         }
 
@@ -297,6 +333,45 @@ impl Parsed {
     }
 }
 
+/// Follows the symlink at context-relative `link` (target `target`) the way the builder does,
+/// scoped to the context: an absolute target starts at the context root and `..` stops there.
+/// Returns the resolved context-relative path, or as `Err` the path where nothing exists.
+fn follow_in_context(context: &Path, link: &str, target: &str) -> Result<String, String> {
+    let mut link = link.to_string();
+    let mut target = target.to_string();
+    // As many hops as Linux allows (MAXSYMLINKS) before calling it a loop.
+    for _ in 0..40 {
+        let base = match (target.starts_with('/'), link.rsplit_once('/')) {
+            (true, _) | (false, None) => "",
+            (false, Some((dir, _))) => dir,
+        };
+        let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+        for part in target.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                part => parts.push(part),
+            }
+        }
+        let resolved = parts.join("/");
+        let path = context.join(&resolved);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                target = fs::read_link(&path)
+                    .map_err(|_| resolved.clone())?
+                    .to_string_lossy()
+                    .into_owned();
+                link = resolved;
+            }
+            Ok(_) => return Ok(resolved),
+            Err(_) => return Err(resolved),
+        }
+    }
+    Err(link)
+}
+
 /// The path of `file` relative to `dir` when it lies inside it.
 fn relative_inside(dir: &Path, file: &Path) -> Option<String> {
     let dir = fs::canonicalize(dir).ok()?;
@@ -316,7 +391,7 @@ fn read_ignore(
     beside.push(".dockerignore");
     let candidates = [PathBuf::from(beside), context.join(".dockerignore")];
     for path in candidates {
-        match fs::read(&path) {
+        match crate::input_file::read_capped(&path, crate::input_file::IGNORE_CAP) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let ignore = DockerIgnore::parse(&text).map_err(|source| HashError::Ignore {

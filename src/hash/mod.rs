@@ -8,6 +8,8 @@ pub mod dockerfile;
 pub mod dockerignore;
 mod entry;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod inputs;
 pub mod key;
 pub mod tarball;

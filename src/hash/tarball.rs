@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 
 use sha2::{Digest as _, Sha256};
 
+use super::dir::Dir;
 use super::entry::EntryKind;
 use super::inputs::{ImageInputs, OUTSIDE_DOCKERFILE};
 
@@ -40,8 +41,64 @@ impl<R: Read> Read for Checked<R> {
     }
 }
 
-/// Writes the context of `inputs` as a tar stream into `out`.
+/// Opens the context's files relative to their directories, as the walk does (`openat`), so a
+/// path longer than PATH_MAX is sent as it was hashed. Entries come sorted, so the directories
+/// open along the current path are kept and only the ones that change are opened.
+struct Opener {
+    root: std::path::PathBuf,
+    /// The open directories below the root: (context-relative path, directory).
+    open: Vec<(String, Dir)>,
+    root_dir: Option<Dir>,
+}
+
+impl Opener {
+    fn open(&mut self, rel: &str) -> io::Result<fs::File> {
+        let (dir_path, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        // Keep the directories that are a prefix of this file's directory.
+        while let Some((path, _)) = self.open.last() {
+            let keeps = dir_path == path || dir_path.starts_with(&format!("{path}/"));
+            if keeps {
+                break;
+            }
+            self.open.pop();
+        }
+        if self.root_dir.is_none() {
+            self.root_dir = Some(Dir::open(&self.root)?);
+        }
+        let done = self.open.last().map_or(0, |(path, _)| path.len());
+        let rest = dir_path[done..].trim_start_matches('/');
+        for component in rest.split('/').filter(|c| !c.is_empty()) {
+            let parent = match self.open.last() {
+                Some((_, dir)) => dir,
+                None => self.root_dir.as_ref().expect("opened above"),
+            };
+            let child = parent.open_child(&c_name(component)?)?;
+            let path = match self.open.last() {
+                Some((path, _)) => format!("{path}/{component}"),
+                None => component.to_string(),
+            };
+            self.open.push((path, child));
+        }
+        let dir = match self.open.last() {
+            Some((_, dir)) => dir,
+            None => self.root_dir.as_ref().expect("opened above"),
+        };
+        dir.open_file(&c_name(name)?)
+    }
+}
+
+fn c_name(name: &str) -> io::Result<std::ffi::CString> {
+    std::ffi::CString::new(name).map_err(|_| io::Error::other(format!("`{name}` holds a NUL byte")))
+}
+
+/// Writes the context of `inputs` as a tar stream into `out`. An error names the file it
+/// concerns, so the cause reaches the user.
 pub fn write(inputs: &ImageInputs, out: impl Write) -> io::Result<()> {
+    let mut opener = Opener {
+        root: inputs.context.clone(),
+        open: Vec::new(),
+        root_dir: None,
+    };
     let mut builder = tar::Builder::new(out);
     builder.mode(tar::HeaderMode::Deterministic);
     for entry in &inputs.entries {
@@ -61,7 +118,9 @@ pub fn write(inputs: &ImageInputs, out: impl Write) -> io::Result<()> {
                     continue;
                 }
                 let source = inputs.source(entry);
-                let file = fs::File::open(&source)?;
+                let file = opener.open(&entry.path).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot send `{}`: {e}", source.display()))
+                })?;
                 let mut checked = Checked {
                     inner: file.take(*size),
                     hasher: Sha256::new(),
@@ -105,6 +164,68 @@ mod tests {
         )
         .unwrap();
         inputs::read(&manifest.images[0], &ContentCache::disabled()).unwrap()
+    }
+
+    /// A file deeper than PATH_MAX (4096 bytes of path) is hashed by the walk's relative opens,
+    /// and must be sent the same way (it failed with ENAMETOOLONG, reported as "SendRequest").
+    #[test]
+    fn sends_a_file_deeper_than_path_max() {
+        use rustix::fs::{mkdirat, openat, Mode, OFlags};
+        let dir = tempfile::tempdir().unwrap();
+        let web = dir.path().join("web");
+        std::fs::create_dir_all(&web).unwrap();
+        std::fs::write(web.join("Dockerfile"), "FROM scratch\nCOPY deep /deep\n").unwrap();
+        let component = "d".repeat(200);
+        let mut fd = openat(
+            rustix::fs::CWD,
+            &web,
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        mkdirat(&fd, "deep", Mode::from_raw_mode(0o755)).unwrap();
+        fd = openat(
+            &fd,
+            "deep",
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        for _ in 0..25 {
+            mkdirat(&fd, component.as_str(), Mode::from_raw_mode(0o755)).unwrap();
+            fd = openat(
+                &fd,
+                component.as_str(),
+                OFlags::RDONLY | OFlags::DIRECTORY,
+                Mode::empty(),
+            )
+            .unwrap();
+        }
+        let file = openat(
+            &fd,
+            "leaf.txt",
+            OFlags::WRONLY | OFlags::CREATE,
+            Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
+        rustix::io::write(&file, b"deep\n").unwrap();
+        let manifest = parse(
+            &dir.path().join("fleet.toml"),
+            "[images.web]\ncontext = \"web\"\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let inputs = inputs::read(&manifest.images[0], &ContentCache::disabled()).unwrap();
+        let mut tar = Vec::new();
+        write(&inputs, &mut tar).unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let leaf = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .find(|p| p.ends_with("leaf.txt"))
+            .expect("the deep file is sent");
+        assert!(leaf.len() > 5000, "{}", leaf.len());
     }
 
     #[test]

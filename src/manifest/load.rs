@@ -1,7 +1,7 @@
 //! Reading `fleet.toml` into a validated [`Manifest`]: every key known, every value typed, every
 //! `${var}` resolved, every dependency defined and acyclic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::model::*;
@@ -42,21 +42,24 @@ const IMAGE_KEYS: &[&str] = &[
     "check",
 ];
 
+/// The most the build args of one image may hold, names and values together: 64 KiB (README,
+/// "Limits"). They travel in the URL of the engine's build request.
+pub const MAX_BUILD_ARGS_BYTES: usize = 64 * 1024;
+
 /// Reads and validates the manifest at `path`.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Manifest, ManifestError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::input_file::read_text_capped(path, crate::input_file::MANIFEST_CAP).map_err(
+        |source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     parse(path, &text, options)
 }
 
 /// Parses manifest text as if read from `path` (relative paths in it start at `path`'s directory).
 pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest, ManifestError> {
-    let source = Source {
-        display: path.display().to_string(),
-        text,
-    };
+    let source = Source::new(path.display().to_string(), text);
     let document = toml::de::DeTable::parse(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let mut location = source.location(&span, "");
@@ -91,7 +94,22 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
     let mut root = Table::root(&source, &document);
 
     if let Some(mut table) = root.table("vars")? {
-        vars.set_defaults(table.raw_strings()?.into_iter().collect());
+        let defaults = table.raw_strings()?;
+        // `[vars]` values are taken as written; a `${…}` in one (`a = "${a}"`) would reach the
+        // image as that literal text.
+        if let Some((name, _)) = defaults
+            .iter()
+            .find(|(_, value)| value.replace("$$", "").contains("${"))
+        {
+            return Err(ManifestError::InvalidValue {
+                location: table.location_of(name),
+                message: format!(
+                    "`vars.{name}` uses `${{…}}`, but `[vars]` values are not substituted"
+                ),
+                hint: Some("write the value itself, or `$$` for a literal `$`".into()),
+            });
+        }
+        vars.set_defaults(defaults.into_iter().collect());
         table.finish(&[])?;
     }
 
@@ -104,7 +122,9 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
     }
 
     let registry = match root.table("registry")? {
-        Some(table) => Some(read_registry(table, &mut vars)?),
+        Some(table) => {
+            Some(read_registry(table, &mut vars).map_err(|e| unresolved_first(&mut vars, e))?)
+        }
         None => None,
     };
     let prefix = registry
@@ -132,14 +152,15 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
                     hint: Some("rename the `[images.<name>]` table".into()),
                 })?;
         let table = images_table.table(&name)?.expect("key listed above");
-        images.push(read_image(
+        let image = read_image(
             table,
             image_name,
             &dir,
             &prefix,
             default_platform.as_ref(),
             &mut vars,
-        )?);
+        );
+        images.push(image.map_err(|e| unresolved_first(&mut vars, e))?);
     }
     images_table.finish(&[])?;
     root.finish(TOP_KEYS)?;
@@ -241,6 +262,7 @@ fn read_registry(
                 let host = url
                     .trim_start_matches("https://")
                     .trim_start_matches("http://");
+                check_registry_url(host, &loc)?;
                 if host.is_empty() || host.contains(char::is_whitespace) {
                     return Err(ManifestError::InvalidValue {
                         location: loc,
@@ -334,6 +356,70 @@ fn read_registry(
     })
 }
 
+/// A value that failed validation after a `${var}` in it went unresolved failed because of that
+/// (an empty tag, an empty path): report the unresolved names, not the empty value.
+fn unresolved_first(vars: &mut Vars, error: ManifestError) -> ManifestError {
+    if vars.unresolved.is_empty() {
+        error
+    } else {
+        ManifestError::UnresolvedVars {
+            names: std::mem::take(&mut vars.unresolved),
+        }
+    }
+}
+
+/// Checks a plain registry's `url` (its scheme already removed): no credentials, a host with an
+/// optional port, and a prefix of repository path components, so that no request can leave
+/// `/v2/` (`../../etc`, `%2e%2e`). The message never repeats the credentials.
+fn check_registry_url(url: &str, location: &Location) -> Result<(), ManifestError> {
+    let (authority, prefix) = url
+        .trim_end_matches('/')
+        .split_once('/')
+        .unwrap_or((url, ""));
+    if authority.contains('@') {
+        return Err(ManifestError::InvalidValue {
+            location: location.clone(),
+            message: "`registry.url` holds credentials (`user:password@`); they are never read from the manifest".into(),
+            hint: Some("remove them from the url, and give them through `FLEET_IMAGES_REGISTRY_USERNAME` and `FLEET_IMAGES_REGISTRY_PASSWORD`, or `docker login` (README, \"Registries\")".into()),
+        });
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            (host, Some(port))
+        }
+        _ => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && (host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            || (host.starts_with('[')
+                && host.ends_with(']')
+                && host[1..host.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if !host_ok || !port_ok {
+        return Err(ManifestError::InvalidValue {
+            location: location.clone(),
+            message: format!(
+                "`registry.url` host `{authority}` is not a host name or address with an optional port"
+            ),
+            hint: Some("for example `url = \"registry.example.com:5000/fleet\"`".into()),
+        });
+    }
+    if !prefix.is_empty() && prefix.parse::<crate::names::RepositoryName>().is_err() {
+        return Err(ManifestError::InvalidValue {
+            location: location.clone(),
+            message: format!(
+                "`registry.url` path `{prefix}` is not a repository path: each `/`-separated part must be lowercase letters and digits joined by `.`, `_`, `__` or `-`"
+            ),
+            hint: Some("write the prefix as it appears in repository names, such as `fleet` or `team/fleet`".into()),
+        });
+    }
+    Ok(())
+}
+
 fn sourced_path(
     dir: &Path,
     value: String,
@@ -389,6 +475,26 @@ fn read_image(
                 hint: Some("use letters, digits and `_`".into()),
             });
         }
+    }
+    // The engine takes build args in the URL of its build request, and refuses a long one with
+    // "uri too long" after the context was sent, naming no arg: refuse it here instead.
+    let args_size: usize = args.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if args_size > MAX_BUILD_ARGS_BYTES {
+        let (largest, value) = args
+            .iter()
+            .max_by_key(|(_, v)| v.len())
+            .expect("a size over the cap has an arg");
+        let mut location = table.location_of("args");
+        location.key = Some(format!("{}.args.{largest}", table.path));
+        return Err(ManifestError::InvalidValue {
+            location,
+            message: format!(
+                "the build args of image `{name}` hold {args_size} bytes (`{largest}` alone {}), more than the {} KiB the engine accepts in a build request",
+                value.len(),
+                MAX_BUILD_ARGS_BYTES / 1024
+            ),
+            hint: Some("pass large content as a file in the context (`COPY`), not as a build arg".into()),
+        });
     }
     let target = table.string("target", vars)?.map(|(v, _, _)| v);
     let own_platform = read_platform(&mut table, vars)?;
@@ -664,9 +770,14 @@ fn read_check(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<CheckSpec, Ma
 
 fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
     let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+    let index: HashMap<&ImageName, usize> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| (&image.name, i))
+        .collect();
     for image in images {
         for dep in &image.depends_on {
-            if !names.contains(&dep.as_str()) {
+            if !index.contains_key(dep) {
                 return Err(ManifestError::UnknownDependency {
                     location: Location {
                         key: Some(format!("images.{}.depends_on", image.name)),
@@ -690,16 +801,14 @@ fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
     fn visit(
         i: usize,
         images: &[ImageSpec],
+        index: &HashMap<&ImageName, usize>,
         marks: &mut [Mark],
         stack: &mut Vec<usize>,
     ) -> Option<Vec<usize>> {
         marks[i] = Mark::Active;
         stack.push(i);
         for dep in &images[i].depends_on {
-            let j = images
-                .iter()
-                .position(|x| &x.name == dep)
-                .expect("checked above");
+            let j = index[dep];
             match marks[j] {
                 Mark::Active => {
                     let start = stack.iter().position(|&s| s == j).expect("on stack");
@@ -708,7 +817,7 @@ fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
                     return Some(cycle);
                 }
                 Mark::New => {
-                    if let Some(cycle) = visit(j, images, marks, stack) {
+                    if let Some(cycle) = visit(j, images, index, marks, stack) {
                         return Some(cycle);
                     }
                 }
@@ -722,7 +831,7 @@ fn check_dependencies(images: &[ImageSpec]) -> Result<(), ManifestError> {
     let mut marks = vec![Mark::New; images.len()];
     for i in 0..images.len() {
         if marks[i] == Mark::New {
-            if let Some(cycle) = visit(i, images, &mut marks, &mut Vec::new()) {
+            if let Some(cycle) = visit(i, images, &index, &mut marks, &mut Vec::new()) {
                 return Err(ManifestError::Cycle {
                     location: Location {
                         key: Some(format!("images.{}.depends_on", images[cycle[0]].name)),
@@ -757,19 +866,29 @@ pub fn select(manifest: &Manifest, names: &[String]) -> Result<Vec<ImageName>, M
             }
         }
     }
+    // Indexed, so that selecting from thousands of images stays linear.
+    let by_name: HashMap<&ImageName, &ImageSpec> =
+        manifest.images.iter().map(|i| (&i.name, i)).collect();
     let mut order = Vec::new();
-    fn add(name: &ImageName, manifest: &Manifest, order: &mut Vec<ImageName>) {
-        if order.contains(name) {
+    let mut added = HashSet::new();
+    fn add<'m>(
+        name: &'m ImageName,
+        by_name: &HashMap<&ImageName, &'m ImageSpec>,
+        added: &mut HashSet<&'m ImageName>,
+        order: &mut Vec<ImageName>,
+    ) {
+        if !added.insert(name) {
             return;
         }
-        let image = manifest.image(name).expect("validated");
+        let image = by_name[name];
         for dep in &image.depends_on {
-            add(dep, manifest, order);
+            add(dep, by_name, added, order);
         }
         order.push(name.clone());
     }
     for name in &wanted {
-        add(name, manifest, &mut order);
+        let name = by_name.get_key_value(name).expect("validated").0;
+        add(name, &by_name, &mut added, &mut order);
     }
     Ok(order)
 }

@@ -1,6 +1,7 @@
 //! The fleet manifest (`images/fleet.toml`): its model, and loading it with errors that name the
 //! file, line and key.
 
+mod duration;
 mod error;
 mod load;
 mod model;
@@ -9,6 +10,7 @@ mod test_section;
 mod test_spec;
 mod vars;
 
+pub use duration::{parse_duration, MAX_DURATION};
 pub use error::ManifestError;
 pub use load::{load, parse, select, LoadOptions, DEFAULT_KEEP_IMAGES, DEFAULT_KEEP_REVISIONS};
 pub use model::*;
@@ -16,5 +18,7 @@ pub use test_section::{normalise_port, DEFAULT_TEST_TIMEOUT};
 pub use test_spec::*;
 pub use vars::env_name;
 
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod tests;

@@ -15,16 +15,29 @@ use crate::error::{did_you_mean, Location};
 pub(crate) struct Source<'a> {
     pub(crate) display: String,
     pub(crate) text: &'a str,
+    /// The byte offset where each line after the first starts, so that finding a key's line is a
+    /// binary search rather than a count from the start (which made loading quadratic).
+    line_starts: Vec<usize>,
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
+    pub(crate) fn new(display: String, text: &'a str) -> Self {
+        let line_starts = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i + 1)
+            .collect();
+        Self {
+            display,
+            text,
+            line_starts,
+        }
+    }
+
     pub(crate) fn location(&self, span: &Range<usize>, key: &str) -> Location {
         let offset = span.start.min(self.text.len());
-        let line = self.text.as_bytes()[..offset]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
+        let line = self.line_starts.partition_point(|start| *start <= offset) + 1;
         Location {
             file: self.display.clone(),
             line: Some(line),
@@ -102,7 +115,7 @@ impl<'a, 'i> Table<'a, 'i> {
         &'a Spanned<std::borrow::Cow<'i, str>>,
         &'a Spanned<DeValue<'i>>,
     )> {
-        self.table.iter().find(|(k, _)| k.get_ref().as_ref() == key)
+        self.table.get_key_value(key)
     }
 
     fn get(&mut self, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {

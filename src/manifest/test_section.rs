@@ -64,7 +64,7 @@ fn read_duration(
 ) -> Result<Duration, ManifestError> {
     match table.string("timeout", vars)? {
         None => Ok(default),
-        Some((text, location, _)) => humantime::parse_duration(&text).map_err(|e| {
+        Some((text, location, _)) => super::parse_duration(&text).map_err(|e| {
             invalid(
                 location,
                 format!("`timeout` `{text}` is not a duration: {e}"),

@@ -190,7 +190,7 @@ pub fn record_path(state_dir: &Path, image: &ImageName) -> PathBuf {
 /// record never holds a plain hash of an arg's value that a short secret could be guessed from.
 pub fn salt(state_dir: &Path) -> String {
     let path = state_dir.join("inputs").join("salt");
-    if let Ok(salt) = fs::read_to_string(&path) {
+    if let Ok(salt) = crate::input_file::read_text_capped(&path, crate::input_file::IGNORE_CAP) {
         if !salt.trim().is_empty() {
             return salt.trim().to_string();
         }
@@ -210,12 +210,20 @@ pub fn salt(state_dir: &Path) -> String {
 /// The key of the last record of an image (a small file beside the record, so a no-op run
 /// need not parse the record).
 pub fn recorded_key(state_dir: &Path, image: &ImageName) -> Option<String> {
-    fs::read_to_string(record_path(state_dir, image).with_extension("key")).ok()
+    crate::input_file::read_text_capped(
+        &record_path(state_dir, image).with_extension("key"),
+        crate::input_file::IGNORE_CAP,
+    )
+    .ok()
 }
 
 /// Loads the previous record of an image.
 pub fn load(state_dir: &Path, image: &ImageName) -> Option<Record> {
-    let bytes = crate::hash::cache::read_state_file(&record_path(state_dir, image))?;
+    let bytes = crate::input_file::read_capped(
+        &record_path(state_dir, image),
+        crate::input_file::STATE_CAP,
+    )
+    .ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 

@@ -28,8 +28,9 @@ pub struct KnownImages {
 impl KnownImages {
     /// Reads the index (a missing or damaged file is an empty index).
     pub fn load(state_dir: &Path) -> Self {
-        let bytes = crate::hash::cache::read_state_file(&path(state_dir)).unwrap_or_default();
-        let text = String::from_utf8_lossy(&bytes);
+        let text =
+            crate::input_file::read_text_capped(&path(state_dir), crate::input_file::STATE_CAP)
+                .unwrap_or_default();
         let lines = text
             .lines()
             .filter_map(|line| line.split_once(' '))

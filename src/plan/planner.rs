@@ -5,12 +5,10 @@ use super::model::*;
 /// Decides, for each observed image in dependency order, whether it must be built and pushed.
 pub fn plan(observed: &[Observed], options: PlanOptions) -> Plan {
     let mut images: Vec<ImagePlan> = Vec::with_capacity(observed.len());
+    // The blocked names so far, so that checking a dependency stays constant time.
+    let mut blocked = std::collections::HashSet::new();
     for image in observed {
-        let blocked_dep = image.depends_on.iter().find(|d| {
-            images
-                .iter()
-                .any(|p| &p.name == *d && p.status == Status::Blocked)
-        });
+        let blocked_dep = image.depends_on.iter().find(|d| blocked.contains(*d));
         let decision = match (&image.key, blocked_dep) {
             (Err(why), _) => ImagePlan {
                 name: image.name.clone(),
@@ -28,6 +26,9 @@ pub fn plan(observed: &[Observed], options: PlanOptions) -> Plan {
             },
             (Ok(key), None) => decide(image, *key, options),
         };
+        if decision.status == Status::Blocked {
+            blocked.insert(decision.name.clone());
+        }
         images.push(decision);
     }
     Plan { images }

@@ -93,7 +93,7 @@ pub(crate) async fn resolve(
     let Some(path) = &options.docker_config else {
         return Ok((None, CredentialSource::Anonymous));
     };
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::input_file::read_text_capped(path, crate::input_file::CONFIG_CAP) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok((None, CredentialSource::Anonymous))

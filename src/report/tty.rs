@@ -107,7 +107,7 @@ impl Reporter for TtyReporter {
     }
 
     fn print(&self, text: &str) {
-        self.multi.suspend(|| eprint!("{text}"));
+        self.multi.suspend(|| crate::errout!("{text}"));
     }
 
     fn finish(&self) {

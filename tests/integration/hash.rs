@@ -394,7 +394,8 @@ fn a_missing_context_blocks_that_image_and_plans_the_others() {
         .write("web/Dockerfile", "FROM scratch\nCOPY index.html /\n")
         .write("web/index.html", "hi");
     let run = fleet.run(&["--manifest", "fleet.toml", "plan"]);
-    run.ok();
+    // Everything is planned and printed, and the blocked image fails the run (issue 14).
+    run.expect_code(2);
     assert!(run.stdout.contains("app    blocked  -"), "{}", run.stdout);
     assert!(
         run.stdout

@@ -12,6 +12,7 @@ mod fault_proxy;
 mod faults;
 mod fleet;
 mod hash;
+mod hostile;
 mod imagetest;
 mod lessons;
 mod push;

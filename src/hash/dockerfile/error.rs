@@ -146,6 +146,14 @@ pub enum DockerfileError {
         /// How many stages there are.
         count: usize,
     },
+    /// A `COPY`/`ADD` source whose `..` climbs out of the build context, which no builder sends.
+    #[error("line {line}: source `{}` points outside the build context, which the builder cannot read", shown(.path))]
+    SourceOutsideContext {
+        /// The line of the instruction.
+        line: usize,
+        /// The source as written.
+        path: String,
+    },
     /// `COPY` of a URL, which only `ADD` downloads.
     #[error("line {line}: `COPY` cannot download `{}`; use `ADD` for a URL", shown(.url))]
     CopyUrl {
@@ -204,6 +212,7 @@ impl DockerfileError {
             | DockerfileError::FromVariable { line, .. }
             | DockerfileError::StageIndex { line, .. }
             | DockerfileError::CopyUrl { line, .. }
+            | DockerfileError::SourceOutsideContext { line, .. }
             | DockerfileError::InvalidKeyValue { line, .. }
             | DockerfileError::InvalidOnbuild { line, .. } => *line,
             DockerfileError::TargetNotFound { .. } => 0,

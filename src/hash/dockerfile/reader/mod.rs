@@ -75,6 +75,8 @@ pub(super) struct Reader<'a> {
     reads: Vec<ContextSource>,
     read_patterns: BTreeSet<String>,
     whole: Option<(String, usize)>,
+    /// The first source whose `..` leaves the context: an error at the end.
+    outside: Option<(String, usize)>,
     images: Vec<ExternalImage>,
     notes: Vec<String>,
     features: Vec<Feature>,
@@ -119,6 +121,7 @@ impl<'a> Reader<'a> {
             reads: Vec::new(),
             read_patterns: BTreeSet::new(),
             whole: None,
+            outside: None,
             images: Vec::new(),
             notes: Vec::new(),
             features: Vec::new(),
@@ -133,6 +136,9 @@ impl<'a> Reader<'a> {
     pub(super) fn finish(self, last_line: usize) -> Result<Dockerfile, DockerfileError> {
         if self.stages.is_empty() {
             return Err(DockerfileError::NoFrom { line: last_line });
+        }
+        if let Some((source, line)) = self.outside {
+            return Err(DockerfileError::SourceOutsideContext { line, path: source });
         }
         let mut notes = self.notes;
         for (name, value) in self.build_args {
@@ -273,7 +279,10 @@ impl<'a> Reader<'a> {
     /// Records a context source, or the whole context when it cannot be narrowed.
     fn source(&mut self, line: usize, source: &str, written: &str) {
         let reason = match clean_path(source) {
-            None => format!("source `{source}` points outside the build context"),
+            None => {
+                self.outside.get_or_insert((source.to_owned(), line));
+                format!("source `{source}` points outside the build context")
+            }
             Some(pattern) if pattern.is_empty() => {
                 format!("`{written}` reads the whole build context")
             }
