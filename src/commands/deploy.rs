@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::prepare::{observe, Observation, ObserveOptions};
+use super::prepare::{observe_keys, Observation};
 use super::{push, Failure};
 use crate::cli::args::{DeployArgs, DeployOptions as DeployFlags};
 use crate::cli::Session;
@@ -157,21 +157,10 @@ pub async fn deploy_results(
 /// Runs `deploy`: the images of the current inputs, as the registry has them.
 pub async fn run(session: &Session, args: DeployArgs) -> Result<Exit, Failure> {
     let options = deploy_options(&args.deploy_options, args.dry_run, args.force)?;
-    let observation = observe(
-        session,
-        &args.select.images,
-        ObserveOptions {
-            engine_required: true,
-            pull: false,
-            save_records: false,
-        },
-    )
-    .await?;
-    if let Some(blocked) = observation.images.iter().find(|p| p.key.is_none()) {
-        let reason = blocked.inputs.as_ref().err().cloned().unwrap_or_default();
-        crate::errln!("{reason}");
-        return Ok(Exit::BadInput);
-    }
+    let observation = match observe_keys(session, &args.select.images).await? {
+        Ok(observation) => observation,
+        Err(exit) => return Ok(exit),
+    };
     let registry = push::connect(&observation).await?;
     let digests = push::lookup(&registry, &observation).await?;
     let (exit, report) = run_deploy(session, &registry, &observation, &digests, options).await;

@@ -90,6 +90,31 @@ pub struct ObserveOptions {
     pub save_records: bool,
 }
 
+/// Observes the selected images for a command that works from what the registry already holds
+/// (`deploy`, `release`): keys need the bases' digests, which the engine resolves; nothing is
+/// built and no record is saved. An image whose key cannot be computed ends the command: its
+/// reason is printed and `Err` carries its exit code.
+pub async fn observe_keys(
+    session: &Session,
+    names: &[String],
+) -> Result<Result<Observation, Exit>, Failure> {
+    let options = ObserveOptions {
+        engine_required: true,
+        pull: false,
+        save_records: false,
+    };
+    let observation = observe(session, names, options).await?;
+    if let Some(blocked) = observation.images.iter().find(|p| p.key.is_none()) {
+        let reason = blocked.inputs.as_ref().err().cloned().unwrap_or_default();
+        crate::errln!("{reason}");
+        return Ok(Err(match blocked.blocked_exit {
+            Exit::Success => Exit::BadInput,
+            exit => exit,
+        }));
+    }
+    Ok(Ok(observation))
+}
+
 /// Loads the manifest and observes the selected images.
 pub async fn observe(
     session: &Session,

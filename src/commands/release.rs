@@ -3,7 +3,7 @@
 //! key, then moves the tags and deploys with the same all-or-nothing rule as one
 //! `build --push --deploy` run. It builds and pushes nothing.
 
-use super::prepare::{observe, ObserveOptions};
+use super::prepare::observe_keys;
 use super::{deploy, push, Failure};
 use crate::cli::args::ReleaseArgs;
 use crate::cli::Session;
@@ -41,22 +41,10 @@ impl Diagnostic for MissingKeys {
 pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> {
     let extra_tags = push::parse_tags(&args.push_options.tags)?;
     deploy::parse_timeout(&args.deploy_options.timeout)?;
-    // Keys need the base images' digests, which the engine resolves; nothing is built.
-    let observation = observe(
-        session,
-        &args.select.images,
-        ObserveOptions {
-            engine_required: true,
-            pull: false,
-            save_records: false,
-        },
-    )
-    .await?;
-    if let Some(blocked) = observation.images.iter().find(|p| p.key.is_none()) {
-        let reason = blocked.inputs.as_ref().err().cloned().unwrap_or_default();
-        crate::errln!("{reason}");
-        return Ok(Exit::BadInput);
-    }
+    let observation = match observe_keys(session, &args.select.images).await? {
+        Ok(observation) => observation,
+        Err(exit) => return Ok(exit),
+    };
     let registry = push::connect(&observation).await?;
     let remote = push::lookup(&registry, &observation).await?;
 
