@@ -580,3 +580,57 @@ fn a_full_state_file_system_leaves_no_temp_files() {
     let left = temp_files(&fleet.file(".fleet-images"));
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// CI cancels with SIGTERM: a `push` waiting on a registry that stopped answering ends with
+/// exit 130 (not 143), its summary, and `--json-out` written over an older file.
+#[test]
+fn sigterm_while_a_push_waits_is_exit_130_with_json_out() {
+    let prefix = unique("fi-push-term");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let proxy = FaultProxy::start(&service("FLEET_TEST_REGISTRY"), Vec::new());
+    let fleet = fleet(&prefix, proxy.address());
+    fleet.run(&["--manifest", "fleet.toml", "build"]).ok();
+    proxy.set_rules(vec![Rule::always(None, "/blobs/uploads/", Fault::Stall)]);
+    fleet.write("p.json", "{\"stale\": true}\n");
+    let mut child = fleet
+        .command(&["--manifest", "fleet.toml", "push", "--json-out", "p.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while proxy.hits().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the push never reached the registry"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let waited = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if waited.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("the push did not end after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let written = json(&fleet, "p.json");
+    assert_eq!(written["interrupted"], true, "{written}");
+    assert_eq!(written["exit_code"], 130, "{written}");
+    proxy.set_rules(Vec::new());
+    assert!(
+        real_digest(&prefix, "alpha", "latest").is_none(),
+        "no moving tag after an interrupted push"
+    );
+}
