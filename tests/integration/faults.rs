@@ -634,3 +634,50 @@ fn sigterm_while_a_push_waits_is_exit_130_with_json_out() {
         "no moving tag after an interrupted push"
     );
 }
+
+/// Losing the engine while a `RUN` step runs (the connection to it cut mid-build) is exit 3, the
+/// engine could not be reached, not a failed step (exit 1).
+#[test]
+fn losing_the_engine_in_the_middle_of_a_build_is_exit_3() {
+    let prefix = unique("fi-buildlost");
+    let _cleanup = ImageCleanup::new(&prefix);
+    // The build's progress stream is cut after the step's first output, while it still sleeps.
+    let engine = FaultProxy::start(
+        "unix:/var/run/docker.sock",
+        vec![Rule::always(
+            Some("POST"),
+            "/build",
+            Fault::ResetAfter(2500),
+        )],
+    );
+    let mut fleet = fleet(&prefix, &service("FLEET_TEST_REGISTRY"));
+    fleet
+        .write(
+            "alpha/Dockerfile",
+            format!(
+                "ARG BASE\nFROM ${{BASE}}\nRUN echo {prefix} && sleep 2 && head -c 4000 /dev/zero | tr '\\\\0' x && echo && sleep 30\n"
+            ),
+        );
+    fleet
+        .env("DOCKER_HOST", &format!("tcp://{}", engine.address()))
+        .env_remove("DOCKER_CONTEXT");
+    let (code, stderr) = run_bounded(
+        &fleet,
+        &[
+            "--manifest",
+            "fleet.toml",
+            "build",
+            "alpha",
+            "--builder",
+            "classic",
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(!engine.hits().is_empty(), "the fault was not injected");
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("connection to the engine broke"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("alpha"), "{stderr}");
+}
