@@ -681,3 +681,56 @@ fn losing_the_engine_in_the_middle_of_a_build_is_exit_3() {
     );
     assert!(stderr.contains("alpha"), "{stderr}");
 }
+
+/// A content-cache record that looks intact but holds a stale hash (the file is not what it
+/// says): the build fails naming the file, the record is dropped, and the next run hashes the
+/// file itself and builds.
+#[test]
+fn a_stale_content_cache_entry_is_named_dropped_and_the_rerun_builds() {
+    use sha2::{Digest as _, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let prefix = unique("fi-stale");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let fleet = fleet(&prefix, &service("FLEET_TEST_REGISTRY"));
+    fleet
+        .write("alpha/Dockerfile", "ARG BASE\nFROM ${BASE}\nCOPY . /app\n")
+        .write("alpha/stale.txt", "the real content\n");
+    // Nothing modified in the last two seconds is cached.
+    std::thread::sleep(Duration::from_millis(2100));
+    fleet.run(&["--manifest", "fleet.toml", "hash"]).ok();
+
+    // The record of `stale.txt` gets another file's hash, with a checksum that matches.
+    let ino = std::fs::metadata(fleet.file("alpha/stale.txt"))
+        .unwrap()
+        .ino();
+    let contents = state_file(&fleet, "content-cache-");
+    let mut bytes = std::fs::read(&contents).unwrap();
+    const RECORD: usize = 56 + 32 + 8;
+    let at = (8..bytes.len())
+        .step_by(RECORD)
+        .find(|&at| u64::from_le_bytes(bytes[at + 8..at + 16].try_into().unwrap()) == ino)
+        .expect("stale.txt is cached");
+    let wrong: [u8; 32] = Sha256::digest(b"other content\n").into();
+    bytes[at + 56..at + 88].copy_from_slice(&wrong);
+    let check = Sha256::new()
+        .chain_update(&bytes[at..at + 56])
+        .chain_update(wrong)
+        .finalize();
+    bytes[at + 88..at + 96].copy_from_slice(&check[..8]);
+    std::fs::write(&contents, &bytes).unwrap();
+
+    let failed = fleet.run(&["--manifest", "fleet.toml", "build", "alpha"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("stale.txt"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("content cache held a stale hash"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("run again"), "{}", failed.stderr);
+    assert!(!failed.stderr.contains("SendRequest"), "{}", failed.stderr);
+
+    fleet
+        .run(&["--manifest", "fleet.toml", "build", "alpha"])
+        .ok();
+}
