@@ -57,3 +57,29 @@ impl Signals {
         }
     }
 }
+
+static SETTLING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Marks a phase that handles an interruption itself and ends in order (the ECS wait of a
+/// deploy): while one is under way, a command's own handler lets the work finish instead of
+/// dropping it.
+pub struct Settling(());
+
+impl Settling {
+    /// Starts the phase; it ends when the guard is dropped.
+    pub fn start() -> Settling {
+        SETTLING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Settling(())
+    }
+}
+
+impl Drop for Settling {
+    fn drop(&mut self) {
+        SETTLING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Whether a [`Settling`] phase is under way.
+pub fn settling() -> bool {
+    SETTLING.load(std::sync::atomic::Ordering::SeqCst) > 0
+}

@@ -358,6 +358,12 @@ async fn execute(
     }) {
         exit = exit.worst(Exit::Failed);
     }
+    // A build that lost the engine is a service failure (3), not a failed step.
+    for result in &results {
+        if let Some(code) = result.exit {
+            exit = exit.worst(code);
+        }
+    }
 
     let mut deploy_json = None;
     if let Some(registry) = registry {

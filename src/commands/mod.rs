@@ -35,12 +35,24 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::Inputs(args) => inputs::run(&session, args).await,
         Command::Hash(args) => hash::run(&session, args).await,
         Command::Build(args) => build::run(&session, args).await,
-        Command::Push(args) => push::run(&session, args).await,
-        Command::Deploy(args) => deploy::run(&session, args).await,
-        Command::Rollback(args) => rollback::run(&session, args).await,
+        Command::Push(args) => {
+            let json_out = args.push_options.json_out.clone();
+            until_interrupted(&session, json_out, push::run(&session, args)).await
+        }
+        Command::Deploy(args) => {
+            let json_out = args.json_out.clone();
+            until_interrupted(&session, json_out, deploy::run(&session, args)).await
+        }
+        Command::Rollback(args) => {
+            let json_out = args.json_out.clone();
+            until_interrupted(&session, json_out, rollback::run(&session, args)).await
+        }
         Command::Check(args) => check::run(&session, args).await,
         Command::Test(args) => test::run(&session, args).await,
-        Command::Release(args) => release::run(&session, args).await,
+        Command::Release(args) => {
+            let json_out = args.push_options.json_out.clone();
+            until_interrupted(&session, json_out, release::run(&session, args)).await
+        }
         Command::Completions(args) => {
             crate::cli::completions::completions(args.shell, &mut std::io::stdout());
             Ok(Exit::Success)
@@ -57,6 +69,43 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     };
     session.reporter.finish();
     result
+}
+
+/// Runs a command's work until it ends or the run is interrupted (Ctrl+C, or SIGTERM as CI
+/// runners send). An interruption drops the work, except while a phase that stops by itself is
+/// under way (moving tags put back, a deploy's wait): that phase ends the work with exit 130.
+/// Either way `--json-out` is written, so that an older file never stays in place looking
+/// current.
+async fn until_interrupted(
+    session: &Session,
+    json_out: Option<std::path::PathBuf>,
+    work: impl std::future::Future<Output = Result<Exit, Failure>>,
+) -> Result<Exit, Failure> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = crate::cli::signal::interrupted() => {
+                if !push::moving_tags_being_written() && !crate::cli::signal::settling() {
+                    break;
+                }
+            }
+        }
+    }
+    session.reporter.finish();
+    crate::errln!("interrupted: the run was cancelled; nothing was left half-changed");
+    if let Some(path) = json_out {
+        let value = serde_json::json!({
+            "images": [],
+            "deploy": null,
+            "interrupted": true,
+            "exit_code": Exit::Interrupted.code(),
+        });
+        if let Err(error) = crate::execute::outcome::write_json(&path, &value) {
+            crate::errln!("error: cannot write {}: {error}", path.display());
+        }
+    }
+    Ok(Exit::Interrupted)
 }
 
 /// Checks, before any work, that what the run will write can be written: `--json-out` (a file in

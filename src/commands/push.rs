@@ -222,21 +222,6 @@ struct Move {
     before: Option<Digest>,
 }
 
-/// Writes every moving tag in the registry, all or nothing. Nothing moves unless every image of
-/// the run is usable. Then, before anything is written, every tag's current digest is recorded
-/// and every target manifest confirmed in the registry; a failure there moves nothing. Should a
-/// write then fail, the tags already moved are put back to what they named before. Each tag's
-/// fate is reported; any failure is at least exit 1 (3 when the registry could not be reached).
-pub async fn write_moving_tags(
-    session: &Session,
-    registry: &Registry,
-    observation: &Observation,
-    results: &mut [ImageResult],
-    extra: &[Tag],
-) -> Exit {
-    write_moving_tags_until(session, registry, observation, results, extra, None).await
-}
-
 /// Whether `build` is writing moving tags: its Ctrl+C handler then leaves the run to the phase,
 /// which stops and puts back what it moved, rather than dropping it half done.
 static WRITING: AtomicBool = AtomicBool::new(false);
@@ -262,9 +247,14 @@ pub fn moving_tags_being_written() -> bool {
     WRITING.load(Ordering::SeqCst)
 }
 
-/// [`write_moving_tags`] for a caller that handles Ctrl+C itself (`build`): a Ctrl+C or SIGTERM
-/// while tags are written stops the writes and puts back the tags already moved; the result is
-/// exit 130.
+/// Writes every moving tag in the registry, all or nothing. Nothing moves unless every image of
+/// the run is usable. Then, before anything is written, every tag's current digest is recorded
+/// and every target manifest confirmed in the registry; a failure there moves nothing. Should a
+/// write then fail, the tags already moved are put back to what they named before. Each tag's
+/// fate is reported; any failure is at least exit 1 (3 when the registry could not be reached).
+///
+/// A Ctrl+C or SIGTERM while tags are written stops the writes and puts back the tags already
+/// moved; the result is exit 130.
 pub async fn write_moving_tags_interruptible(
     session: &Session,
     registry: &Registry,
@@ -536,8 +526,10 @@ pub async fn run(session: &Session, args: PushArgs) -> Result<Exit, Failure> {
         args.jobs,
     )
     .await;
-    let mut exit = pushed
-        .worst(write_moving_tags(session, &registry, &observation, &mut results, &extra).await);
+    let mut exit = pushed.worst(
+        write_moving_tags_interruptible(session, &registry, &observation, &mut results, &extra)
+            .await,
+    );
     exit = super::build::finish(
         session,
         "fleet-images push",

@@ -121,8 +121,14 @@ pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> 
         return Ok(Exit::Success);
     }
 
-    let mut exit =
-        push::write_moving_tags(session, &registry, &observation, &mut results, &extra_tags).await;
+    let mut exit = push::write_moving_tags_interruptible(
+        session,
+        &registry,
+        &observation,
+        &mut results,
+        &extra_tags,
+    )
+    .await;
     let mut deploy_json = None;
     if args.deploy {
         if exit == Exit::Success {

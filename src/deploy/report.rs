@@ -40,6 +40,9 @@ pub enum Outcome {
     NotStarted,
     /// The target could not be deployed (see `error`).
     Error,
+    /// The rollout was started, then the run was interrupted (Ctrl+C or SIGTERM) while waiting:
+    /// it goes on in ECS, nothing was left half-changed.
+    Interrupted,
 }
 
 impl Outcome {
@@ -58,6 +61,7 @@ impl Outcome {
             Outcome::Unknown => "unknown",
             Outcome::NotStarted => "not started",
             Outcome::Error => "error",
+            Outcome::Interrupted => "interrupted",
         }
     }
 
@@ -80,6 +84,7 @@ impl Outcome {
             | Outcome::Superseded
             | Outcome::TimedOut
             | Outcome::Unknown => Exit::DeployIncomplete,
+            Outcome::Interrupted => Exit::Interrupted,
             _ => Exit::Success,
         }
     }

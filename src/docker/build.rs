@@ -361,9 +361,28 @@ async fn build_with(
                 if !partial.trim().is_empty() {
                     on_line(BuildLine::Output(partial.trim_end()));
                 }
+                let sent = send_failure.lock().ok().and_then(|s| s.clone()).is_none();
                 let message = match error {
                     bollard::errors::Error::DockerStreamError { error } => error,
                     bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+                    // Not the build's answer: the engine was lost (it died, or the connection to
+                    // it broke mid-build). That is a service failure, not a failed step.
+                    lost @ (bollard::errors::Error::HyperResponseError { .. }
+                    | bollard::errors::Error::HyperLegacyError { .. }
+                    | bollard::errors::Error::IOError { .. }
+                    | bollard::errors::Error::RequestTimeoutError)
+                        if sent =>
+                    {
+                        return Err(EngineError::Api {
+                            action: format!(
+                                "build `{image}` (the connection to the engine broke{})",
+                                step.as_ref()
+                                    .map(|s| format!(" during `{s}`"))
+                                    .unwrap_or_default()
+                            ),
+                            source: lost,
+                        });
+                    }
                     other => other.to_string(),
                 };
                 return Err(failure(step, with_cause(message), &progress));

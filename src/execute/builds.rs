@@ -307,6 +307,7 @@ async fn build_one(
             });
             result.outcome = Outcome::Failed;
             result.error = Some(text);
+            result.exit = Some(crate::error::Diagnostic::exit(&error));
         }
     }
     result

@@ -78,6 +78,10 @@ pub struct ImageResult {
     pub duration: Duration,
     /// Why it failed or was skipped.
     pub error: Option<String>,
+    /// The exit code the failure calls for when it is not a failed build (1): 3 when the engine
+    /// was lost mid-build.
+    #[serde(skip)]
+    pub exit: Option<crate::error::Exit>,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -97,6 +101,7 @@ impl ImageResult {
             layers_uploaded: 0,
             duration: Duration::ZERO,
             error: None,
+            exit: None,
         }
     }
 }

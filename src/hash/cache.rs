@@ -217,6 +217,8 @@ pub struct ContentCache {
     listings: Sorted,
     /// Listings this run read, each as the names it is saved as.
     fresh_listings: Mutex<Vec<(Stamp, Vec<u8>)>>,
+    /// Files (device and inode) whose content records are dropped on save: found stale.
+    dropped: Mutex<HashSet<(u64, u64)>>,
 }
 
 /// A stamp, the offset and length of the names, and the checksum of the stamp and the names.
@@ -231,7 +233,21 @@ impl ContentCache {
             fresh_contents: Mutex::new(Vec::new()),
             listings: Sorted::default(),
             fresh_listings: Mutex::new(Vec::new()),
+            dropped: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// The directory the cache is saved in; `None` when disabled.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Drops, in the cache saved in `dir`, the content record of the file with this device and
+    /// inode: the context sent showed that it did not hold the file's content.
+    pub fn forget(dir: &Path, dev: u64, ino: u64) {
+        let cache = Self::load(dir);
+        cache.dropped.lock().expect("cache lock").insert((dev, ino));
+        cache.save();
     }
 
     /// Loads the cache files in `dir` (a missing or damaged file is an empty cache).
@@ -318,8 +334,13 @@ impl ContentCache {
     pub fn save(&self) {
         let Some(dir) = &self.dir else { return };
         let fresh = self.fresh_contents.lock().expect("cache lock");
-        if !fresh.is_empty() {
-            let superseded = fresh.iter().map(|(s, _)| s.id()).collect();
+        let dropped = self.dropped.lock().expect("cache lock");
+        if !fresh.is_empty() || !dropped.is_empty() {
+            let superseded = fresh
+                .iter()
+                .map(|(s, _)| s.id())
+                .chain(dropped.iter().copied())
+                .collect();
             let mut records: Vec<(Stamp, &[u8])> = fresh
                 .iter()
                 .map(|(stamp, sha)| (*stamp, sha.as_slice()))
@@ -481,6 +502,21 @@ fn write_atomically(path: &Path, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forgotten_file_loses_its_record_and_only_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = Stamp::new(1, 2, 3, (4, 0), (5, 0));
+        let other = Stamp::new(1, 7, 3, (4, 0), (5, 0));
+        let cache = ContentCache::load(dir.path());
+        cache.put(stale, [1; 32]);
+        cache.put(other, [2; 32]);
+        cache.save();
+        ContentCache::forget(dir.path(), 1, 2);
+        let cache = ContentCache::load(dir.path());
+        assert_eq!(cache.get(&stale), None);
+        assert_eq!(cache.get(&other), Some([2; 32]));
+    }
 
     #[test]
     fn a_damaged_cache_answers_nothing_and_is_replaced_on_save() {

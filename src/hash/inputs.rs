@@ -53,6 +53,9 @@ pub struct ImageInputs {
     pub whole_context: Option<String>,
     /// The entries sent, sorted by path.
     pub entries: Vec<Entry>,
+    /// Where the content cache that gave the hashes is saved: an entry found stale when the
+    /// context is sent is dropped there.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl ImageInputs {
@@ -316,6 +319,7 @@ impl Parsed {
             bases,
             whole_context,
             entries,
+            cache_dir: cache.dir().map(Path::to_path_buf),
         };
         if inside.is_none() {
             // Sent under a fixed name; its bytes are in the key through `dockerfile_bytes`.

@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 
 use sha2::{Digest as _, Sha256};
 
+use super::cache::ContentCache;
 use super::dir::Dir;
 use super::entry::EntryKind;
 use super::inputs::{ImageInputs, OUTSIDE_DOCKERFILE};
@@ -121,6 +122,10 @@ pub fn write(inputs: &ImageInputs, out: impl Write) -> io::Result<()> {
                 let file = opener.open(&entry.path).map_err(|e| {
                     io::Error::new(e.kind(), format!("cannot send `{}`: {e}", source.display()))
                 })?;
+                let id = file.metadata().ok().map(|m| {
+                    use std::os::unix::fs::MetadataExt;
+                    (m.dev(), m.ino())
+                });
                 let mut checked = Checked {
                     inner: file.take(*size),
                     hasher: Sha256::new(),
@@ -131,8 +136,15 @@ pub fn write(inputs: &ImageInputs, out: impl Write) -> io::Result<()> {
                 // hash: one more byte to read means it changed.
                 let grew = checked.inner.into_inner().read(&mut [0u8; 1])? > 0;
                 if &sent != sha256 || grew {
+                    // Either the file changed, or the content cache held a stale hash for it
+                    // (its record looked intact): the record goes, and the next run reads the
+                    // file itself.
+                    if let (Some(dir), Some((dev, ino))) = (&inputs.cache_dir, id) {
+                        ContentCache::forget(dir, dev, ino);
+                    }
                     return Err(io::Error::other(format!(
-                        "`{}` changed after it was hashed; run again to hash the new content",
+                        "`{}` changed after it was hashed, or the content cache held a stale hash \
+                         for it (that entry is dropped now); run again to hash the current content",
                         source.display()
                     )));
                 }

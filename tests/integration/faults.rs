@@ -580,3 +580,157 @@ fn a_full_state_file_system_leaves_no_temp_files() {
     let left = temp_files(&fleet.file(".fleet-images"));
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// CI cancels with SIGTERM: a `push` waiting on a registry that stopped answering ends with
+/// exit 130 (not 143), its summary, and `--json-out` written over an older file.
+#[test]
+fn sigterm_while_a_push_waits_is_exit_130_with_json_out() {
+    let prefix = unique("fi-push-term");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let proxy = FaultProxy::start(&service("FLEET_TEST_REGISTRY"), Vec::new());
+    let fleet = fleet(&prefix, proxy.address());
+    fleet.run(&["--manifest", "fleet.toml", "build"]).ok();
+    proxy.set_rules(vec![Rule::always(None, "/blobs/uploads/", Fault::Stall)]);
+    fleet.write("p.json", "{\"stale\": true}\n");
+    let mut child = fleet
+        .command(&["--manifest", "fleet.toml", "push", "--json-out", "p.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while proxy.hits().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the push never reached the registry"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let waited = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if waited.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("the push did not end after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let written = json(&fleet, "p.json");
+    assert_eq!(written["interrupted"], true, "{written}");
+    assert_eq!(written["exit_code"], 130, "{written}");
+    proxy.set_rules(Vec::new());
+    assert!(
+        real_digest(&prefix, "alpha", "latest").is_none(),
+        "no moving tag after an interrupted push"
+    );
+}
+
+/// Losing the engine while a `RUN` step runs (the connection to it cut mid-build) is exit 3, the
+/// engine could not be reached, not a failed step (exit 1).
+#[test]
+fn losing_the_engine_in_the_middle_of_a_build_is_exit_3() {
+    let prefix = unique("fi-buildlost");
+    let _cleanup = ImageCleanup::new(&prefix);
+    // The build's progress stream is cut after the step's first output, while it still sleeps.
+    let engine = FaultProxy::start(
+        "unix:/var/run/docker.sock",
+        vec![Rule::always(
+            Some("POST"),
+            "/build",
+            Fault::ResetAfter(2500),
+        )],
+    );
+    let mut fleet = fleet(&prefix, &service("FLEET_TEST_REGISTRY"));
+    fleet
+        .write(
+            "alpha/Dockerfile",
+            format!(
+                "ARG BASE\nFROM ${{BASE}}\nRUN echo {prefix} && sleep 2 && head -c 4000 /dev/zero | tr '\\\\0' x && echo && sleep 30\n"
+            ),
+        );
+    fleet
+        .env("DOCKER_HOST", &format!("tcp://{}", engine.address()))
+        .env_remove("DOCKER_CONTEXT");
+    let (code, stderr) = run_bounded(
+        &fleet,
+        &[
+            "--manifest",
+            "fleet.toml",
+            "build",
+            "alpha",
+            "--builder",
+            "classic",
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(!engine.hits().is_empty(), "the fault was not injected");
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("connection to the engine broke"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("alpha"), "{stderr}");
+}
+
+/// A content-cache record that looks intact but holds a stale hash (the file is not what it
+/// says): the build fails naming the file, the record is dropped, and the next run hashes the
+/// file itself and builds.
+#[test]
+fn a_stale_content_cache_entry_is_named_dropped_and_the_rerun_builds() {
+    use sha2::{Digest as _, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let prefix = unique("fi-stale");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let fleet = fleet(&prefix, &service("FLEET_TEST_REGISTRY"));
+    fleet
+        .write("alpha/Dockerfile", "ARG BASE\nFROM ${BASE}\nCOPY . /app\n")
+        .write("alpha/stale.txt", "the real content\n");
+    // Nothing modified in the last two seconds is cached.
+    std::thread::sleep(Duration::from_millis(2100));
+    fleet.run(&["--manifest", "fleet.toml", "hash"]).ok();
+
+    // The record of `stale.txt` gets another file's hash, with a checksum that matches.
+    let ino = std::fs::metadata(fleet.file("alpha/stale.txt"))
+        .unwrap()
+        .ino();
+    let contents = state_file(&fleet, "content-cache-");
+    let mut bytes = std::fs::read(&contents).unwrap();
+    const RECORD: usize = 56 + 32 + 8;
+    let at = (8..bytes.len())
+        .step_by(RECORD)
+        .find(|&at| u64::from_le_bytes(bytes[at + 8..at + 16].try_into().unwrap()) == ino)
+        .expect("stale.txt is cached");
+    let wrong: [u8; 32] = Sha256::digest(b"other content\n").into();
+    bytes[at + 56..at + 88].copy_from_slice(&wrong);
+    let check = Sha256::new()
+        .chain_update(&bytes[at..at + 56])
+        .chain_update(wrong)
+        .finalize();
+    bytes[at + 88..at + 96].copy_from_slice(&check[..8]);
+    std::fs::write(&contents, &bytes).unwrap();
+
+    let failed = fleet.run(&["--manifest", "fleet.toml", "build", "alpha"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("stale.txt"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("content cache held a stale hash"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("run again"), "{}", failed.stderr);
+    assert!(!failed.stderr.contains("SendRequest"), "{}", failed.stderr);
+
+    fleet
+        .run(&["--manifest", "fleet.toml", "build", "alpha"])
+        .ok();
+}

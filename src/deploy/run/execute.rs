@@ -300,15 +300,34 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             .iter()
             .map(|&i| self.services[i].tracked.clone().expect("tracked"))
             .collect();
-        let ended = wait::wait(
+        // Ctrl+C or SIGTERM stops the wait, not the rollouts: each was started by one call, and
+        // goes on in ECS; the report says so and the run ends with exit 130.
+        let _settling = crate::cli::signal::Settling::start();
+        let waited = wait::wait(
             self.ecs,
             self.clock,
             &tracked,
             self.options.timeout,
             &self.options.poll,
             self.reporter,
-        )
-        .await;
+        );
+        let ended = tokio::select! {
+            ended = waited => ended,
+            _ = crate::cli::signal::interrupted() => {
+                for (&i, t) in indices.iter().zip(&tracked) {
+                    let work = &mut self.services[i];
+                    work.report.outcome = Outcome::Interrupted;
+                    work.report.reason = Some(
+                        "interrupted while waiting: the rollout was started and goes on in ECS \
+                         (`fleet-images rollback` returns it)"
+                            .into(),
+                    );
+                    let started = work.started;
+                    self.finished(&t.subject, false, "interrupted while waiting", started);
+                }
+                return;
+            }
+        };
         for ((&i, t), end) in indices.iter().zip(&tracked).zip(ended) {
             let ok = end.outcome == Outcome::Completed;
             if !ok {
