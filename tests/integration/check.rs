@@ -54,9 +54,11 @@ impl Drop for FixtureImage {
                 .unwrap();
             runtime.block_on(async {
                 let docker = Docker::connect_with_defaults().unwrap();
+                // No prune: the untagged parent layers are the classic builder's cache, which a
+                // fixture build running at the same time may be using.
                 let options = RemoveImageOptions {
                     force: true,
-                    noprune: false,
+                    noprune: true,
                     platforms: None,
                 };
                 let _ = docker.remove_image(&id, Some(options), None).await;
@@ -124,16 +126,22 @@ impl Fixtures {
     /// Builds a fixture image under a unique tag. The unique label makes its id unique too, so
     /// tests that build the same fixture at once never share (or remove) each other's image.
     ///
-    /// Removing a fixture image prunes its untagged parent layers, which a build running at the
-    /// same time may have just taken from the cache ("No such image: sha256:…"); such a build is
-    /// tried again, at most twice.
+    /// Fixture images are removed without pruning their parents, but another test's removal may
+    /// still prune a cached layer a build has just taken ("No such image: sha256:…", "unknown
+    /// parent image ID"); such a build is tried again, at most twice.
     pub(crate) async fn build(&self, name: &str) -> FixtureImage {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.try_build(name).await {
                 Ok(image) => return image,
-                Err(error) if attempt < 3 && error.contains("No such image: sha256:") => continue,
+                Err(error)
+                    if attempt < 3
+                        && (error.contains("No such image: sha256:")
+                            || error.contains("unknown parent image ID")) =>
+                {
+                    continue
+                }
                 Err(error) => panic!("build of fixture `{name}` failed: {error}"),
             }
         }
