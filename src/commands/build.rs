@@ -418,6 +418,8 @@ async fn execute(
                     level: Level::Warn,
                     text: "not deploying: not every image was built and pushed",
                 });
+                // Said in --json-out too: `null` would read as "no deploy asked".
+                deploy_json = Some(json!({ "skipped": "not every image was built and pushed" }));
             }
         }
     }

@@ -148,6 +148,9 @@ pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> 
                 level: Level::Warn,
                 text: "not deploying: not every moving tag could be written",
             });
+            // Said in --json-out too: `null` would read as "no deploy asked".
+            deploy_json =
+                Some(serde_json::json!({ "skipped": "not every moving tag could be written" }));
         }
     }
     Ok(super::build::finish(

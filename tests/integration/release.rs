@@ -266,3 +266,38 @@ fn sigterm_while_a_deploy_waits_is_exit_130_with_the_report() {
         "{result}"
     );
 }
+
+/// A release whose build failed deploys nothing, and `--json-out` says why instead of a bare
+/// `"deploy": null`, which would read as "no deploy was asked for".
+#[test]
+fn a_skipped_deploy_says_why_in_json_out() {
+    let prefix = unique("fi-skipped");
+    let _cleanup = ImageCleanup::new(&prefix);
+    let base = crate::support::base_image();
+    let fleet = crate::support::Fleet::new();
+    fleet
+        .manifest(&format!(
+            "[registry]\nkind = \"registry\"\nurl = \"{}\"\nrepository_prefix = \"{prefix}/\"\n\n[images.broken]\ncontext = \"broken\"\n\n[images.broken.deploy]\nservices = [{{ cluster = \"never-asked\", service = \"never-asked\", container = \"broken\" }}]\n",
+            service("FLEET_TEST_REGISTRY")
+        ))
+        .write("broken/Dockerfile", format!("FROM {base}\nRUN false\n"));
+    let run = fleet.run(&[
+        "--manifest",
+        "fleet.toml",
+        "build",
+        "--push",
+        "--deploy",
+        "--progress",
+        "plain",
+        "--json-out",
+        "result.json",
+    ]);
+    run.expect_code(1);
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fleet.file("result.json")).unwrap()).unwrap();
+    assert_eq!(result["images"][0]["outcome"], "failed", "{result}");
+    assert_eq!(
+        result["deploy"]["skipped"], "not every image was built and pushed",
+        "{result}"
+    );
+}
