@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 use super::cache::ContentCache;
-use super::dockerfile::{self, ContextReads, Dockerfile, ImageUse};
+use super::dockerfile::{self, ContextReads, ContextSource, Dockerfile, ImageUse};
 use super::dockerignore::DockerIgnore;
 use super::entry::{Entry, EntryKind};
 use super::walk::walk;
@@ -260,9 +260,7 @@ impl Parsed {
         )?;
         if let ContextReads::Paths(sources) = &parsed.context_reads {
             for source in sources {
-                if !entries
-                    .iter()
-                    .any(|e| Some(e.path.as_str()) != inside.as_deref() && source.covers(&e.path))
+                if !provides(&entries, source, inside.as_deref())
                     && !(inside.as_deref().is_some_and(|d| source.covers(d)))
                 {
                     let exists = context.join(&source.pattern).exists();
@@ -288,7 +286,10 @@ impl Parsed {
                 // A source that is itself a symlink is followed by the builder, inside the
                 // context (an absolute or `..` target is taken from the context root): one that
                 // leads nowhere fails the build, so it fails here, before any build starts.
-                let link = entries.iter().find(|e| e.path == source.pattern);
+                let link = entries
+                    .binary_search_by(|e| e.path.as_str().cmp(&source.pattern))
+                    .ok()
+                    .map(|i| &entries[i]);
                 if let Some(Entry {
                     kind: EntryKind::Symlink { target },
                     ..
@@ -416,4 +417,26 @@ fn read_ignore(
         }
     }
     Ok((DockerIgnore::empty(), None))
+}
+
+/// Whether a sent entry other than the Dockerfile (at `inside`) falls under `source`. `entries`
+/// is sorted by path, so a plain path is looked up by binary search: thousands of `COPY` lines
+/// cost no more than thousands of lookups.
+fn provides(entries: &[Entry], source: &ContextSource, inside: Option<&str>) -> bool {
+    let other = |e: &Entry| Some(e.path.as_str()) != inside;
+    if !source.is_literal() {
+        return entries.iter().any(|e| other(e) && source.covers(&e.path));
+    }
+    let pattern = source.pattern.as_str();
+    if let Ok(i) = entries.binary_search_by(|e| e.path.as_str().cmp(pattern)) {
+        if other(&entries[i]) {
+            return true;
+        }
+    }
+    let below = format!("{pattern}/");
+    let from = entries.partition_point(|e| e.path.as_str() < below.as_str());
+    entries[from..]
+        .iter()
+        .take_while(|e| e.path.starts_with(&below))
+        .any(other)
 }

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use super::cache::ContentCache;
 use super::dir::{Dir, Kind, Name};
-use super::dockerfile::{ContextReads, ContextSource};
+use super::dockerfile::{ContextReads, ContextSource, SourceSet};
 use super::dockerignore::DockerIgnore;
 use super::entry::{Entry, EntryKind};
 use super::HashError;
@@ -40,7 +40,7 @@ struct Walker<'a> {
     root_dir: Dir,
     ignore: &'a DockerIgnore,
     /// `None`: every entry is wanted. `Some`: only what these sources cover.
-    sources: Option<&'a [ContextSource]>,
+    sources: Option<SourceSet<'a>>,
     cache: &'a ContentCache,
     found: Mutex<Vec<Entry>>,
 }
@@ -77,15 +77,14 @@ fn join(parent: &str, name: &str) -> String {
 impl Walker<'_> {
     fn wanted(&self, rel: &str) -> bool {
         self.sources
-            .is_none_or(|sources| sources.iter().any(|s| s.covers(rel)))
+            .as_ref()
+            .is_none_or(|sources| sources.covers(rel))
     }
 
     fn descend_wanted(&self, rel: &str) -> bool {
-        self.sources.is_none_or(|sources| {
-            sources
-                .iter()
-                .any(|s| s.covers(rel) || s.may_cover_below(rel))
-        })
+        self.sources
+            .as_ref()
+            .is_none_or(|sources| sources.descend(rel))
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -354,7 +353,7 @@ pub(crate) fn walk(
         root_dir,
         ignore,
         sources: match reads {
-            ContextReads::Paths(sources) => Some(sources.as_slice()),
+            ContextReads::Paths(sources) => Some(SourceSet::new(sources)),
             ContextReads::Whole { .. } => None,
         },
         cache,
@@ -366,14 +365,21 @@ pub(crate) fn walk(
             let mut starts: Vec<&str> = sources.iter().map(ContextSource::literal_prefix).collect();
             starts.sort();
             starts.dedup();
-            // A start below another start is visited by that one's walk.
+            // A start below another start is visited by that one's walk (looked up by each
+            // ancestor, so thousands of sources cost no more than their paths' depth each).
+            let all: std::collections::HashSet<&str> = starts.iter().copied().collect();
+            let root = all.contains("");
             let starts: Vec<&str> = starts
                 .iter()
                 .copied()
                 .filter(|s| {
-                    !starts
-                        .iter()
-                        .any(|o| o != s && (o.is_empty() || s.starts_with(&format!("{o}/"))))
+                    if s.is_empty() {
+                        return true;
+                    }
+                    !root
+                        && !s
+                            .match_indices('/')
+                            .any(|(slash, _)| all.contains(&s[..slash]))
                 })
                 .collect();
             starts.par_iter().try_for_each(|start| {

@@ -28,7 +28,7 @@ mod words;
 
 pub use error::DockerfileError;
 pub use feature::{Feature, FeatureKind};
-pub use source::ContextSource;
+pub use source::{ContextSource, SourceSet};
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! the questions a walker of the build context asks it: does it cover a path, may it cover
 //! something below a directory, and where can the walk start.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::glob::{glob_match, has_glob, token_accepts, tokenize, Token};
 
@@ -18,6 +18,12 @@ pub struct ContextSource {
 }
 
 impl ContextSource {
+    /// Whether the source is a plain path (no glob characters, clean, not the root): it covers
+    /// itself and what is below it, nothing else.
+    pub fn is_literal(&self) -> bool {
+        !self.pattern.is_empty() && !has_glob(&self.pattern) && is_clean(&self.pattern)
+    }
+
     /// Does a context-relative, `/`-separated path fall under this source: the source itself, a
     /// file inside the directory it names, or a match of its glob (a match copies a whole
     /// directory, so a path under a matching directory is covered too). `*` and `?` do not match
@@ -128,6 +134,84 @@ pub(super) fn clean_path(path: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// A Dockerfile's context sources, indexed for the walk: asking whether any of them covers a
+/// path costs a few hash lookups per path component instead of a pass over every source, so a
+/// Dockerfile with thousands of `COPY` lines walks in time linear in its context. Only sources
+/// with glob characters are asked one by one. Answers exactly as [`ContextSource::covers`] and
+/// [`ContextSource::may_cover_below`] over the whole list.
+#[derive(Debug)]
+pub struct SourceSet<'a> {
+    /// Every source, for a path that is not clean (the walk never makes one).
+    all: &'a [ContextSource],
+    /// Glob-free sources: a path is covered when it or one of its ancestors is one of them.
+    literal: HashSet<&'a str>,
+    /// Every proper ancestor directory of a glob-free source: the walk descends into them.
+    literal_parents: HashSet<&'a str>,
+    /// Sources with glob characters, asked one by one.
+    globs: Vec<&'a ContextSource>,
+}
+
+impl<'a> SourceSet<'a> {
+    /// Indexes `sources`.
+    pub fn new(sources: &'a [ContextSource]) -> Self {
+        let mut set = SourceSet {
+            all: sources,
+            literal: HashSet::new(),
+            literal_parents: HashSet::new(),
+            globs: Vec::new(),
+        };
+        for source in sources {
+            let pattern = source.pattern.as_str();
+            if !source.is_literal() {
+                set.globs.push(source);
+                continue;
+            }
+            set.literal.insert(pattern);
+            let mut end = pattern.len();
+            while let Some(slash) = pattern[..end].rfind('/') {
+                set.literal_parents.insert(&pattern[..slash]);
+                end = slash;
+            }
+        }
+        set
+    }
+
+    /// Whether any source covers `rel` ([`ContextSource::covers`]).
+    pub fn covers(&self, rel: &str) -> bool {
+        if rel.is_empty() || !is_clean(rel) {
+            return self.all.iter().any(|s| s.covers(rel));
+        }
+        self.literal_covers(rel) || self.globs.iter().any(|s| s.covers(rel))
+    }
+
+    /// Whether the walk must descend into `dir` for some source ([`ContextSource::covers`] or
+    /// [`ContextSource::may_cover_below`]).
+    pub fn descend(&self, dir: &str) -> bool {
+        let slow = |s: &ContextSource| s.covers(dir) || s.may_cover_below(dir);
+        if dir.is_empty() || !is_clean(dir) {
+            return self.all.iter().any(slow);
+        }
+        self.literal_covers(dir)
+            || self.literal_parents.contains(dir)
+            || self.globs.iter().any(|s| slow(s))
+    }
+
+    /// `rel` (clean, not empty) or one of its ancestors is a glob-free source.
+    fn literal_covers(&self, rel: &str) -> bool {
+        if self.literal.contains(rel) {
+            return true;
+        }
+        let mut end = rel.len();
+        while let Some(slash) = rel[..end].rfind('/') {
+            if self.literal.contains(&rel[..slash]) {
+                return true;
+            }
+            end = slash;
+        }
+        false
+    }
 }
 
 fn is_clean(path: &str) -> bool {

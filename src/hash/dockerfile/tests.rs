@@ -855,3 +855,62 @@ fn large_files() {
         .collect();
     let _ = parse(&junk, &BTreeMap::new());
 }
+
+#[test]
+fn a_source_set_answers_as_its_sources_one_by_one() {
+    let patterns = [
+        "src",
+        "packages/setup/fleet-manager/package.json",
+        "packages/plugins/people",
+        "docs/*.md",
+        "**/*.go",
+        "a\\*b",
+        "",
+        "config/app.toml",
+    ];
+    let sources: Vec<ContextSource> = patterns
+        .iter()
+        .map(|p| ContextSource {
+            pattern: p.to_string(),
+            line: 1,
+        })
+        .collect();
+    let set = SourceSet::new(&sources);
+    let paths = [
+        "",
+        "src",
+        "src/a.js",
+        "srcx",
+        "packages",
+        "packages/setup",
+        "packages/setup/fleet-manager",
+        "packages/setup/fleet-manager/package.json",
+        "packages/setup/fleet-manager/src/cli.ts",
+        "packages/plugins",
+        "packages/plugins/people/src/index.ts",
+        "packages/plugins/command-center",
+        "docs",
+        "docs/a.md",
+        "docs/img/a.png",
+        "x/y/z.go",
+        "a*b",
+        "config",
+        "config/app.toml",
+        "config/other.toml",
+        "./src/a",
+        "src/../docs/a.md",
+        "/config/app.toml/",
+    ];
+    for sources_subset in [&sources[..], &sources[..3], &sources[3..], &sources[7..]] {
+        let set_of_subset = SourceSet::new(sources_subset);
+        for path in paths {
+            let covers = sources_subset.iter().any(|s| s.covers(path));
+            let descend = sources_subset
+                .iter()
+                .any(|s| s.covers(path) || s.may_cover_below(path));
+            assert_eq!(set_of_subset.covers(path), covers, "covers {path:?}");
+            assert_eq!(set_of_subset.descend(path), descend, "descend {path:?}");
+        }
+    }
+    assert!(set.covers("packages/plugins/people/package.json"));
+}
