@@ -114,7 +114,12 @@ fn build_push_deploy_pins_the_new_digest_then_changes_nothing() {
 /// A cluster and a Fargate service of `desired` tasks on a new family in moto; the family's ARN.
 /// moto never completes a rollout of a service that wants tasks: its deployment stays
 /// `IN_PROGRESS`.
-async fn fargate_service(cluster: &str, service_name: &str, family: &str, desired: i32) -> String {
+pub(crate) async fn fargate_service(
+    cluster: &str,
+    service_name: &str,
+    family: &str,
+    desired: i32,
+) -> String {
     let client = aws_sdk_ecs::Client::new(&config().await);
     client
         .create_cluster()

@@ -297,61 +297,6 @@ fn no_release_is_only_for_pushing_runners() {
     assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
 }
 
-/// An ECS cluster with one service running `web` from a placeholder image, in the emulator.
-/// Returns the task definition it runs.
-async fn ecs_service(cluster: &str, service_name: &str, family: &str) -> String {
-    use aws_sdk_ecs::types::{
-        Compatibility, ContainerDefinition, CpuArchitecture, NetworkMode, OsFamily, RuntimePlatform,
-    };
-    let client = aws_sdk_ecs::Client::new(&crate::deploy::config().await);
-    client
-        .create_cluster()
-        .cluster_name(cluster)
-        .send()
-        .await
-        .unwrap();
-    let registered = client
-        .register_task_definition()
-        .family(family)
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("web")
-                .image("placeholder:1")
-                .memory(256)
-                .essential(true)
-                .build(),
-        )
-        .runtime_platform(
-            RuntimePlatform::builder()
-                .cpu_architecture(CpuArchitecture::X8664)
-                .operating_system_family(OsFamily::Linux)
-                .build(),
-        )
-        .requires_compatibilities(Compatibility::Fargate)
-        .network_mode(NetworkMode::Awsvpc)
-        .cpu("1024")
-        .memory("2048")
-        .send()
-        .await
-        .unwrap();
-    let arn = registered
-        .task_definition()
-        .unwrap()
-        .task_definition_arn()
-        .unwrap()
-        .to_string();
-    client
-        .create_service()
-        .cluster(cluster)
-        .service_name(service_name)
-        .task_definition(&arn)
-        .desired_count(0)
-        .send()
-        .await
-        .unwrap();
-    arn
-}
-
 /// The image the service's current task definition runs in container `web`.
 async fn running_image(cluster: &str, service_name: &str) -> String {
     let client = aws_sdk_ecs::Client::new(&crate::deploy::config().await);
@@ -388,7 +333,12 @@ fn a_release_deploys_what_a_runner_pushed_to_ecr() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let cluster = unique("runners-cluster");
     let service_name = unique("runners-web");
-    runtime.block_on(ecs_service(&cluster, &service_name, &unique("runners-web")));
+    runtime.block_on(crate::release::fargate_service(
+        &cluster,
+        &service_name,
+        &unique("runners-web"),
+        0,
+    ));
 
     let mut fleet = fixture(&prefix);
     let text = std::fs::read_to_string(fleet.file("fleet.toml"))
