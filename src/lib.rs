@@ -22,6 +22,7 @@ pub mod imagetest;
 pub mod input_file;
 pub mod manifest;
 pub mod names;
+pub mod observe;
 pub mod plan;
 pub mod registry;
 pub mod report;

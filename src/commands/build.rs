@@ -6,7 +6,6 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::prepare::{observe, save_records, Observation, ObserveOptions};
 use super::{deploy, push, Failure};
 use crate::cli::args::BuildArgs;
 use crate::cli::Session;
@@ -15,6 +14,7 @@ use crate::error::Exit;
 use crate::execute::builds::{self, local_ref, BuildJob, BuildSettings};
 use crate::execute::{outcome, ImageResult, Outcome};
 use crate::names::ImageName;
+use crate::observe::{observe, save_records, Observation, ObserveOptions};
 use crate::plan::known_images::KnownImages;
 use crate::plan::{self, PlanOptions, Status};
 use crate::report::{Event, Level};
@@ -218,7 +218,7 @@ async fn execute(
                     level: Level::Error,
                     text: &decision.reason,
                 });
-                exit = exit.worst(match prepared.blocked_exit {
+                exit = exit.worst(match prepared.blocked_exit() {
                     Exit::Success => Exit::BadInput,
                     blocked => blocked,
                 });

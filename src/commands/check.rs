@@ -1,12 +1,12 @@
 //! `check`: the deployment lessons as rules over each image's manifest entry, Dockerfile, sent
 //! context and, when it is built, the image itself.
 
-use super::prepare::{observe, ObserveOptions};
 use super::Failure;
 use crate::check::{check, CheckTarget};
 use crate::cli::args::CheckArgs;
 use crate::cli::Session;
 use crate::error::{render, Exit};
+use crate::observe::{observe, ObserveOptions};
 
 /// Runs `check`.
 pub async fn run(session: &Session, args: CheckArgs) -> Result<Exit, Failure> {
@@ -32,14 +32,14 @@ pub async fn run(session: &Session, args: CheckArgs) -> Result<Exit, Failure> {
     let report = check(&targets, observation.engine.as_ref()).await;
     // An image whose inputs cannot be read is bad input, whatever the rules found.
     let mut exit = report.exit();
-    let unreadable: Vec<&String> = observation
+    let unreadable: Vec<String> = observation
         .images
         .iter()
-        .filter_map(|p| p.inputs.as_ref().err())
+        .filter_map(|p| p.inputs.as_ref().err().map(|e| e.reason()))
         .collect();
     for prepared in observation.images.iter().filter(|p| p.inputs.is_err()) {
         // Each keeps its own code: 2 for its files, 3 for an engine that failed on its base.
-        exit = exit.worst(match prepared.blocked_exit {
+        exit = exit.worst(match prepared.blocked_exit() {
             Exit::Success => Exit::BadInput,
             blocked => blocked,
         });

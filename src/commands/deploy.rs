@@ -3,15 +3,15 @@
 
 use std::collections::HashMap;
 
-use super::prepare::{observe_keys, Observation};
 use super::{push, Failure};
 use crate::cli::args::{DeployArgs, DeployOptions as DeployFlags};
 use crate::cli::Session;
 use crate::deploy::{self, AwsEcs, DeployOptions, DeployRequest, PollSettings};
-use crate::error::{render, Exit};
+use crate::error::{render, Diagnostic, Exit};
 use crate::execute::ImageResult;
 use crate::manifest::{Manifest, RegistryKind};
 use crate::names::{Digest, ImageName};
+use crate::observe::{observe_keys, Observation};
 use crate::registry::Registry;
 use crate::report::{Event, Level};
 
@@ -159,7 +159,10 @@ pub async fn run(session: &Session, args: DeployArgs) -> Result<Exit, Failure> {
     let options = deploy_options(&args.deploy_options, args.dry_run, args.force)?;
     let observation = match observe_keys(session, &args.select.images).await? {
         Ok(observation) => observation,
-        Err(exit) => return Ok(exit),
+        Err(blocked) => {
+            crate::errln!("{}", blocked.reason());
+            return Ok(blocked.exit());
+        }
     };
     let registry = push::connect(&observation).await?;
     let digests = push::lookup(&registry, &observation).await?;

@@ -1,10 +1,10 @@
 //! `hash`: one `name key` line per image.
 
-use super::prepare::{observe, ObserveOptions};
 use super::Failure;
 use crate::cli::args::SelectArgs;
 use crate::cli::Session;
 use crate::error::Exit;
+use crate::observe::{observe, ObserveOptions};
 
 /// Runs `hash`. An image whose key cannot be computed prints `name -` and makes the exit code 2.
 pub async fn run(session: &Session, args: SelectArgs) -> Result<Exit, Failure> {
@@ -24,7 +24,7 @@ pub async fn run(session: &Session, args: SelectArgs) -> Result<Exit, Failure> {
             (Some(key), _) => crate::outln!("{} {key}", prepared.spec.name),
             (None, Err(error)) => {
                 crate::outln!("{} -", prepared.spec.name);
-                crate::errln!("{error}");
+                crate::errln!("{}", error.reason());
                 exit = exit.worst(Exit::BadInput);
             }
             (None, Ok(_)) => crate::outln!("{} -", prepared.spec.name),

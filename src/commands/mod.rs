@@ -6,7 +6,6 @@ mod deploy;
 mod hash;
 mod inputs;
 mod plan;
-mod prepare;
 mod push;
 mod release;
 mod rollback;

@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
-use super::prepare::{observe, save_records, Observation, ObserveOptions};
 use super::{push, Failure};
 use crate::cli::args::PlanArgs;
 use crate::cli::Session;
 use crate::error::Exit;
+use crate::observe::{observe, save_records, Observation, ObserveOptions};
 use crate::plan::{self, explain, Plan, PlanOptions};
 
 /// Runs `plan`.
@@ -100,7 +100,7 @@ fn to_json(
                 "repository": prepared.spec.repository,
                 "platform": prepared.spec.platform,
                 "inputs": { "files": files, "bytes": bytes },
-                "bases": prepared.bases.iter().map(|(r, i)| json!({"reference": r, "identity": i})).collect::<Vec<_>>(),
+                "bases": prepared.bases.iter().map(|b| json!({"reference": b.reference.to_string(), "identity": b.identity_text()})).collect::<Vec<_>>(),
             });
             if let Ok(inputs) = &prepared.inputs {
                 value["whole_context"] = json!(inputs.whole_context);
@@ -162,13 +162,11 @@ fn to_text(observation: &Observation, plan: &Plan, explain: bool, session: &Sess
         }
         if let Some(prepared) = observation.get(&decision.name) {
             if let Ok(inputs) = &prepared.inputs {
-                for (reference, identity) in &prepared.bases {
-                    if identity.starts_with("unresolved:") {
-                        out.push_str(&format!(
-                            "{:width$}  {:7}  {:12}  base {reference} unresolved: neither local nor in a registry the engine can reach\n",
-                            "", "", ""
-                        ));
-                    }
+                for base in prepared.bases.iter().filter(|b| b.is_unresolved()) {
+                    out.push_str(&format!(
+                        "{:width$}  {:7}  {:12}  base {} unresolved: neither local nor in a registry the engine can reach\n",
+                        "", "", "", base.reference
+                    ));
                 }
                 if explain {
                     let what = match &inputs.whole_context {

@@ -8,7 +8,6 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 
-use super::prepare::{observe, Observation, ObserveOptions};
 use super::Failure;
 use crate::cli::args::PushArgs;
 use crate::cli::Session;
@@ -17,6 +16,7 @@ use crate::error::{render, Exit};
 use crate::execute::{ImageResult, Outcome};
 use crate::manifest::ManifestError;
 use crate::names::{Digest, ImageName, RepositoryName, Tag};
+use crate::observe::{observe, Observation, ObserveOptions};
 use crate::plan::{Observed, Status};
 use crate::registry::{Registry, Retagged};
 use crate::report::{Event, Level};
@@ -28,11 +28,7 @@ pub fn observed(observation: &Observation, remote: &HashMap<ImageName, Digest>) 
         .iter()
         .map(|p| Observed {
             name: p.spec.name.clone(),
-            key: match (&p.key, &p.inputs) {
-                (Some(key), _) => Ok(*key),
-                (None, Err(error)) => Err(error.clone()),
-                (None, Ok(_)) => Err("its key could not be computed".into()),
-            },
+            key: p.plannable_key(),
             depends_on: p.spec.depends_on.clone(),
             repository: p.spec.repository.clone(),
             local: p.local.clone(),

@@ -3,13 +3,13 @@
 //! key, then moves the tags and deploys with the same all-or-nothing rule as one
 //! `build --push --deploy` run. It builds and pushes nothing.
 
-use super::prepare::observe_keys;
 use super::{deploy, push, Failure};
 use crate::cli::args::ReleaseArgs;
 use crate::cli::Session;
 use crate::error::{Diagnostic, Exit};
 use crate::execute::{ImageResult, Outcome};
 use crate::names::ImageName;
+use crate::observe::observe_keys;
 use crate::report::{Event, Level};
 
 /// Keys that are not in the registry: exit 1, nothing moved.
@@ -43,7 +43,10 @@ pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> 
     deploy::parse_timeout(&args.deploy_options.timeout)?;
     let observation = match observe_keys(session, &args.select.images).await? {
         Ok(observation) => observation,
-        Err(exit) => return Ok(exit),
+        Err(blocked) => {
+            crate::errln!("{}", blocked.reason());
+            return Ok(blocked.exit());
+        }
     };
     let registry = push::connect(&observation).await?;
     let remote = push::lookup(&registry, &observation).await?;

@@ -1,13 +1,12 @@
 //! `test`: start each built image that has a `[images.<name>.test]` section and probe it.
 
-use super::prepare::Prepared;
-use super::prepare::{observe, ObserveOptions};
 use super::Failure;
 use crate::cli::args::TestArgs;
 use crate::cli::Session;
 use crate::error::Exit;
 use crate::imagetest::{test_images, TestOptions, TestOutcome, TestTarget};
-use crate::manifest::{ServiceImage, TestSpec};
+use crate::manifest::ServiceImage;
+use crate::observe::{observe, ObserveOptions};
 use crate::report::{Event, Level};
 
 /// Runs `test`. An image with a test section that is not built fails with a hint to build it.
@@ -57,18 +56,18 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
             continue;
         };
         match (&prepared.local, &prepared.inputs) {
-            (Some(id), _) => match service_images(&observation.images, spec) {
+            (Some(id), _) => match observation.service_images(spec) {
                 Ok(services) => targets.push(TestTarget {
                     image: prepared.spec.name.clone(),
                     reference: id.clone(),
                     spec,
                     services,
                 }),
-                Err(text) => {
+                Err(error) => {
                     session.reporter.event(Event::Note {
                         subject: prepared.spec.name.as_str(),
                         level: Level::Error,
-                        text: &text,
+                        text: &error.to_string(),
                     });
                     exit = exit.worst(Exit::Failed);
                 }
@@ -77,7 +76,7 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
                 session.reporter.event(Event::Note {
                     subject: prepared.spec.name.as_str(),
                     level: Level::Error,
-                    text: error,
+                    text: &error.reason(),
                 });
                 exit = exit.worst(Exit::BadInput);
             }
@@ -118,25 +117,4 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
         }
     }
     Ok(exit.worst(TestOutcome::exit_of(&outcomes)))
-}
-
-/// The local image of each of the section's services: a fleet image must be built with its
-/// current inputs; a `reference` is taken as it is (the engine says if it lacks it).
-fn service_images(observed: &[Prepared], spec: &TestSpec) -> Result<Vec<String>, String> {
-    spec.services
-        .iter()
-        .map(|service| match &service.image {
-            ServiceImage::Reference(reference) => Ok(reference.clone()),
-            ServiceImage::Fleet(name) => observed
-                .iter()
-                .find(|p| &p.spec.name == name)
-                .and_then(|p| p.local.clone())
-                .ok_or_else(|| {
-                    format!(
-                        "test service `{}` runs image `{name}`, which is not built with its current inputs; run `fleet-images build {name}` first",
-                        service.name
-                    )
-                }),
-        })
-        .collect()
 }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::error::Exit;
 use crate::names::{Digest, ImageName, Key, RepositoryName};
 
 /// What the tool knows about an image before deciding.
@@ -9,8 +10,8 @@ use crate::names::{Digest, ImageName, Key, RepositoryName};
 pub struct Observed {
     /// The image.
     pub name: ImageName,
-    /// Its key, or why its inputs could not be read.
-    pub key: Result<Key, String>,
+    /// Its key, or why it has none.
+    pub key: Result<Key, Unplannable>,
     /// Fleet images it builds on.
     pub depends_on: Vec<ImageName>,
     /// The repository it is pushed to.
@@ -19,6 +20,16 @@ pub struct Observed {
     pub local: Option<String>,
     /// The registry digest of the key tag, when the registry has it (only observed with `--push`).
     pub remote: Option<Digest>,
+}
+
+/// Why an observed image has no key: the reason the plan shows, and the exit code its cause
+/// leads to (2 for the user's files, 3 for an engine that failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplannable {
+    /// The reason, as the CLI prints it.
+    pub reason: String,
+    /// The exit code.
+    pub exit: Exit,
 }
 
 /// What the plan asks for beyond the defaults.

@@ -14,7 +14,7 @@ pub fn plan(observed: &[Observed], options: PlanOptions) -> Plan {
                 name: image.name.clone(),
                 key: None,
                 status: Status::Blocked,
-                reason: why.clone(),
+                reason: why.reason.clone(),
                 push: false,
             },
             (Ok(key), Some(dep)) => ImagePlan {
@@ -163,7 +163,10 @@ mod tests {
     #[test]
     fn blocked_images_block_their_dependents_only() {
         let mut broken = observed("alpha", &[], false, false);
-        broken.key = Err("build context `x` does not exist".into());
+        broken.key = Err(Unplannable {
+            reason: "build context `x` does not exist".into(),
+            exit: crate::error::Exit::BadInput,
+        });
         let plan = plan(
             &[
                 broken,
