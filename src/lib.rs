@@ -26,3 +26,4 @@ pub mod observe;
 pub mod plan;
 pub mod registry;
 pub mod report;
+pub mod state;

@@ -15,9 +15,9 @@ use crate::execute::builds::{self, local_ref, BuildJob, BuildSettings};
 use crate::execute::{outcome, ImageResult, Outcome};
 use crate::names::ImageName;
 use crate::observe::{observe, save_records, Observation, ObserveOptions};
-use crate::plan::known_images::KnownImages;
 use crate::plan::{self, PlanOptions, Status};
 use crate::report::{Event, Level};
+use crate::state::KnownImages;
 
 /// Runs `build`.
 pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {

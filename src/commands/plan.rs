@@ -67,7 +67,7 @@ fn explain_lines(
             None => Vec::new(),
         };
     };
-    match explain::load(&session.state_dir, name) {
+    match crate::state::record::load(&session.state_dir, name) {
         None => vec!["no earlier plan or build recorded on this machine".to_string()],
         Some(previous) if previous.key == current.key => {
             vec!["inputs unchanged since the last recorded run".to_string()]

@@ -15,41 +15,22 @@ use std::path::Path;
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use sha2::{Digest as _, Sha256};
 
-use super::cache::Stamp;
+use crate::state::{Kind, Name, Stamp};
 
 /// Bytes read at a time when hashing: small enough that a piece is still in the core's cache
 /// when it is hashed (a 1 MiB piece, larger than the L2 cache, halved throughput), large enough
 /// that a large file costs few system calls.
 const READ_PIECE: usize = 128 * 1024;
 
-/// What a name in a directory is, as far as the walk cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Dir,
-    File,
-    Symlink,
-    /// Sockets, fifos and devices: they cannot be sent in a build context.
-    Other,
-}
-
-impl Kind {
-    fn of(file_type: FileType) -> Option<Kind> {
-        Some(match file_type {
-            FileType::Directory => Kind::Dir,
-            FileType::RegularFile => Kind::File,
-            FileType::Symlink => Kind::Symlink,
-            FileType::Unknown => return None,
-            _ => Kind::Other,
-        })
-    }
-}
-
-/// One name in a directory listing, with its kind when the listing tells it (most file systems
-/// do; for the others the walk asks `fstatat`).
-#[derive(Debug)]
-pub(crate) struct Name {
-    pub(crate) name: CString,
-    pub(crate) kind: Option<Kind>,
+/// What a name's file type makes it for the walk; `None` when the listing does not tell.
+fn kind_of(file_type: FileType) -> Option<Kind> {
+    Some(match file_type {
+        FileType::Directory => Kind::Dir,
+        FileType::RegularFile => Kind::File,
+        FileType::Symlink => Kind::Symlink,
+        FileType::Unknown => return None,
+        _ => Kind::Other,
+    })
 }
 
 /// The metadata of one name in a directory.
@@ -65,7 +46,7 @@ impl Meta {
     #[allow(clippy::unnecessary_cast)]
     fn of(stat: &rfs::Stat) -> Meta {
         Meta {
-            kind: Kind::of(FileType::from_raw_mode(stat.st_mode as _)).unwrap_or(Kind::Other),
+            kind: kind_of(FileType::from_raw_mode(stat.st_mode as _)).unwrap_or(Kind::Other),
             stamp: Stamp::new(
                 stat.st_dev as u64,
                 stat.st_ino as u64,
@@ -116,7 +97,7 @@ impl Dir {
             if bytes != b"." && bytes != b".." {
                 names.push(Name {
                     name: name.to_owned(),
-                    kind: Kind::of(file_type),
+                    kind: kind_of(file_type),
                 });
             }
         };

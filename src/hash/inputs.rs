@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
-use super::cache::ContentCache;
 use super::dockerfile::{self, ContextReads, ContextSource, Dockerfile, ImageUse};
 use super::dockerignore::DockerIgnore;
 use super::entry::{Entry, EntryKind};
@@ -15,6 +14,7 @@ use super::walk::walk;
 use super::HashError;
 use crate::manifest::ImageSpec;
 use crate::names::{ImageName, ImageRef};
+use crate::state::ContentCache;
 
 /// Where the Dockerfile goes in the sent context when it lives outside the context directory.
 pub const OUTSIDE_DOCKERFILE: &str = ".fleet-images.Dockerfile";

@@ -1,8 +1,7 @@
 //! Reading and hashing what each image's build can see: `.dockerignore` and Dockerfile rules,
-//! one walk over the context, the content cache, the key, and the deterministic tar that sends
+//! one walk over the context (through the content cache in [`crate::state`]), the key, and the deterministic tar that sends
 //! exactly the hashed entries.
 
-pub mod cache;
 mod dir;
 pub mod dockerfile;
 pub mod dockerignore;
@@ -12,10 +11,13 @@ mod error;
 mod fuzz_tests;
 pub mod inputs;
 pub mod key;
+mod recorded;
 pub mod tarball;
 mod walk;
 
-pub use cache::ContentCache;
+/// The content cache the walk reads through; it is kept with the rest of the state in
+/// [`crate::state`].
+pub use crate::state::ContentCache;
 pub use entry::{Entry, EntryJson, EntryKind};
 pub use error::HashError;
 pub use inputs::{Base, ImageInputs};

@@ -7,10 +7,10 @@ use std::io::{self, Read, Write};
 
 use sha2::{Digest as _, Sha256};
 
-use super::cache::ContentCache;
 use super::dir::Dir;
 use super::entry::EntryKind;
 use super::inputs::{ImageInputs, OUTSIDE_DOCKERFILE};
+use crate::state::ContentCache;
 
 /// The mtime of every entry: a fixed date, so the same inputs give the same bytes. Not 0, since
 /// some tools reject timestamps before 1980.

@@ -15,13 +15,13 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use super::cache::ContentCache;
-use super::dir::{Dir, Kind, Name};
+use super::dir::Dir;
 use super::dockerfile::{ContextReads, ContextSource, SourceSet};
 use super::dockerignore::DockerIgnore;
 use super::entry::{Entry, EntryKind};
 use super::HashError;
 use crate::names::ImageName;
+use crate::state::{ContentCache, Kind, Name};
 
 /// How often a file that changes while it is read is read again before the walk gives up.
 const HASH_ATTEMPTS: usize = 3;

@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 
 use super::observation::Prepared;
 use crate::docker::{Engine, EngineError};
-use crate::plan::known_images::KnownImages;
+use crate::state::KnownImages;
 
 /// Finds the local image of each key: by its key tag in the image's repository (one inspect per
 /// image), else by the image id this machine last recorded for the key (an image built before

@@ -12,8 +12,8 @@ use crate::error::{Diagnostic, Exit};
 use crate::hash::ImageInputs;
 use crate::manifest::{ImageSpec, Manifest, ServiceImage, TestSpec};
 use crate::names::{ImageName, Key};
-use crate::plan::explain::Record;
 use crate::plan::{Plan, Status, Unplannable};
+use crate::state::Record;
 
 /// One selected image as observed.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use super::keys::dependency_keys;
 use super::observation::Prepared;
 use crate::error::Exit;
 use crate::names::{ImageName, Key};
-use crate::plan::explain::{self, Record, RecordInputs};
+use crate::state::{self, record, Record, RecordInputs};
 
 /// Makes the record of every keyed image whose key changed since the last record.
 pub fn make(state_dir: &Path, images: &mut [Prepared]) {
@@ -24,7 +24,7 @@ pub fn make(state_dir: &Path, images: &mut [Prepared]) {
         let (Some(key), Ok(inputs)) = (prepared.key, &prepared.inputs) else {
             continue;
         };
-        if explain::recorded_key(state_dir, &prepared.spec.name).as_deref()
+        if record::recorded_key(state_dir, &prepared.spec.name).as_deref()
             == Some(key.hex().as_str())
         {
             continue;
@@ -34,10 +34,11 @@ pub fn make(state_dir: &Path, images: &mut [Prepared]) {
         };
         let bases: Vec<(String, String)> =
             prepared.bases.iter().map(BaseIdentity::key_pair).collect();
-        let salt = salt.get_or_insert_with(|| explain::salt(state_dir));
+        let salt = salt.get_or_insert_with(|| state::salt(state_dir));
         prepared.record = Some(Record::new(
             &RecordInputs {
-                inputs,
+                entries: inputs.clone(),
+                dockerfile: &inputs.dockerfile_bytes,
                 key,
                 args: &prepared.spec.args,
                 bases: &bases,
@@ -61,6 +62,6 @@ pub fn to_save(images: &[Prepared]) -> Vec<(ImageName, Record)> {
 /// Saves each record (best effort: a record only helps explain).
 pub fn save(state_dir: &Path, records: &[(ImageName, Record)]) {
     for (name, record) in records {
-        explain::save(state_dir, name, record);
+        record::save(state_dir, name, record);
     }
 }

@@ -1,9 +1,7 @@
-//! Planning: a pure function from (manifest, keys, observations) to the list of decisions, and
-//! the record of inputs that `plan --explain` compares against, and the index of local images by
-//! key.
+//! Planning: a pure function from (manifest, keys, observations) to the list of decisions, the
+//! comparison of input records that `plan --explain` prints, and the CI waves. Writes no file.
 
 pub mod explain;
-pub mod known_images;
 mod model;
 mod planner;
 pub mod waves;

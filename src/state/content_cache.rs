@@ -7,7 +7,7 @@
 //!   opened or read: its files are stat'ed through the context root.
 //!
 //! Neither enters a key: a hit only saves reading what the metadata says was read before.
-//! Anything stamped within [`RACY_WINDOW_NS`] of now is not kept. Every record carries a
+//! Anything stamped within two seconds of now is not kept (see [`Stamp`]). Every record carries a
 //! checksum of its stamp and value: a record damaged on disk (one flipped byte) is a miss, and is
 //! dropped at the next save, instead of a wrong hash or a listing that leaves a file out.
 
@@ -19,9 +19,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::dir::{Kind, Name};
+use super::listing::{Kind, Name};
+use super::stamp::Stamp;
 
 const CONTENTS_FILE: &str = "content-cache-v3";
 const CONTENTS_MAGIC: &[u8; 8] = b"FICACHE3";
@@ -35,77 +35,6 @@ const OLD_FILES: [&str; 3] = ["content-cache-v1", "content-cache-v2", "listing-c
 const CHECK_BYTES: usize = 8;
 /// Entries older than this run and beyond this count are dropped when the cache is saved.
 const MAX_ENTRIES: usize = 2_000_000;
-/// A file or directory whose mtime or ctime is this close to now is not cached: it may still
-/// change within the timestamp's resolution without the metadata showing it (git's "racy clean"
-/// problem).
-const RACY_WINDOW_NS: i128 = 2_000_000_000;
-
-/// The metadata a cached hash or listing is valid for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-}
-
-impl Stamp {
-    const BYTES: usize = 8 + 8 + 8 + 16 + 16;
-
-    /// A stamp from a file's device, inode, size, and modification and change times (seconds
-    /// and nanoseconds).
-    pub fn new(dev: u64, ino: u64, size: u64, mtime: (i64, i64), ctime: (i64, i64)) -> Self {
-        let ns = |(s, n): (i64, i64)| s as i128 * 1_000_000_000 + n as i128;
-        Self {
-            dev,
-            ino,
-            size,
-            mtime_ns: ns(mtime),
-            ctime_ns: ns(ctime),
-        }
-    }
-
-    /// The file's size.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn id(&self) -> (u64, u64) {
-        (self.dev, self.ino)
-    }
-
-    /// Whether the file changed so recently that a change within the same timestamp tick would
-    /// not show.
-    fn racy(&self) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i128);
-        now - self.mtime_ns < RACY_WINDOW_NS || now - self.ctime_ns < RACY_WINDOW_NS
-    }
-
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.dev.to_le_bytes());
-        out.extend_from_slice(&self.ino.to_le_bytes());
-        out.extend_from_slice(&self.size.to_le_bytes());
-        out.extend_from_slice(&self.mtime_ns.to_le_bytes());
-        out.extend_from_slice(&self.ctime_ns.to_le_bytes());
-    }
-
-    /// Reads a stamp from the first [`Stamp::BYTES`] of `bytes`.
-    fn read(bytes: &[u8]) -> Option<Stamp> {
-        let u64_at = |i: usize| Some(u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?));
-        let i128_at = |i: usize| Some(i128::from_le_bytes(bytes.get(i..i + 16)?.try_into().ok()?));
-        Some(Stamp {
-            dev: u64_at(0)?,
-            ino: u64_at(8)?,
-            size: u64_at(16)?,
-            mtime_ns: i128_at(24)?,
-            ctime_ns: i128_at(40)?,
-        })
-    }
-}
-
 /// Hashes a (device, inode) pair. The keys come from the file system, not from someone choosing
 /// collisions, so SipHash's protection buys nothing; a multiply by the golden ratio spreads inode
 /// numbers into the high bits the table probes with, at a fraction of the cost.
