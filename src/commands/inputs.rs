@@ -6,8 +6,9 @@ use super::Failure;
 use crate::cli::args::InputsArgs;
 use crate::cli::Session;
 use crate::error::Exit;
-use crate::hash::{self, ContentCache, EntryKind};
+use crate::hash::{self, EntryKind};
 use crate::manifest;
+use crate::state::ContentCache;
 
 /// Runs `inputs`.
 pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {

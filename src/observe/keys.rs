@@ -171,6 +171,14 @@ mod tests {
     /// `a` builds from an external base, `b` on `a`, `c` on `b`; `d` stands alone on the base.
     /// Each context holds its Dockerfile; `missing` names images whose context is not created.
     fn fleet(dir: &Path, missing: &[&str]) -> (Vec<ImageSpec>, Vec<ReadResult>) {
+        let (manifest, read) = fleet_manifest(dir, missing);
+        (manifest.images, read)
+    }
+
+    fn fleet_manifest(
+        dir: &Path,
+        missing: &[&str],
+    ) -> (crate::manifest::Manifest, Vec<ReadResult>) {
         let manifest_text = "[images.a]\ncontext = \"a\"\n[images.b]\ncontext = \"b\"\ndepends_on = [\"a\"]\n[images.c]\ncontext = \"c\"\ndepends_on = [\"b\"]\n[images.d]\ncontext = \"d\"\n";
         for (name, from) in [
             ("a", BASE),
@@ -206,7 +214,7 @@ mod tests {
                     })
             })
             .collect();
-        (manifest.images, read)
+        (manifest, read)
     }
 
     fn base_ref() -> ImageRef {
@@ -337,5 +345,40 @@ mod tests {
         let (specs, read) = fleet(dir.path(), &[]);
         let keyed = key_all(specs, read, &identified(digest('1')), true);
         assert_eq!(keyed[1].plannable_key().ok(), keyed[1].key);
+    }
+
+    #[test]
+    fn the_plan_fails_with_the_worst_blocked_exit_and_keyed_commands_stop_at_the_first() {
+        use crate::observe::Observation;
+        use crate::plan::{plan, Observed, PlanOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let (manifest, read) = fleet_manifest(dir.path(), &["d"]);
+        let specs = manifest.images.clone();
+        let images = key_all(specs, read, &engine_failed(), true);
+        let observation = Observation::new(manifest, images, None);
+        let observed: Vec<Observed> = observation
+            .images
+            .iter()
+            .map(|p| Observed {
+                name: p.spec.name.clone(),
+                key: p.plannable_key(),
+                depends_on: p.spec.depends_on.clone(),
+                repository: p.spec.repository.clone(),
+                local: None,
+                remote: None,
+            })
+            .collect();
+        let plan = plan(&observed, PlanOptions::default());
+        // `a`, `b`, `c`: the engine failed on their base (3); `d`: its context is missing (2).
+        assert_eq!(plan.builds(), 0);
+        assert_eq!(
+            observation.blocked_exit(&plan),
+            Exit::BadInput.worst(Exit::Unavailable)
+        );
+        let Err(first) = observation.all_keyed() else {
+            panic!("no image is keyed");
+        };
+        assert_eq!(first.image().as_str(), "a");
+        assert_eq!(first.exit(), Exit::Unavailable);
     }
 }

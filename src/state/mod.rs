@@ -1,7 +1,7 @@
-//! Persistent state: everything the tool keeps in the state directory (`--state-dir`, default
-//! `.fleet-images/`) between runs. None of it enters a key or decides what is built; each piece
-//! only saves work or explains a change, so a missing or damaged file is read as empty, and a
-//! failed write is ignored.
+//! Persistent state: what the tool keeps in the state directory (`--state-dir`) between runs to
+//! save work or explain a change. None of it enters a key or decides what is built, so a missing
+//! or damaged file is read as empty, and a failed write is ignored. (Build logs, `logs/`, and
+//! deploy reports, `deploys/`, are outputs of a run, written by `execute/` and `deploy/`.)
 //!
 //! - the content cache (`content-cache-v3`, `listing-cache-v2`): file hashes and directory
 //!   listings by their [`Stamp`], read by the walk in `hash/`;
