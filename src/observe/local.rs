@@ -4,8 +4,10 @@ use std::path::Path;
 
 use futures_util::future::join_all;
 
+use super::error::ObserveRunError;
 use super::observation::Prepared;
 use crate::docker::{Engine, EngineError};
+use crate::error::Internal;
 use crate::state::KnownImages;
 
 /// Finds the local image of each key: by its key tag in the image's repository (one inspect per
@@ -15,8 +17,11 @@ pub async fn find_local(
     engine: &Engine,
     images: &mut [Prepared],
     state_dir: &Path,
-) -> Result<(), EngineError> {
-    let mut known = KnownImages::load(state_dir);
+) -> Result<(), ObserveRunError> {
+    let dir = state_dir.to_path_buf();
+    let known = tokio::task::spawn_blocking(move || KnownImages::load(&dir))
+        .await
+        .map_err(|e| Internal::from_join("reading the known images", e))?;
     let lookups = images
         .iter()
         .map(|prepared| find_one(engine, prepared, &known));
@@ -29,7 +34,15 @@ pub async fn find_local(
             prepared.local_tags = tags;
         }
     }
-    known.remember(state_dir, seen);
+    let dir = state_dir.to_path_buf();
+    // Written off the async workers; the caller awaits it before the observation ends.
+    let remembering = tokio::task::spawn_blocking(move || {
+        let mut known = known;
+        known.remember(&dir, seen)
+    });
+    remembering
+        .await
+        .map_err(|e| Internal::from_join("recording the known images", e))?;
     Ok(())
 }
 

@@ -90,8 +90,12 @@ pub async fn observe(
         .map_err(|e| Internal::from_join("asking the engine about base images", e))?;
     let (engine, identities) = engine_or_not(session, answered, options, &queries)?;
 
-    let mut images = keys::key_all(specs, read, &identities, options.engine_required);
-    records::make(&session.state_dir, &mut images);
+    let images = keys::key_all(specs, read, &identities, options.engine_required);
+    let state_dir = session.state_dir.clone();
+    // Reading the recorded keys is file work: off the async workers.
+    let mut images = tokio::task::spawn_blocking(move || records::make(&state_dir, images))
+        .await
+        .map_err(|e| Internal::from_join("making the input records", e))?;
     // Written while the engine is asked about keys; awaited before observation ends.
     let saving_records = options.save_records.then(|| {
         let (state_dir, records) = (session.state_dir.clone(), records::to_save(&images));

@@ -13,7 +13,7 @@ use crate::names::{ImageName, Key};
 use crate::state::{self, record, Record, RecordInputs};
 
 /// Makes the record of every keyed image whose key changed since the last record.
-pub fn make(state_dir: &Path, images: &mut [Prepared]) {
+pub fn make(state_dir: &Path, mut images: Vec<Prepared>) -> Vec<Prepared> {
     let keyed: HashMap<ImageName, Result<Key, Exit>> = images
         .iter()
         .map(|p| (p.spec.name.clone(), p.key.ok_or(Exit::BadInput)))
@@ -49,6 +49,7 @@ pub fn make(state_dir: &Path, images: &mut [Prepared]) {
             salt,
         ));
     }
+    images
 }
 
 /// The records to save, taken out of the observation's images.
