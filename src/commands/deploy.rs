@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::prepare::{observe_keys, Observation};
-use super::{push, Failure};
+use super::{registry, Failure};
 use crate::cli::args::{DeployArgs, DeployOptions as DeployFlags};
 use crate::cli::Session;
 use crate::deploy::{self, AwsEcs, DeployOptions, DeployRequest, PollSettings};
@@ -161,15 +161,14 @@ pub async fn run(session: &Session, args: DeployArgs) -> Result<Exit, Failure> {
         Ok(observation) => observation,
         Err(exit) => return Ok(exit),
     };
-    let registry = push::connect(&observation).await?;
-    let digests = push::lookup(&registry, &observation).await?;
+    let registry = registry::connect(&observation).await?;
+    let digests = registry::lookup(&registry, &observation).await?;
     let (exit, report) = run_deploy(session, &registry, &observation, &digests, options).await;
-    if let Some(path) = &args.json_out {
-        let value = serde_json::json!({ "deploy": report, "exit_code": exit.code() });
-        if let Err(error) = crate::execute::outcome::write_json(path, &value) {
-            crate::errln!("error: cannot write {}: {error}", path.display());
-            return Ok(exit.worst(Exit::BadInput));
+    Ok(match &args.json_out {
+        Some(path) => {
+            let value = serde_json::json!({ "deploy": report, "exit_code": exit.code() });
+            super::write_json_out(path, &value, exit)
         }
-    }
-    Ok(exit)
+        None => exit,
+    })
 }

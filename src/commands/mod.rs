@@ -1,5 +1,6 @@
 //! The subcommands. Each file is wiring: load, hash, observe, plan, execute, report.
 
+mod boundary;
 mod build;
 mod check;
 mod deploy;
@@ -8,13 +9,20 @@ mod inputs;
 mod plan;
 mod prepare;
 mod push;
+mod registry;
 mod release;
 mod rollback;
 mod test;
 
+use std::future::Future;
+use std::path::Path;
+
 use crate::cli::args::Command;
 use crate::cli::{Cli, Session};
 use crate::error::{Diagnostic, Exit};
+use crate::execute::moving_tags;
+use crate::names::Tag;
+use crate::report::summary::{self, Console, Summary};
 
 /// A command's failure: any subsystem's error, rendered by `main`.
 pub type Failure = Box<dyn Diagnostic + Send + Sync>;
@@ -79,33 +87,70 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
 async fn until_interrupted(
     session: &Session,
     json_out: Option<std::path::PathBuf>,
-    work: impl std::future::Future<Output = Result<Exit, Failure>>,
+    work: impl Future<Output = Result<Exit, Failure>>,
 ) -> Result<Exit, Failure> {
+    let keep_going = || moving_tags::being_written() || crate::cli::signal::settling();
+    match unless_interrupted(work, keep_going).await {
+        Some(done) => done,
+        None => Ok(summary::interrupted(
+            session.reporter.as_ref(),
+            "interrupted: the run was cancelled; nothing was left half-changed",
+            json_out.as_deref(),
+        )),
+    }
+}
+
+/// `work`'s output, or `None` when the run was interrupted while `keep_going` said the work may
+/// be dropped.
+async fn unless_interrupted<T>(
+    work: impl Future<Output = T>,
+    keep_going: impl Fn() -> bool,
+) -> Option<T> {
     tokio::pin!(work);
     loop {
         tokio::select! {
-            done = &mut work => return done,
+            done = &mut work => return Some(done),
             _ = crate::cli::signal::interrupted() => {
-                if !push::moving_tags_being_written() && !crate::cli::signal::settling() {
-                    break;
+                if !keep_going() {
+                    return None;
                 }
             }
         }
     }
-    session.reporter.finish();
-    crate::errln!("interrupted: the run was cancelled; nothing was left half-changed");
-    if let Some(path) = json_out {
-        let value = serde_json::json!({
-            "images": [],
-            "deploy": null,
-            "interrupted": true,
-            "exit_code": Exit::Interrupted.code(),
-        });
-        if let Err(error) = crate::execute::outcome::write_json(&path, &value) {
+}
+
+/// Prints a finished run's summary, writes `--json-out` and the step summary; returns the exit
+/// code (see [`summary::finish`]).
+fn report(session: &Session, summary: Summary<'_>, exit: Exit) -> Exit {
+    let console = Console {
+        reporter: session.reporter.as_ref(),
+        quiet: session.quiet,
+        json_progress: session.json_progress,
+    };
+    summary::finish(console, summary, exit)
+}
+
+/// Writes a `--json-out` that is not an image summary (`deploy`, `rollback`); exit 2 when it
+/// cannot be written.
+fn write_json_out(path: &Path, value: &serde_json::Value, exit: Exit) -> Exit {
+    match summary::write_json(path, value) {
+        Ok(()) => exit,
+        Err(error) => {
             crate::errln!("error: cannot write {}: {error}", path.display());
+            exit.worst(Exit::BadInput)
         }
     }
-    Ok(Exit::Interrupted)
+}
+
+/// Parses `--tag` values.
+fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, Failure> {
+    let mut out = Vec::new();
+    for text in tags {
+        out.push(text.parse::<Tag>().map_err(|e| ArgumentError {
+            message: format!("--tag {text}: {e}"),
+        })?);
+    }
+    Ok(out)
 }
 
 /// Checks, before any work, that what the run will write can be written: `--json-out` (a file in

@@ -4,12 +4,15 @@
 //! `build --push --deploy` run. It builds and pushes nothing.
 
 use super::prepare::observe_keys;
-use super::{deploy, push, Failure};
+use super::{deploy, parse_tags, registry, report, Failure};
 use crate::cli::args::ReleaseArgs;
 use crate::cli::Session;
 use crate::error::{Diagnostic, Exit};
+use crate::execute::moving_tags::{self, Tagging};
 use crate::execute::{ImageResult, Outcome};
+use crate::manifest::ImageSpec;
 use crate::names::ImageName;
+use crate::report::summary::Summary;
 use crate::report::{Event, Level};
 
 /// Keys that are not in the registry: exit 1, nothing moved.
@@ -39,14 +42,14 @@ impl Diagnostic for MissingKeys {
 
 /// Runs `release`.
 pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> {
-    let extra_tags = push::parse_tags(&args.push_options.tags)?;
+    let extra_tags = parse_tags(&args.push_options.tags)?;
     deploy::parse_timeout(&args.deploy_options.timeout)?;
     let observation = match observe_keys(session, &args.select.images).await? {
         Ok(observation) => observation,
         Err(exit) => return Ok(exit),
     };
-    let registry = push::connect(&observation).await?;
-    let remote = push::lookup(&registry, &observation).await?;
+    let registry = registry::connect(&observation).await?;
+    let remote = registry::lookup(&registry, &observation).await?;
 
     let mut results = Vec::new();
     let mut missing = Vec::new();
@@ -85,14 +88,13 @@ pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> 
             // The reporter says `error: ` itself.
             text: text.strip_prefix("error: ").unwrap_or(&text),
         });
-        return Ok(super::build::finish(
-            session,
-            "fleet-images release",
-            &results,
-            None,
-            args.push_options.json_out.as_deref(),
-            Exit::Failed,
-        ));
+        let summary = Summary {
+            title: "fleet-images release",
+            results: &results,
+            deploy: None,
+            json_out: args.push_options.json_out.as_deref(),
+        };
+        return Ok(report(session, summary, Exit::Failed));
     }
     if args.dry_run {
         for result in &results {
@@ -121,44 +123,39 @@ pub async fn run(session: &Session, args: ReleaseArgs) -> Result<Exit, Failure> 
         return Ok(Exit::Success);
     }
 
-    let mut exit = push::write_moving_tags_interruptible(
-        session,
-        &registry,
-        &observation,
-        &mut results,
-        &extra_tags,
-    )
-    .await;
-    let mut deploy_json = None;
-    if args.deploy {
-        if exit == Exit::Success {
-            let (deploy_exit, json) = deploy::deploy_results(
-                session,
-                &registry,
-                &observation,
-                &results,
-                &args.deploy_options,
-            )
-            .await;
-            exit = exit.worst(deploy_exit);
-            deploy_json = json;
-        } else {
-            session.reporter.event(Event::Note {
-                subject: "",
-                level: Level::Warn,
-                text: "not deploying: not every moving tag could be written",
-            });
-            // Said in --json-out too: `null` would read as "no deploy asked".
-            deploy_json =
-                Some(serde_json::json!({ "skipped": "not every moving tag could be written" }));
-        }
-    }
-    Ok(super::build::finish(
-        session,
-        "fleet-images release",
-        &results,
-        deploy_json,
-        args.push_options.json_out.as_deref(),
-        exit,
-    ))
+    let specs: Vec<&ImageSpec> = observation.images.iter().map(|p| &p.spec).collect();
+    let tagging = Tagging {
+        registry: &registry,
+        reporter: &session.reporter,
+        specs: &specs,
+        extra: &extra_tags,
+    };
+    let exit = moving_tags::write_interruptible(&tagging, &mut results).await;
+    let (exit, deploy_json) = if args.deploy {
+        let results = &results;
+        crate::execute::deploy::hand_off(
+            exit,
+            &session.reporter,
+            "not every moving tag could be written",
+            || {
+                deploy::deploy_results(
+                    session,
+                    &registry,
+                    &observation,
+                    results,
+                    &args.deploy_options,
+                )
+            },
+        )
+        .await
+    } else {
+        (exit, None)
+    };
+    let summary = Summary {
+        title: "fleet-images release",
+        results: &results,
+        deploy: deploy_json,
+        json_out: args.push_options.json_out.as_deref(),
+    };
+    Ok(report(session, summary, exit))
 }

@@ -58,7 +58,8 @@ impl PushLimits {
 /// A connected engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    pub(crate) docker: Docker,
+    /// bollard's client: used by this module's files only, never outside `src/docker/`.
+    pub(super) docker: Docker,
     endpoint: Endpoint,
     /// Keeps an `ssh://` engine's local socket served while any clone of the engine lives.
     _bridge: Option<Arc<SshBridge>>,
@@ -111,12 +112,32 @@ impl std::fmt::Debug for EngineCredentials {
 }
 
 impl EngineCredentials {
-    pub(crate) fn to_bollard(&self) -> bollard::auth::DockerCredentials {
+    pub(super) fn to_bollard(&self) -> bollard::auth::DockerCredentials {
         bollard::auth::DockerCredentials {
             username: Some(self.username.clone()),
             password: Some(self.password.expose().to_string()),
             serveraddress: Some(self.server.clone()),
             ..Default::default()
+        }
+    }
+}
+
+/// Why the engine could not read a manifest from a registry (`GET /distribution/{name}/json`):
+/// the registry's answer relayed by the engine, or the engine's own failure. bollard's error stays
+/// inside; its text and cause are the same.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct RegistryAnswer(#[from] bollard::errors::Error);
+
+impl RegistryAnswer {
+    /// The HTTP status the engine answered with; `None` when it did not answer (connection lost,
+    /// timeout).
+    pub fn status(&self) -> Option<u16> {
+        match &self.0 {
+            bollard::errors::Error::DockerResponseServerError { status_code, .. } => {
+                Some(*status_code)
+            }
+            _ => None,
         }
     }
 }
@@ -292,7 +313,7 @@ impl Engine {
         &self,
         reference: &ImageRef,
         credentials: Option<&EngineCredentials>,
-    ) -> Result<Digest, bollard::errors::Error> {
+    ) -> Result<Digest, RegistryAnswer> {
         let inspect = self
             .docker
             .inspect_registry_image(
@@ -304,10 +325,12 @@ impl Engine {
             .descriptor
             .digest
             .and_then(|d| d.parse().ok())
-            .ok_or(bollard::errors::Error::DockerResponseServerError {
-                status_code: 502,
-                message: "the registry answered without a digest".into(),
-            })
+            .ok_or(RegistryAnswer(
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 502,
+                    message: "the registry answered without a digest".into(),
+                },
+            ))
     }
 
     /// Adds `repository:tag` to a local image.
