@@ -143,6 +143,8 @@ pub async fn run(
     results
 }
 
+/// Builds one image: its output logged and reported line by line, then its moving tags applied
+/// (on success) or its failure explained with the log's last lines.
 async fn build_one(
     engine: &impl ImageEngine,
     job: BuildJob,
@@ -160,123 +162,144 @@ async fn build_one(
     let log = Arc::new(Mutex::new(
         Log::create(&settings.state_dir, name.as_str()).await,
     ));
-    let tag = local_ref(&job.spec, &job.key);
-    let request = BuildRequest {
-        inputs: job.inputs.clone(),
-        key: job.key,
-        args: build_args(&job.spec, &refs),
-        target: job.spec.target.clone(),
-        platform: job.spec.platform.clone(),
-        labels: settings.labels.clone(),
-        tag: tag.clone(),
-        no_cache: settings.no_cache,
-        pull: settings.pull,
-        credentials: settings.credentials.clone(),
-        builder: settings.builder,
-        cache_from: settings.cache_from.get(&name).cloned().unwrap_or_default(),
-        inline_cache: settings.inline_cache,
-    };
+    let request = request(&job, &refs, settings);
     let outcome = {
         let log = log.clone();
         let reporter = reporter.clone();
         let subject = subject.clone();
-        engine
-            .build(
-                request,
-                Box::new(move |line: BuildLine<'_>| match line {
-                    BuildLine::Step(text) => {
-                        log.lock().expect("log lock").line(text);
-                        reporter.event(Event::Step {
-                            subject: &subject,
-                            text,
-                        });
-                    }
-                    BuildLine::Output(text) => {
-                        log.lock().expect("log lock").line(text);
-                        reporter.event(Event::Line {
-                            subject: &subject,
-                            text,
-                        });
-                    }
-                }),
-            )
-            .await
+        let on_line = move |line: BuildLine<'_>| {
+            let text = match line {
+                BuildLine::Step(text) | BuildLine::Output(text) => text,
+            };
+            log.lock().expect("log lock").line(text);
+            reporter.event(match line {
+                BuildLine::Step(_) => Event::Step {
+                    subject: &subject,
+                    text,
+                },
+                BuildLine::Output(_) => Event::Line {
+                    subject: &subject,
+                    text,
+                },
+            });
+        };
+        engine.build(request, Box::new(on_line)).await
     };
     // Every line in the file before the result names it (the lock is not held across the wait).
     let closed = log.lock().expect("log lock").close();
     closed.await;
-    let mut result = ImageResult::new(name.clone(), Some(job.key), Outcome::Built);
+    let mut result = ImageResult::new(name, Some(job.key), Outcome::Built);
     result.duration = started.elapsed();
     match outcome {
-        Ok(id) => {
-            result.tags.push(tag);
-            for moving in job.spec.tags.iter().chain(&settings.extra_tags) {
-                match engine
-                    .tag(&id, job.spec.repository.as_str(), moving.as_str())
-                    .await
-                {
-                    Ok(()) => result
-                        .tags
-                        .push(format!("{}:{moving}", job.spec.repository)),
-                    Err(error) => reporter.event(Event::Note {
-                        subject: &subject,
-                        level: Level::Warn,
-                        text: &render(&error),
-                    }),
-                }
-            }
-            result.image_id = Some(id);
-            reporter.event(Event::Finished {
-                subject: &subject,
-                ok: true,
-                summary: &format!("built {}", job.key.short()),
-                duration: result.duration,
-            });
-        }
-        Err(mut error) => {
+        Ok(id) => built(engine, &job, settings, &reporter, id, &mut result).await,
+        Err(error) => {
             let log = log.lock().expect("log lock");
-            // BuildKit says which output is the failing step's; parallel stages interleave in
-            // the log, so that output is quoted rather than the log's last lines.
-            let mut tail = log.tail();
-            let mut heading = match log.path() {
-                Some(path) => format!("last lines of the log ({})", path.display()),
-                None => "last lines of the build (its log file could not be created)".to_owned(),
-            };
-            if let EngineError::Build {
-                log: path, output, ..
-            } = &mut error
-            {
-                *path = log.path().map(std::path::Path::to_path_buf);
-                if !output.is_empty() {
-                    tail = output.clone();
-                    heading = "output of the failing step".to_owned();
-                }
-            }
-            let text = render(&error);
-            let mut detail = text.clone();
-            if !tail.is_empty() {
-                detail.push_str(&format!("\n  {heading}:"));
-                for line in &tail {
-                    detail.push_str(&format!("\n    {line}"));
-                }
-            }
-            reporter.event(Event::Note {
-                subject: &subject,
-                level: Level::Error,
-                text: &detail,
-            });
-            reporter.event(Event::Finished {
-                subject: &subject,
-                ok: false,
-                summary: &format!("failed after {}", format_duration(result.duration)),
-                duration: result.duration,
-            });
-            result.outcome = Outcome::Failed;
-            result.error = Some(text);
-            result.exit = Some(crate::error::Diagnostic::exit(&error));
+            failed(&log, error, &reporter, &mut result);
         }
     }
     result
+}
+
+/// What the engine is asked to build for `job`.
+fn request(
+    job: &BuildJob,
+    refs: &BTreeMap<ImageName, String>,
+    settings: &BuildSettings,
+) -> BuildRequest {
+    BuildRequest {
+        inputs: job.inputs.clone(),
+        key: job.key,
+        args: build_args(&job.spec, refs),
+        target: job.spec.target.clone(),
+        platform: job.spec.platform.clone(),
+        labels: settings.labels.clone(),
+        tag: local_ref(&job.spec, &job.key),
+        no_cache: settings.no_cache,
+        pull: settings.pull,
+        credentials: settings.credentials.clone(),
+        builder: settings.builder,
+        cache_from: settings
+            .cache_from
+            .get(&job.spec.name)
+            .cloned()
+            .unwrap_or_default(),
+        inline_cache: settings.inline_cache,
+    }
+}
+
+/// A build that succeeded: its key tag recorded, its moving tags applied locally (a tag that
+/// cannot be applied is a warning: the registry's moving tags are what a deploy reads).
+async fn built(
+    engine: &impl ImageEngine,
+    job: &BuildJob,
+    settings: &BuildSettings,
+    reporter: &SharedReporter,
+    id: String,
+    result: &mut ImageResult,
+) {
+    let subject = job.spec.name.as_str();
+    result.tags.push(local_ref(&job.spec, &job.key));
+    let repository = job.spec.repository.as_str();
+    for moving in job.spec.tags.iter().chain(&settings.extra_tags) {
+        match engine.tag(&id, repository, moving.as_str()).await {
+            Ok(()) => result.tags.push(format!("{repository}:{moving}")),
+            Err(error) => reporter.event(Event::Note {
+                subject,
+                level: Level::Warn,
+                text: &render(&error),
+            }),
+        }
+    }
+    result.image_id = Some(id);
+    reporter.event(Event::Finished {
+        subject,
+        ok: true,
+        summary: &format!("built {}", job.key.short()),
+        duration: result.duration,
+    });
+}
+
+/// A build that failed: the error reported with the failing step's output (BuildKit says which
+/// it is; parallel stages interleave in the log) or else the log's last lines.
+fn failed(log: &Log, mut error: EngineError, reporter: &SharedReporter, result: &mut ImageResult) {
+    let subject = result.name.to_string();
+    let mut tail = log.tail();
+    let mut heading = match log.path() {
+        Some(path) => format!("last lines of the log ({})", path.display()),
+        None => "last lines of the build (its log file could not be created)".to_owned(),
+    };
+    if let EngineError::Build {
+        log: path, output, ..
+    } = &mut error
+    {
+        *path = log.path().map(std::path::Path::to_path_buf);
+        if !output.is_empty() {
+            tail = output.clone();
+            heading = "output of the failing step".to_owned();
+        }
+    }
+    let text = render(&error);
+    let mut detail = text.clone();
+    if !tail.is_empty() {
+        detail.push_str(&format!("\n  {heading}:"));
+        for line in &tail {
+            detail.push_str(&format!("\n    {line}"));
+        }
+    }
+    reporter.event(Event::Note {
+        subject: &subject,
+        level: Level::Error,
+        text: &detail,
+    });
+    reporter.event(Event::Finished {
+        subject: &subject,
+        ok: false,
+        summary: &format!("failed after {}", format_duration(result.duration)),
+        duration: result.duration,
+    });
+    result.outcome = Outcome::Failed;
+    result.error = Some(text);
+    result.exit = Some(crate::error::Diagnostic::exit(&error));
 }
 
 /// The args an image is built with: the manifest's, plus `<DEP>_IMAGE` for each dependency.

@@ -543,3 +543,28 @@ async fn the_builder_is_asked_only_when_something_is_built() {
     let chosen = builder::choose(&classic, &reporter, Some(Builder::BuildKit), &fleet.images).await;
     assert_eq!(chosen.unwrap(), Builder::BuildKit);
 }
+
+#[tokio::test]
+async fn a_failed_build_quotes_its_log_and_names_the_file() {
+    let fleet = fleet();
+    let engine = FakeEngine {
+        fail_build: vec!["d"],
+        ..Default::default()
+    };
+    let (results, _, recorder) = execute(&fleet, &engine, None, &fleet.options()).await;
+    let log = fleet.state.join("logs").join("d.log");
+    // The file holds every line the build printed by the time the result is reported.
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "Step 1/1 : FROM scratch\nbuilding\n"
+    );
+    assert!(recorder.said(&format!(
+        "last lines of the log ({}):\n    Step 1/1 : FROM scratch\n    building",
+        log.display()
+    )));
+    assert!(recorder.said("d: failed after"));
+    assert_eq!(
+        results[3].error.as_deref().map(|e| e.lines().next().unwrap()),
+        Some("error: build of `d` failed at `Step 1/1 : RUN false`: The command '/bin/sh -c false' returned a non-zero code: 1")
+    );
+}
