@@ -1,9 +1,12 @@
 //! The subcommands. Each file is wiring: load, hash, observe, plan, execute, report.
 
+mod arguments;
 mod boundary;
 mod build;
 mod check;
 mod deploy;
+mod failure;
+mod finish;
 mod hash;
 mod inputs;
 mod plan;
@@ -14,24 +17,14 @@ mod release;
 mod rollback;
 mod test;
 
-use std::future::Future;
-use std::path::Path;
-
 use crate::cli::args::Command;
 use crate::cli::{Cli, Session};
-use crate::error::{Diagnostic, Exit};
-use crate::execute::moving_tags;
-use crate::names::Tag;
-use crate::report::summary::{self, Console, Summary};
+use crate::error::Exit;
 
-/// A command's failure: any subsystem's error, rendered by `main`.
-pub type Failure = Box<dyn Diagnostic + Send + Sync>;
-
-impl<E: Diagnostic + Send + Sync + 'static> From<E> for Box<dyn Diagnostic + Send + Sync> {
-    fn from(error: E) -> Self {
-        Box::new(error)
-    }
-}
+use arguments::parse_tags;
+pub use arguments::ArgumentError;
+pub use failure::Failure;
+use finish::{report, unless_interrupted, until_interrupted, write_json_out};
 
 /// Runs the command the command line names. `Ok` carries the exit code of a run that went to its
 /// end (possibly with failed images); `Err` a failure that stopped it.
@@ -77,80 +70,6 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     };
     session.reporter.finish();
     result
-}
-
-/// Runs a command's work until it ends or the run is interrupted (Ctrl+C, or SIGTERM as CI
-/// runners send). An interruption drops the work, except while a phase that stops by itself is
-/// under way (moving tags put back, a deploy's wait): that phase ends the work with exit 130.
-/// Either way `--json-out` is written, so that an older file never stays in place looking
-/// current.
-async fn until_interrupted(
-    session: &Session,
-    json_out: Option<std::path::PathBuf>,
-    work: impl Future<Output = Result<Exit, Failure>>,
-) -> Result<Exit, Failure> {
-    let keep_going = || moving_tags::being_written() || crate::cli::signal::settling();
-    match unless_interrupted(work, keep_going).await {
-        Some(done) => done,
-        None => Ok(summary::interrupted(
-            session.reporter.as_ref(),
-            "interrupted: the run was cancelled; nothing was left half-changed",
-            json_out.as_deref(),
-        )),
-    }
-}
-
-/// `work`'s output, or `None` when the run was interrupted while `keep_going` said the work may
-/// be dropped.
-async fn unless_interrupted<T>(
-    work: impl Future<Output = T>,
-    keep_going: impl Fn() -> bool,
-) -> Option<T> {
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            done = &mut work => return Some(done),
-            _ = crate::cli::signal::interrupted() => {
-                if !keep_going() {
-                    return None;
-                }
-            }
-        }
-    }
-}
-
-/// Prints a finished run's summary, writes `--json-out` and the step summary; returns the exit
-/// code (see [`summary::finish`]).
-fn report(session: &Session, summary: Summary<'_>, exit: Exit) -> Exit {
-    let console = Console {
-        reporter: session.reporter.as_ref(),
-        quiet: session.quiet,
-        json_progress: session.json_progress,
-    };
-    summary::finish(console, summary, exit)
-}
-
-/// Writes a `--json-out` that is not an image summary (`deploy`, `rollback`); exit 2 when it
-/// cannot be written.
-fn write_json_out(path: &Path, value: &serde_json::Value, exit: Exit) -> Exit {
-    match summary::write_json(path, value) {
-        Ok(()) => exit,
-        Err(error) => {
-            crate::errln!("error: cannot write {}: {error}", path.display());
-            exit.worst(Exit::BadInput)
-        }
-    }
-}
-
-/// Parses `--tag` values.
-fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, Failure> {
-    let mut out = Vec::new();
-    for text in tags {
-        out.push(text.parse::<Tag>().map_err(|e| ArgumentError {
-            message: format!("--tag {text}: {e}"),
-        })?);
-    }
-    Ok(out)
 }
 
 /// Checks, before any work, that what the run will write can be written: `--json-out` (a file in
@@ -217,18 +136,4 @@ fn check_outputs(cli: &Cli) -> Result<(), ArgumentError> {
         }
     }
     Ok(())
-}
-
-/// A command-line value that does not parse (beyond what clap checks).
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct ArgumentError {
-    /// What is wrong and how to write it.
-    pub message: String,
-}
-
-impl Diagnostic for ArgumentError {
-    fn exit(&self) -> Exit {
-        Exit::BadInput
-    }
 }

@@ -13,10 +13,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::builder::{refusal, Builder};
+use super::builder::Builder;
 use super::buildkit::{BuildLine, Progress};
 use super::cache::{self, Pulled};
 use super::engine::{Engine, EngineCredentials, KEY_LABEL, NAME_LABEL};
+use super::refusal::refusal;
 use super::EngineError;
 use crate::hash::{tarball, ImageInputs};
 use crate::names::{Key, Platform};

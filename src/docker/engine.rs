@@ -10,6 +10,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::endpoint::{self, Endpoint, EndpointError};
+use super::registry_answer::RegistryAnswer;
 use super::ssh::{self, SshBridge, SshTarget};
 use super::EngineError;
 use crate::names::{Digest, ImageRef, Key};
@@ -118,26 +119,6 @@ impl EngineCredentials {
             password: Some(self.password.expose().to_string()),
             serveraddress: Some(self.server.clone()),
             ..Default::default()
-        }
-    }
-}
-
-/// Why the engine could not read a manifest from a registry (`GET /distribution/{name}/json`):
-/// the registry's answer relayed by the engine, or the engine's own failure. bollard's error stays
-/// inside; its text and cause are the same.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct RegistryAnswer(#[from] bollard::errors::Error);
-
-impl RegistryAnswer {
-    /// The HTTP status the engine answered with; `None` when it did not answer (connection lost,
-    /// timeout).
-    pub fn status(&self) -> Option<u16> {
-        match &self.0 {
-            bollard::errors::Error::DockerResponseServerError { status_code, .. } => {
-                Some(*status_code)
-            }
-            _ => None,
         }
     }
 }
@@ -325,7 +306,7 @@ impl Engine {
             .descriptor
             .digest
             .and_then(|d| d.parse().ok())
-            .ok_or(RegistryAnswer(
+            .ok_or(RegistryAnswer::from(
                 bollard::errors::Error::DockerResponseServerError {
                     status_code: 502,
                     message: "the registry answered without a digest".into(),

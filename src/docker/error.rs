@@ -80,7 +80,7 @@ pub enum EngineError {
         arg: Option<String>,
         /// Why the registry did not answer.
         #[source]
-        source: Option<super::RegistryAnswer>,
+        source: Option<super::registry_answer::RegistryAnswer>,
     },
     /// A push failed.
     #[error("push of `{reference}` failed: {message}")]
@@ -209,7 +209,7 @@ mod tests {
             image: "a".parse().unwrap(),
             reference: "registry.example.com/base:1".into(),
             arg: None,
-            source: source.map(super::super::RegistryAnswer::from),
+            source: source.map(super::super::registry_answer::RegistryAnswer::from),
         }
     }
 

@@ -205,6 +205,6 @@ impl ImageEngine for FakeEngine {
             buildkit: !self.classic_only,
             heredocs: true,
         };
-        super::builder::refusal(inputs, builder, capabilities, |_| Ok(()))
+        super::refusal::refusal(inputs, builder, capabilities, |_| Ok(()))
     }
 }

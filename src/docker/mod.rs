@@ -17,6 +17,8 @@ pub(crate) mod fake;
 mod image_config;
 mod images;
 mod network;
+mod refusal;
+mod registry_answer;
 pub mod ssh;
 
 pub use build::{build, check_dockerfile, BuildRequest};
@@ -27,10 +29,9 @@ pub use containers::{
     Container, ContainerRequest, ContainerStatus, FileContent, PathInfo, PathKind, TEST_LABEL,
 };
 pub use endpoint::{ChosenBy, Endpoint, EndpointError};
-pub use engine::{
-    Engine, EngineCredentials, ImageDetails, Pushed, RegistryAnswer, KEY_LABEL, NAME_LABEL,
-};
+pub use engine::{Engine, EngineCredentials, ImageDetails, Pushed, KEY_LABEL, NAME_LABEL};
 pub use error::EngineError;
 pub use image_config::ImageConfig;
 pub use images::{ImageEngine, OnLine};
 pub use network::Network;
+pub use registry_answer::RegistryAnswer;

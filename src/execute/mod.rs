@@ -10,6 +10,7 @@
 pub mod builder;
 pub mod builds;
 pub mod deploy;
+mod executed;
 pub mod labels;
 mod logs;
 pub mod moving_tags;
@@ -20,5 +21,6 @@ pub mod run;
 mod tests;
 
 pub use crate::report::outcome::{ImageResult, Outcome};
+pub use executed::Executed;
 pub use planned::Planned;
-pub use run::{Executed, Run, RunOptions};
+pub use run::{Run, RunOptions};

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 
+use super::executed::Executed;
 use super::moving_tags::{self, Tagging};
 use super::planned::{find, Planned};
-use super::run::Executed;
 use crate::docker::{EngineCredentials, EngineError, ImageEngine, Pushed};
 use crate::error::{render, Diagnostic, Exit};
 use crate::manifest::ImageSpec;

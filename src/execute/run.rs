@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use super::builds::{self, local_ref, BuildJob, BuildSettings};
+use super::executed::Executed;
 use super::moving_tags::{self, Tagging};
 use super::planned::{moving_tags, Planned};
 use super::push::{push_keys, Pushes};
@@ -51,15 +52,6 @@ pub struct Run<'a, E, R> {
     pub reporter: &'a SharedReporter,
     /// The command line's choices.
     pub options: &'a RunOptions,
-}
-
-/// What a run did.
-#[derive(Debug)]
-pub struct Executed {
-    /// One result per planned image, in the plan's (dependency) order.
-    pub results: Vec<ImageResult>,
-    /// The worst exit code its steps called for.
-    pub exit: Exit,
 }
 
 /// What the steps before the builds gather.
