@@ -411,34 +411,7 @@ impl Engine {
                             .and_then(|d| d.parse::<Digest>().ok());
                     }
                 }
-                Err(error) => {
-                    let message = match &error {
-                        bollard::errors::Error::DockerStreamError { error } => error.clone(),
-                        bollard::errors::Error::DockerResponseServerError { message, .. } => {
-                            message.clone()
-                        }
-                        // Not the registry's answer relayed by the engine: the engine itself was
-                        // lost (it died, or its connection broke mid-push).
-                        _ => {
-                            return Err(EngineError::Api {
-                                action: format!(
-                                    "push `{reference}` (the connection to the engine broke)"
-                                ),
-                                source: error,
-                            })
-                        }
-                    };
-                    let lower = message.to_ascii_lowercase();
-                    let auth = lower.contains("unauthorized")
-                        || lower.contains("authentication required")
-                        || lower.contains("no basic auth credentials")
-                        || lower.contains("denied");
-                    return Err(EngineError::Push {
-                        reference,
-                        message,
-                        auth,
-                    });
-                }
+                Err(error) => return Err(push_failure(error, reference)),
             }
         }
         match digest {
@@ -452,5 +425,31 @@ impl Engine {
                 auth: false,
             }),
         }
+    }
+}
+
+/// A push's stream error: the registry's answer relayed by the engine ([`EngineError::Push`],
+/// `auth` when it refused the login), or the engine itself lost (it died, or its connection broke
+/// mid-push).
+fn push_failure(error: bollard::errors::Error, reference: String) -> EngineError {
+    let message = match error {
+        bollard::errors::Error::DockerStreamError { error } => error,
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+        lost => {
+            return EngineError::Api {
+                action: format!("push `{reference}` (the connection to the engine broke)"),
+                source: lost,
+            }
+        }
+    };
+    let lower = message.to_ascii_lowercase();
+    let auth = lower.contains("unauthorized")
+        || lower.contains("authentication required")
+        || lower.contains("no basic auth credentials")
+        || lower.contains("denied");
+    EngineError::Push {
+        reference,
+        message,
+        auth,
     }
 }
