@@ -147,3 +147,88 @@ pub fn write_json(path: &Path, value: &serde_json::Value) -> std::io::Result<()>
     let text = serde_json::to_string_pretty(value).expect("a JSON value serializes");
     std::fs::write(path, text + "\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::names::Key;
+    use crate::report::{NullReporter, Outcome};
+
+    fn results() -> Vec<ImageResult> {
+        let mut built = ImageResult::new(
+            "agent".parse().unwrap(),
+            Some(Key::from_bytes([1; 32])),
+            Outcome::Pushed,
+        );
+        built.digest = Some(format!("sha256:{}", "ab".repeat(32)).parse().unwrap());
+        built.duration = Duration::from_millis(1500);
+        let mut failed = ImageResult::new("web".parse().unwrap(), None, Outcome::Failed);
+        failed.error = Some("error: build of `web` failed\n  hint: see the log".into());
+        vec![built, failed]
+    }
+
+    #[test]
+    fn the_table_shows_one_row_per_image_with_the_first_line_of_an_error() {
+        let table = table(&results());
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "IMAGE  KEY           OUTCOME  TIME  DETAIL");
+        assert!(lines[1].starts_with("agent  010101010101  pushed   1.5s  sha256:abababababab"));
+        assert!(lines[2].ends_with("failed   0.0s  error: build of `web` failed"));
+        assert_eq!(lines.len(), 3);
+        let markdown = markdown("fleet-images build", &results());
+        assert!(markdown
+            .starts_with("### fleet-images build\n\n| image | key | outcome | time | detail |\n"));
+    }
+
+    #[test]
+    fn json_out_holds_every_image_the_deploy_and_the_exit_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        let console = Console {
+            reporter: &NullReporter,
+            quiet: true,
+            json_progress: true,
+        };
+        let results = results();
+        let summary = Summary {
+            title: "fleet-images build",
+            results: &results,
+            deploy: Some(json!({ "skipped": "not every image was built and pushed" })),
+            json_out: Some(&path),
+        };
+        assert_eq!(finish(console, summary, Exit::Failed), Exit::Failed);
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(written["exit_code"], 1);
+        assert_eq!(written["images"][0]["name"], "agent");
+        assert_eq!(written["images"][0]["outcome"], "pushed");
+        assert_eq!(written["images"][0]["duration_ms"], 1500);
+        assert_eq!(written["images"][1]["outcome"], "failed");
+        assert_eq!(
+            written["deploy"]["skipped"],
+            "not every image was built and pushed"
+        );
+        // A file that cannot be written raises the exit code to 2 (bad input).
+        let summary = Summary {
+            title: "t",
+            results: &results,
+            deploy: None,
+            json_out: Some(dir.path()),
+        };
+        assert_eq!(finish(console, summary, Exit::Success), Exit::BadInput);
+    }
+
+    #[test]
+    fn an_interrupted_run_still_writes_json_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        let exit = interrupted(&NullReporter, "interrupted: test", Some(&path));
+        assert_eq!(exit, Exit::Interrupted);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\n  \"deploy\": null,\n  \"exit_code\": 130,\n  \"images\": [],\n  \"interrupted\": true\n}\n"
+        );
+    }
+}
