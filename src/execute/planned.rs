@@ -37,7 +37,7 @@ pub fn find<'a>(planned: &'a [Planned], name: &ImageName) -> Option<&'a Planned>
 
 /// The tags an image gets besides its key tag: its manifest `tags` (unless `--no-release`, which
 /// leaves them to `release`) and `--tag`.
-pub fn moving_tags<'a>(
+pub fn moving_tags_of<'a>(
     spec: &'a ImageSpec,
     extra: &'a [Tag],
     no_release: bool,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::builds::{self, local_ref, BuildJob, BuildSettings};
 use super::executed::Executed;
 use super::moving_tags::{self, Tagging};
-use super::planned::{moving_tags, Planned};
+use super::planned::{moving_tags_of, Planned};
 use super::push::{push_keys, Pushes};
 use crate::docker::{Builder, ImageEngine};
 use crate::error::{render, Diagnostic, Exit};
@@ -129,7 +129,7 @@ async fn local<E: ImageEngine, R>(run: &Run<'_, E, R>, image: &Planned, gathered
     let key_tag = key.tag();
     let options = run.options;
     let repository = image.spec.repository.as_str();
-    let tags = moving_tags(&image.spec, &options.extra_tags, options.no_release);
+    let tags = moving_tags_of(&image.spec, &options.extra_tags, options.no_release);
     for tag in std::iter::once(&key_tag).chain(tags) {
         let reference = format!("{repository}:{tag}");
         if image.local_tags.contains(&reference) {
