@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{push, Failure};
+use super::{registry, Failure};
 use crate::cli::args::{DeployArgs, DeployOptions as DeployFlags};
 use crate::cli::Session;
 use crate::deploy::{self, AwsEcs, DeployOptions, DeployRequest, PollSettings};
@@ -41,6 +41,46 @@ async fn run_deploy(
     digests: &HashMap<ImageName, Digest>,
     options: DeployOptions,
 ) -> (Exit, Option<serde_json::Value>) {
+    let (requests, exit) = requests(session, registry, observation, digests);
+    if requests.is_empty() {
+        session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Info,
+            text: "no deploy targets for the selected images",
+        });
+        return (exit, None);
+    }
+    let ecs = match AwsEcs::connect(ecs_region(&observation.manifest).as_deref()).await {
+        Ok(ecs) => ecs,
+        Err(error) => {
+            crate::errln!("{}", render(&error));
+            return (exit.worst(crate::error::Diagnostic::exit(&error)), None);
+        }
+    };
+    let report = deploy::deploy(&ecs, &requests, &options, session.reporter.as_ref()).await;
+    for error in report.errors() {
+        session.reporter.event(Event::Note {
+            subject: "",
+            level: Level::Error,
+            text: &render(error),
+        });
+    }
+    session.reporter.print(&report.render_text());
+    record(session, &report);
+    (
+        exit.worst(report.exit()),
+        serde_json::to_value(&report).ok(),
+    )
+}
+
+/// A deploy request for each selected image with deploy targets; an image whose digest is not
+/// known is reported and makes the run fail (exit 1).
+fn requests(
+    session: &Session,
+    registry: &Registry,
+    observation: &Observation,
+    digests: &HashMap<ImageName, Digest>,
+) -> (Vec<DeployRequest>, Exit) {
     let mut exit = Exit::Success;
     let mut requests = Vec::new();
     for prepared in &observation.images {
@@ -72,33 +112,12 @@ async fn run_deploy(
             }
         }
     }
-    if requests.is_empty() {
-        session.reporter.event(Event::Note {
-            subject: "",
-            level: Level::Info,
-            text: "no deploy targets for the selected images",
-        });
-        return (exit, None);
-    }
-    let ecs = match AwsEcs::connect(ecs_region(&observation.manifest).as_deref()).await {
-        Ok(ecs) => ecs,
-        Err(error) => {
-            crate::errln!("{}", render(&error));
-            return (exit.worst(crate::error::Diagnostic::exit(&error)), None);
-        }
-    };
-    let report = deploy::deploy(&ecs, &requests, &options, session.reporter.as_ref()).await;
-    for error in report.errors() {
-        session.reporter.event(Event::Note {
-            subject: "",
-            level: Level::Error,
-            text: &render(error),
-        });
-    }
-    session.reporter.print(&report.render_text());
-    exit = exit.worst(report.exit());
-    // What `rollback` reads; a record that cannot be written does not undo the deploy.
-    match deploy::save_record(&session.state_dir, &report) {
+    (requests, exit)
+}
+
+/// Records the deploy for `rollback`; a record that cannot be written does not undo the deploy.
+fn record(session: &Session, report: &deploy::DeployReport) {
+    match deploy::save_record(&session.state_dir, report) {
         Ok(Some(path)) => session.reporter.event(Event::Note {
             subject: "",
             level: Level::Debug,
@@ -114,7 +133,6 @@ async fn run_deploy(
             ),
         }),
     }
-    (exit, serde_json::to_value(&report).ok())
 }
 
 /// The deploy options of the flags.
@@ -164,15 +182,14 @@ pub async fn run(session: &Session, args: DeployArgs) -> Result<Exit, Failure> {
             return Ok(blocked.exit());
         }
     };
-    let registry = push::connect(&observation).await?;
-    let digests = push::lookup(&registry, &observation).await?;
+    let registry = registry::connect(&observation).await?;
+    let digests = registry::lookup(&registry, &observation).await?;
     let (exit, report) = run_deploy(session, &registry, &observation, &digests, options).await;
-    if let Some(path) = &args.json_out {
-        let value = serde_json::json!({ "deploy": report, "exit_code": exit.code() });
-        if let Err(error) = crate::execute::outcome::write_json(path, &value) {
-            crate::errln!("error: cannot write {}: {error}", path.display());
-            return Ok(exit.worst(Exit::BadInput));
+    Ok(match &args.json_out {
+        Some(path) => {
+            let value = serde_json::json!({ "deploy": report, "exit_code": exit.code() });
+            super::write_json_out(path, &value, exit)
         }
-    }
-    Ok(exit)
+        None => exit,
+    })
 }

@@ -1,28 +1,29 @@
 //! The subcommands. Each file is wiring: load, hash, observe, plan, execute, report.
 
+mod arguments;
+mod boundary;
 mod build;
 mod check;
 mod deploy;
+mod failure;
+mod finish;
 mod hash;
 mod inputs;
 mod plan;
 mod push;
+mod registry;
 mod release;
 mod rollback;
 mod test;
 
 use crate::cli::args::Command;
 use crate::cli::{Cli, Session};
-use crate::error::{Diagnostic, Exit};
+use crate::error::Exit;
 
-/// A command's failure: any subsystem's error, rendered by `main`.
-pub type Failure = Box<dyn Diagnostic + Send + Sync>;
-
-impl<E: Diagnostic + Send + Sync + 'static> From<E> for Box<dyn Diagnostic + Send + Sync> {
-    fn from(error: E) -> Self {
-        Box::new(error)
-    }
-}
+use arguments::parse_tags;
+pub use arguments::ArgumentError;
+pub use failure::Failure;
+use finish::{report, unless_interrupted, until_interrupted, write_json_out};
 
 /// Runs the command the command line names. `Ok` carries the exit code of a run that went to its
 /// end (possibly with failed images); `Err` a failure that stopped it.
@@ -68,43 +69,6 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     };
     session.reporter.finish();
     result
-}
-
-/// Runs a command's work until it ends or the run is interrupted (Ctrl+C, or SIGTERM as CI
-/// runners send). An interruption drops the work, except while a phase that stops by itself is
-/// under way (moving tags put back, a deploy's wait): that phase ends the work with exit 130.
-/// Either way `--json-out` is written, so that an older file never stays in place looking
-/// current.
-async fn until_interrupted(
-    session: &Session,
-    json_out: Option<std::path::PathBuf>,
-    work: impl std::future::Future<Output = Result<Exit, Failure>>,
-) -> Result<Exit, Failure> {
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            done = &mut work => return done,
-            _ = crate::cli::signal::interrupted() => {
-                if !push::moving_tags_being_written() && !crate::cli::signal::settling() {
-                    break;
-                }
-            }
-        }
-    }
-    session.reporter.finish();
-    crate::errln!("interrupted: the run was cancelled; nothing was left half-changed");
-    if let Some(path) = json_out {
-        let value = serde_json::json!({
-            "images": [],
-            "deploy": null,
-            "interrupted": true,
-            "exit_code": Exit::Interrupted.code(),
-        });
-        if let Err(error) = crate::execute::outcome::write_json(&path, &value) {
-            crate::errln!("error: cannot write {}: {error}", path.display());
-        }
-    }
-    Ok(Exit::Interrupted)
 }
 
 /// Checks, before any work, that what the run will write can be written: `--json-out` (a file in
@@ -171,18 +135,4 @@ fn check_outputs(cli: &Cli) -> Result<(), ArgumentError> {
         }
     }
     Ok(())
-}
-
-/// A command-line value that does not parse (beyond what clap checks).
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct ArgumentError {
-    /// What is wrong and how to write it.
-    pub message: String,
-}
-
-impl Diagnostic for ArgumentError {
-    fn exit(&self) -> Exit {
-        Exit::BadInput
-    }
 }

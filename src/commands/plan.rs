@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{push, Failure};
+use super::{boundary, registry, Failure};
 use crate::cli::args::PlanArgs;
 use crate::cli::Session;
 use crate::error::Exit;
@@ -22,12 +22,12 @@ pub async fn run(session: &Session, args: PlanArgs) -> Result<Exit, Failure> {
     )
     .await?;
     let remote = if args.push {
-        push::observe_registry(session, &observation).await?
+        registry::observe_registry(&observation).await?
     } else {
         Default::default()
     };
     let plan = plan::plan(
-        &push::observed(&observation, &remote),
+        &boundary::observed(&observation, &remote),
         PlanOptions {
             force: false,
             push: args.push,

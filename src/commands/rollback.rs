@@ -54,12 +54,11 @@ pub async fn run(session: &Session, args: RollbackArgs) -> Result<Exit, Failure>
     }
     session.reporter.print(&report.render_text());
     let exit = report.exit();
-    if let Some(path) = &args.json_out {
-        let value = serde_json::json!({ "rollback": report, "exit_code": exit.code() });
-        if let Err(error) = crate::execute::outcome::write_json(path, &value) {
-            crate::errln!("error: cannot write {}: {error}", path.display());
-            return Ok(exit.worst(Exit::BadInput));
+    Ok(match &args.json_out {
+        Some(path) => {
+            let value = serde_json::json!({ "rollback": report, "exit_code": exit.code() });
+            super::write_json_out(path, &value, exit)
         }
-    }
-    Ok(exit)
+        None => exit,
+    })
 }

@@ -13,10 +13,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::builder::{refusal, Builder};
+use super::builder::Builder;
 use super::buildkit::{BuildLine, Progress};
 use super::cache::{self, Pulled};
 use super::engine::{Engine, EngineCredentials, KEY_LABEL, NAME_LABEL};
+use super::refusal::refusal;
 use super::EngineError;
 use crate::hash::{tarball, ImageInputs};
 use crate::names::{Key, Platform};
@@ -260,6 +261,8 @@ async fn check_base_platforms(engine: &Engine, request: &BuildRequest) -> Result
     Ok(())
 }
 
+/// One `/build` call: the context streamed as the body, the answer read line by line, the image
+/// checked once built.
 async fn build_with(
     engine: &Engine,
     request: &BuildRequest,
@@ -267,6 +270,48 @@ async fn build_with(
     mut on_line: impl FnMut(BuildLine<'_>),
 ) -> Result<String, EngineError> {
     let image = request.inputs.image.clone();
+    let credentials: HashMap<String, bollard::auth::DockerCredentials> = request
+        .credentials
+        .iter()
+        .map(|c| (c.server.clone(), c.to_bollard()))
+        .collect();
+    let send_failure = SendFailure::default();
+    let body =
+        bollard::body_try_stream(context_stream(request.inputs.clone(), send_failure.clone()));
+    // The writer's own error, when the context could not be sent, says more than the engine's.
+    let with_cause = |message: String| match send_failure.lock().ok().and_then(|s| s.clone()) {
+        Some(cause) => format!("the build context could not be sent: {cause}"),
+        None => message,
+    };
+    let mut stream = engine.docker.build_image(
+        build_options(request, cache_from),
+        (!credentials.is_empty()).then_some(credentials),
+        Some(body),
+    );
+    let mut reading = Reading::default();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(message) = reading.read(info, &mut on_line) {
+                    return Err(reading.failure(&image, with_cause(message)));
+                }
+            }
+            Err(error) => {
+                reading.flush(&mut on_line);
+                let sent = send_failure.lock().ok().and_then(|s| s.clone()).is_none();
+                return Err(match lost_engine(error, sent, &image, &reading) {
+                    Ok(lost) => lost,
+                    Err(message) => reading.failure(&image, with_cause(message)),
+                });
+            }
+        }
+    }
+    reading.flush(&mut on_line);
+    checked_image(engine, request, reading.image_id).await
+}
+
+/// The engine's build options for `request`.
+fn build_options(request: &BuildRequest, cache_from: &[String]) -> BuildImageOptions {
     let buildkit = request.builder == Builder::BuildKit;
     let mut args = request.args.clone();
     if buildkit && request.inline_cache {
@@ -274,8 +319,8 @@ async fn build_with(
     }
     let mut labels = request.labels.clone();
     labels.insert(KEY_LABEL.to_string(), request.key.hex());
-    labels.insert(NAME_LABEL.to_string(), image.to_string());
-    let options = BuildImageOptions {
+    labels.insert(NAME_LABEL.to_string(), request.inputs.image.to_string());
+    BuildImageOptions {
         dockerfile: request.inputs.dockerfile_path.clone(),
         t: Some(request.tag.clone()),
         nocache: request.no_cache,
@@ -295,103 +340,115 @@ async fn build_with(
         },
         session: buildkit.then(|| session_id(&request.key)),
         ..Default::default()
-    };
-    let credentials: HashMap<String, bollard::auth::DockerCredentials> = request
-        .credentials
-        .iter()
-        .map(|c| (c.server.clone(), c.to_bollard()))
-        .collect();
-    let send_failure = SendFailure::default();
-    let body =
-        bollard::body_try_stream(context_stream(request.inputs.clone(), send_failure.clone()));
-    // The writer's own error, when the context could not be sent, says more than the engine's.
-    let with_cause = |message: String| match send_failure.lock().ok().and_then(|s| s.clone()) {
-        Some(cause) => format!("the build context could not be sent: {cause}"),
-        None => message,
-    };
-    let mut stream = engine.docker.build_image(
-        options,
-        (!credentials.is_empty()).then_some(credentials),
-        Some(body),
-    );
+    }
+}
 
-    let mut image_id = None;
-    let mut step = None;
-    let mut partial = String::new();
-    let mut progress = Progress::default();
-    let failure = |step: Option<String>, message: String, progress: &Progress| {
-        let failed = progress.failed();
+/// What the build's answer said so far: the image id, the current classic step, a line not yet
+/// ended, and BuildKit's progress.
+#[derive(Default)]
+struct Reading {
+    image_id: Option<String>,
+    step: Option<String>,
+    partial: String,
+    progress: Progress,
+}
+
+impl Reading {
+    /// Passes one message's lines on; returns the engine's error message when it reports one.
+    fn read(
+        &mut self,
+        info: bollard::models::BuildInfo,
+        on_line: &mut impl FnMut(BuildLine<'_>),
+    ) -> Option<String> {
+        if let Some(text) = info.stream {
+            self.partial.push_str(&text);
+            while let Some(i) = self.partial.find('\n') {
+                let line: String = self.partial.drain(..=i).collect();
+                let line = line.trim_end();
+                if line.starts_with("Step ") {
+                    self.step = Some(line.to_string());
+                    on_line(BuildLine::Step(line));
+                } else {
+                    on_line(BuildLine::Output(line));
+                }
+            }
+        }
+        if let Some(status) = info.status {
+            on_line(BuildLine::Output(status.trim_end()));
+        }
+        match info.aux {
+            Some(BuildInfoAux::BuildKit(status)) => self.progress.status(status, on_line),
+            Some(BuildInfoAux::Default(aux)) => self.image_id = aux.id.or(self.image_id.take()),
+            None => {}
+        }
+        info.error_detail.and_then(|d| d.message)
+    }
+
+    /// Passes on the last line when the answer did not end it.
+    fn flush(&mut self, on_line: &mut impl FnMut(BuildLine<'_>)) {
+        if !self.partial.trim().is_empty() {
+            on_line(BuildLine::Output(self.partial.trim_end()));
+        }
+    }
+
+    /// A failed build: at BuildKit's failing step (with its output) or the last classic step.
+    fn failure(&self, image: &crate::names::ImageName, message: String) -> EngineError {
+        let failed = self.progress.failed();
         EngineError::Build {
             image: image.clone(),
-            step: failed.as_ref().map(|f| f.name.clone()).or(step),
+            step: failed
+                .as_ref()
+                .map(|f| f.name.clone())
+                .or_else(|| self.step.clone()),
             message: message.trim().to_string(),
             log: None,
             output: failed.map(|f| f.output).unwrap_or_default(),
         }
-    };
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(info) => {
-                if let Some(text) = info.stream {
-                    partial.push_str(&text);
-                    while let Some(i) = partial.find('\n') {
-                        let line: String = partial.drain(..=i).collect();
-                        let line = line.trim_end();
-                        if line.starts_with("Step ") {
-                            step = Some(line.to_string());
-                            on_line(BuildLine::Step(line));
-                        } else {
-                            on_line(BuildLine::Output(line));
-                        }
-                    }
-                }
-                if let Some(status) = info.status {
-                    on_line(BuildLine::Output(status.trim_end()));
-                }
-                match info.aux {
-                    Some(BuildInfoAux::BuildKit(status)) => progress.status(status, &mut on_line),
-                    Some(BuildInfoAux::Default(aux)) => image_id = aux.id.or(image_id),
-                    None => {}
-                }
-                if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                    return Err(failure(step, with_cause(detail), &progress));
-                }
-            }
-            Err(error) => {
-                if !partial.trim().is_empty() {
-                    on_line(BuildLine::Output(partial.trim_end()));
-                }
-                let sent = send_failure.lock().ok().and_then(|s| s.clone()).is_none();
-                let message = match error {
-                    bollard::errors::Error::DockerStreamError { error } => error,
-                    bollard::errors::Error::DockerResponseServerError { message, .. } => message,
-                    // Not the build's answer: the engine was lost (it died, or the connection to
-                    // it broke mid-build). That is a service failure, not a failed step.
-                    lost @ (bollard::errors::Error::HyperResponseError { .. }
-                    | bollard::errors::Error::HyperLegacyError { .. }
-                    | bollard::errors::Error::IOError { .. }
-                    | bollard::errors::Error::RequestTimeoutError)
-                        if sent =>
-                    {
-                        return Err(EngineError::Api {
-                            action: format!(
-                                "build `{image}` (the connection to the engine broke{})",
-                                step.as_ref()
-                                    .map(|s| format!(" during `{s}`"))
-                                    .unwrap_or_default()
-                            ),
-                            source: lost,
-                        });
-                    }
-                    other => other.to_string(),
-                };
-                return Err(failure(step, with_cause(message), &progress));
-            }
+    }
+}
+
+/// A stream error that is not the build's answer: the engine was lost (it died, or the connection
+/// to it broke mid-build), a service failure rather than a failed step. Otherwise `Err` with the
+/// build's message.
+fn lost_engine(
+    error: bollard::errors::Error,
+    sent: bool,
+    image: &crate::names::ImageName,
+    reading: &Reading,
+) -> Result<EngineError, String> {
+    match error {
+        bollard::errors::Error::DockerStreamError { error } => Err(error),
+        bollard::errors::Error::DockerResponseServerError { message, .. } => Err(message),
+        lost @ (bollard::errors::Error::HyperResponseError { .. }
+        | bollard::errors::Error::HyperLegacyError { .. }
+        | bollard::errors::Error::IOError { .. }
+        | bollard::errors::Error::RequestTimeoutError)
+            if sent =>
+        {
+            Ok(EngineError::Api {
+                action: format!(
+                    "build `{image}` (the connection to the engine broke{})",
+                    reading
+                        .step
+                        .as_ref()
+                        .map(|s| format!(" during `{s}`"))
+                        .unwrap_or_default()
+                ),
+                source: lost,
+            })
         }
+        other => Err(other.to_string()),
     }
-    if !partial.trim().is_empty() {
-        on_line(BuildLine::Output(partial.trim_end()));
-    }
+}
+
+/// The built image's id (from the answer, or for older engines from its tag), refused and
+/// untagged when the engine built it for another platform.
+async fn checked_image(
+    engine: &Engine,
+    request: &BuildRequest,
+    image_id: Option<String>,
+) -> Result<String, EngineError> {
+    let image = request.inputs.image.clone();
     let id = match image_id {
         Some(id) => id,
         // Older engines print "Successfully built <id>" instead of an aux message.

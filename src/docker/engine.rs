@@ -10,6 +10,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::endpoint::{self, Endpoint, EndpointError};
+use super::registry_answer::RegistryAnswer;
 use super::ssh::{self, SshBridge, SshTarget};
 use super::EngineError;
 use crate::names::{Digest, ImageRef, Key};
@@ -58,7 +59,8 @@ impl PushLimits {
 /// A connected engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    pub(crate) docker: Docker,
+    /// bollard's client: used by this module's files only, never outside `src/docker/`.
+    pub(super) docker: Docker,
     endpoint: Endpoint,
     /// Keeps an `ssh://` engine's local socket served while any clone of the engine lives.
     _bridge: Option<Arc<SshBridge>>,
@@ -111,7 +113,7 @@ impl std::fmt::Debug for EngineCredentials {
 }
 
 impl EngineCredentials {
-    pub(crate) fn to_bollard(&self) -> bollard::auth::DockerCredentials {
+    pub(super) fn to_bollard(&self) -> bollard::auth::DockerCredentials {
         bollard::auth::DockerCredentials {
             username: Some(self.username.clone()),
             password: Some(self.password.expose().to_string()),
@@ -292,7 +294,7 @@ impl Engine {
         &self,
         reference: &ImageRef,
         credentials: Option<&EngineCredentials>,
-    ) -> Result<Digest, bollard::errors::Error> {
+    ) -> Result<Digest, RegistryAnswer> {
         let inspect = self
             .docker
             .inspect_registry_image(
@@ -304,10 +306,12 @@ impl Engine {
             .descriptor
             .digest
             .and_then(|d| d.parse().ok())
-            .ok_or(bollard::errors::Error::DockerResponseServerError {
-                status_code: 502,
-                message: "the registry answered without a digest".into(),
-            })
+            .ok_or(RegistryAnswer::from(
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 502,
+                    message: "the registry answered without a digest".into(),
+                },
+            ))
     }
 
     /// Adds `repository:tag` to a local image.
@@ -407,34 +411,7 @@ impl Engine {
                             .and_then(|d| d.parse::<Digest>().ok());
                     }
                 }
-                Err(error) => {
-                    let message = match &error {
-                        bollard::errors::Error::DockerStreamError { error } => error.clone(),
-                        bollard::errors::Error::DockerResponseServerError { message, .. } => {
-                            message.clone()
-                        }
-                        // Not the registry's answer relayed by the engine: the engine itself was
-                        // lost (it died, or its connection broke mid-push).
-                        _ => {
-                            return Err(EngineError::Api {
-                                action: format!(
-                                    "push `{reference}` (the connection to the engine broke)"
-                                ),
-                                source: error,
-                            })
-                        }
-                    };
-                    let lower = message.to_ascii_lowercase();
-                    let auth = lower.contains("unauthorized")
-                        || lower.contains("authentication required")
-                        || lower.contains("no basic auth credentials")
-                        || lower.contains("denied");
-                    return Err(EngineError::Push {
-                        reference,
-                        message,
-                        auth,
-                    });
-                }
+                Err(error) => return Err(push_failure(error, reference)),
             }
         }
         match digest {
@@ -448,5 +425,31 @@ impl Engine {
                 auth: false,
             }),
         }
+    }
+}
+
+/// A push's stream error: the registry's answer relayed by the engine ([`EngineError::Push`],
+/// `auth` when it refused the login), or the engine itself lost (it died, or its connection broke
+/// mid-push).
+fn push_failure(error: bollard::errors::Error, reference: String) -> EngineError {
+    let message = match error {
+        bollard::errors::Error::DockerStreamError { error } => error,
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+        lost => {
+            return EngineError::Api {
+                action: format!("push `{reference}` (the connection to the engine broke)"),
+                source: lost,
+            }
+        }
+    };
+    let lower = message.to_ascii_lowercase();
+    let auth = lower.contains("unauthorized")
+        || lower.contains("authentication required")
+        || lower.contains("no basic auth credentials")
+        || lower.contains("denied");
+    EngineError::Push {
+        reference,
+        message,
+        auth,
     }
 }

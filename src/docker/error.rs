@@ -80,7 +80,7 @@ pub enum EngineError {
         arg: Option<String>,
         /// Why the registry did not answer.
         #[source]
-        source: Option<bollard::errors::Error>,
+        source: Option<super::registry_answer::RegistryAnswer>,
     },
     /// A push failed.
     #[error("push of `{reference}` failed: {message}")]
@@ -154,13 +154,14 @@ impl Diagnostic for EngineError {
             // The registry answered that it has no such image: the reference is wrong. No answer
             // (the engine or the registry failed, or was not reached) is a service failure.
             EngineError::BaseMissing {
-                source: Some(bollard::errors::Error::DockerResponseServerError { status_code, .. }),
+                source: Some(answer),
                 ..
-            } if *status_code >= 500 => Exit::Unavailable,
+            } if answer.status().is_some_and(|status| status >= 500) => Exit::Unavailable,
             EngineError::BaseMissing {
-                source: Some(bollard::errors::Error::DockerResponseServerError { .. }) | None,
+                source: Some(answer),
                 ..
-            } => Exit::BadInput,
+            } if answer.status().is_some() => Exit::BadInput,
+            EngineError::BaseMissing { source: None, .. } => Exit::BadInput,
             EngineError::BaseMissing { .. } => Exit::Unavailable,
             EngineError::Unsupported { .. } | EngineError::NoBuildKit { .. } => Exit::BadInput,
             _ => Exit::Failed,
@@ -208,7 +209,7 @@ mod tests {
             image: "a".parse().unwrap(),
             reference: "registry.example.com/base:1".into(),
             arg: None,
-            source,
+            source: source.map(super::super::registry_answer::RegistryAnswer::from),
         }
     }
 

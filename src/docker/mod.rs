@@ -1,5 +1,7 @@
 //! The Docker engine: connection, builds, image calls, and containers for checks and tests.
-//! bollard's types stay inside this module.
+//! bollard's types stay inside this module. The execute layer reaches the engine through
+//! [`ImageEngine`] (build, tag, push, choose and check the builder), which a double implements
+//! in its unit tests.
 
 pub mod build;
 mod builder;
@@ -10,8 +12,13 @@ pub mod containers;
 pub mod endpoint;
 mod engine;
 mod error;
+#[cfg(test)]
+pub(crate) mod fake;
 mod image_config;
+mod images;
 mod network;
+mod refusal;
+mod registry_answer;
 pub mod ssh;
 
 pub use build::{build, check_dockerfile, BuildRequest};
@@ -25,4 +32,6 @@ pub use endpoint::{ChosenBy, Endpoint, EndpointError};
 pub use engine::{Engine, EngineCredentials, ImageDetails, Pushed, KEY_LABEL, NAME_LABEL};
 pub use error::EngineError;
 pub use image_config::ImageConfig;
+pub use images::{ImageEngine, OnLine};
 pub use network::Network;
+pub use registry_answer::RegistryAnswer;

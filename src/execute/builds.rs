@@ -3,7 +3,6 @@
 //! `fail_fast`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -11,52 +10,14 @@ use std::time::Instant;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::logs::Log;
-use super::outcome::{ImageResult, Outcome};
 use crate::docker::{
-    self, BuildLine, BuildRequest, Builder, Engine, EngineCredentials, EngineError,
+    BuildLine, BuildRequest, Builder, EngineCredentials, EngineError, ImageEngine,
 };
 use crate::error::render;
 use crate::hash::ImageInputs;
 use crate::manifest::ImageSpec;
 use crate::names::{ImageName, Key, Tag};
-use crate::report::{format_duration, Event, Level, SharedReporter};
-
-/// The engine calls the scheduler makes: the real [`Engine`], or a double in tests.
-pub trait ImageBuilder: Sync {
-    /// Builds an image, passing each line of output to `on_line`; returns the image id.
-    fn build(
-        &self,
-        request: BuildRequest,
-        on_line: Box<dyn FnMut(BuildLine<'_>) + Send + '_>,
-    ) -> impl Future<Output = Result<String, EngineError>> + Send;
-
-    /// Adds `repository:tag` to an image.
-    fn tag(
-        &self,
-        image: &str,
-        repository: &str,
-        tag: &str,
-    ) -> impl Future<Output = Result<(), EngineError>> + Send;
-}
-
-impl ImageBuilder for Engine {
-    fn build(
-        &self,
-        request: BuildRequest,
-        on_line: Box<dyn FnMut(BuildLine<'_>) + Send + '_>,
-    ) -> impl Future<Output = Result<String, EngineError>> + Send {
-        docker::build(self, request, on_line)
-    }
-
-    fn tag(
-        &self,
-        image: &str,
-        repository: &str,
-        tag: &str,
-    ) -> impl Future<Output = Result<(), EngineError>> + Send {
-        Engine::tag(self, image, repository, tag)
-    }
-}
+use crate::report::{format_duration, Event, ImageResult, Level, Outcome, SharedReporter};
 
 /// One image to build.
 #[derive(Debug, Clone)]
@@ -105,7 +66,7 @@ pub fn local_ref(spec: &ImageSpec, key: &Key) -> String {
 /// Builds `jobs`; `available` holds, for each image already present (local or remote), the
 /// reference a dependent's `<NAME>_IMAGE` build arg gets. Returns one result per job.
 pub async fn run(
-    engine: &impl ImageBuilder,
+    engine: &impl ImageEngine,
     jobs: Vec<BuildJob>,
     mut available: BTreeMap<ImageName, String>,
     settings: &BuildSettings,
@@ -182,8 +143,10 @@ pub async fn run(
     results
 }
 
+/// Builds one image: its output logged and reported line by line, then its moving tags applied
+/// (on success) or its failure explained with the log's last lines.
 async fn build_one(
-    engine: &impl ImageBuilder,
+    engine: &impl ImageEngine,
     job: BuildJob,
     refs: BTreeMap<ImageName, String>,
     settings: &BuildSettings,
@@ -196,121 +159,147 @@ async fn build_one(
         subject: &subject,
         action: "build",
     });
-    let log = Arc::new(Mutex::new(Log::create(&settings.state_dir, name.as_str())));
-    let tag = local_ref(&job.spec, &job.key);
-    let request = BuildRequest {
-        inputs: job.inputs.clone(),
-        key: job.key,
-        args: build_args(&job.spec, &refs),
-        target: job.spec.target.clone(),
-        platform: job.spec.platform.clone(),
-        labels: settings.labels.clone(),
-        tag: tag.clone(),
-        no_cache: settings.no_cache,
-        pull: settings.pull,
-        credentials: settings.credentials.clone(),
-        builder: settings.builder,
-        cache_from: settings.cache_from.get(&name).cloned().unwrap_or_default(),
-        inline_cache: settings.inline_cache,
-    };
+    let log = Arc::new(Mutex::new(
+        Log::create(&settings.state_dir, name.as_str()).await,
+    ));
+    let request = request(&job, &refs, settings);
     let outcome = {
         let log = log.clone();
         let reporter = reporter.clone();
         let subject = subject.clone();
-        engine
-            .build(
-                request,
-                Box::new(move |line: BuildLine<'_>| match line {
-                    BuildLine::Step(text) => {
-                        log.lock().expect("log lock").line(text);
-                        reporter.event(Event::Step {
-                            subject: &subject,
-                            text,
-                        });
-                    }
-                    BuildLine::Output(text) => {
-                        log.lock().expect("log lock").line(text);
-                        reporter.event(Event::Line {
-                            subject: &subject,
-                            text,
-                        });
-                    }
-                }),
-            )
-            .await
+        let on_line = move |line: BuildLine<'_>| {
+            let text = match line {
+                BuildLine::Step(text) | BuildLine::Output(text) => text,
+            };
+            log.lock().expect("log lock").line(text);
+            reporter.event(match line {
+                BuildLine::Step(_) => Event::Step {
+                    subject: &subject,
+                    text,
+                },
+                BuildLine::Output(_) => Event::Line {
+                    subject: &subject,
+                    text,
+                },
+            });
+        };
+        engine.build(request, Box::new(on_line)).await
     };
-    let mut result = ImageResult::new(name.clone(), Some(job.key), Outcome::Built);
+    // Every line in the file before the result names it (the lock is not held across the wait).
+    let closed = log.lock().expect("log lock").close();
+    closed.await;
+    let mut result = ImageResult::new(name, Some(job.key), Outcome::Built);
     result.duration = started.elapsed();
     match outcome {
-        Ok(id) => {
-            result.tags.push(tag);
-            for moving in job.spec.tags.iter().chain(&settings.extra_tags) {
-                match engine
-                    .tag(&id, job.spec.repository.as_str(), moving.as_str())
-                    .await
-                {
-                    Ok(()) => result
-                        .tags
-                        .push(format!("{}:{moving}", job.spec.repository)),
-                    Err(error) => reporter.event(Event::Note {
-                        subject: &subject,
-                        level: Level::Warn,
-                        text: &render(&error),
-                    }),
-                }
-            }
-            result.image_id = Some(id);
-            reporter.event(Event::Finished {
-                subject: &subject,
-                ok: true,
-                summary: &format!("built {}", job.key.short()),
-                duration: result.duration,
-            });
-        }
-        Err(mut error) => {
+        Ok(id) => built(engine, &job, settings, &reporter, id, &mut result).await,
+        Err(error) => {
             let log = log.lock().expect("log lock");
-            // BuildKit says which output is the failing step's; parallel stages interleave in
-            // the log, so that output is quoted rather than the log's last lines.
-            let mut tail = log.tail();
-            let mut heading = match log.path() {
-                Some(path) => format!("last lines of the log ({})", path.display()),
-                None => "last lines of the build (its log file could not be created)".to_owned(),
-            };
-            if let EngineError::Build {
-                log: path, output, ..
-            } = &mut error
-            {
-                *path = log.path().map(std::path::Path::to_path_buf);
-                if !output.is_empty() {
-                    tail = output.clone();
-                    heading = "output of the failing step".to_owned();
-                }
-            }
-            let text = render(&error);
-            let mut detail = text.clone();
-            if !tail.is_empty() {
-                detail.push_str(&format!("\n  {heading}:"));
-                for line in &tail {
-                    detail.push_str(&format!("\n    {line}"));
-                }
-            }
-            reporter.event(Event::Note {
-                subject: &subject,
-                level: Level::Error,
-                text: &detail,
-            });
-            reporter.event(Event::Finished {
-                subject: &subject,
-                ok: false,
-                summary: &format!("failed after {}", format_duration(result.duration)),
-                duration: result.duration,
-            });
-            result.outcome = Outcome::Failed;
-            result.error = Some(text);
-            result.exit = Some(crate::error::Diagnostic::exit(&error));
+            failed(&log, error, &reporter, &mut result);
         }
     }
     result
+}
+
+/// What the engine is asked to build for `job`.
+fn request(
+    job: &BuildJob,
+    refs: &BTreeMap<ImageName, String>,
+    settings: &BuildSettings,
+) -> BuildRequest {
+    BuildRequest {
+        inputs: job.inputs.clone(),
+        key: job.key,
+        args: build_args(&job.spec, refs),
+        target: job.spec.target.clone(),
+        platform: job.spec.platform.clone(),
+        labels: settings.labels.clone(),
+        tag: local_ref(&job.spec, &job.key),
+        no_cache: settings.no_cache,
+        pull: settings.pull,
+        credentials: settings.credentials.clone(),
+        builder: settings.builder,
+        cache_from: settings
+            .cache_from
+            .get(&job.spec.name)
+            .cloned()
+            .unwrap_or_default(),
+        inline_cache: settings.inline_cache,
+    }
+}
+
+/// A build that succeeded: its key tag recorded, its moving tags applied locally (a tag that
+/// cannot be applied is a warning: the registry's moving tags are what a deploy reads).
+async fn built(
+    engine: &impl ImageEngine,
+    job: &BuildJob,
+    settings: &BuildSettings,
+    reporter: &SharedReporter,
+    id: String,
+    result: &mut ImageResult,
+) {
+    let subject = job.spec.name.as_str();
+    result.tags.push(local_ref(&job.spec, &job.key));
+    let repository = job.spec.repository.as_str();
+    for moving in job.spec.tags.iter().chain(&settings.extra_tags) {
+        match engine.tag(&id, repository, moving.as_str()).await {
+            Ok(()) => result.tags.push(format!("{repository}:{moving}")),
+            Err(error) => reporter.event(Event::Note {
+                subject,
+                level: Level::Warn,
+                text: &render(&error),
+            }),
+        }
+    }
+    result.image_id = Some(id);
+    reporter.event(Event::Finished {
+        subject,
+        ok: true,
+        summary: &format!("built {}", job.key.short()),
+        duration: result.duration,
+    });
+}
+
+/// A build that failed: the error reported with the failing step's output (BuildKit says which
+/// it is; parallel stages interleave in the log) or else the log's last lines.
+fn failed(log: &Log, mut error: EngineError, reporter: &SharedReporter, result: &mut ImageResult) {
+    let subject = result.name.to_string();
+    let mut tail = log.tail();
+    let mut heading = match log.path() {
+        Some(path) => format!("last lines of the log ({})", path.display()),
+        None => "last lines of the build (its log file could not be created)".to_owned(),
+    };
+    if let EngineError::Build {
+        log: path, output, ..
+    } = &mut error
+    {
+        *path = log.path().map(std::path::Path::to_path_buf);
+        if !output.is_empty() {
+            tail = output.clone();
+            heading = "output of the failing step".to_owned();
+        }
+    }
+    let text = render(&error);
+    let mut detail = text.clone();
+    if !tail.is_empty() {
+        detail.push_str(&format!("\n  {heading}:"));
+        for line in &tail {
+            detail.push_str(&format!("\n    {line}"));
+        }
+    }
+    reporter.event(Event::Note {
+        subject: &subject,
+        level: Level::Error,
+        text: &detail,
+    });
+    reporter.event(Event::Finished {
+        subject: &subject,
+        ok: false,
+        summary: &format!("failed after {}", format_duration(result.duration)),
+        duration: result.duration,
+    });
+    result.outcome = Outcome::Failed;
+    result.error = Some(text);
+    result.exit = Some(crate::error::Diagnostic::exit(&error));
 }
 
 /// The args an image is built with: the manifest's, plus `<DEP>_IMAGE` for each dependency.
@@ -333,56 +322,19 @@ pub fn build_args(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     use super::*;
+    use crate::docker::fake::FakeEngine;
     use crate::hash::{inputs, ContentCache};
     use crate::manifest::{parse, LoadOptions};
     use crate::report::NullReporter;
 
-    /// A builder that takes a little time, fails the images it is told to, and records the
-    /// order and the most builds it saw at once.
-    #[derive(Default)]
-    struct FakeBuilder {
-        fail: Vec<&'static str>,
-        running: AtomicUsize,
-        most: AtomicUsize,
-        order: Mutex<Vec<String>>,
-        args: Mutex<HashMap<String, HashMap<String, String>>>,
-    }
-
-    impl ImageBuilder for FakeBuilder {
-        async fn build(
-            &self,
-            request: BuildRequest,
-            mut on_line: Box<dyn FnMut(BuildLine<'_>) + Send + '_>,
-        ) -> Result<String, EngineError> {
-            let name = request.inputs.image.to_string();
-            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-            self.most.fetch_max(now, Ordering::SeqCst);
-            on_line(BuildLine::Step("Step 1/1 : FROM scratch"));
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            self.running.fetch_sub(1, Ordering::SeqCst);
-            self.order.lock().unwrap().push(name.clone());
-            self.args
-                .lock()
-                .unwrap()
-                .insert(name.clone(), request.args.clone());
-            if self.fail.contains(&name.as_str()) {
-                return Err(EngineError::Build {
-                    image: request.inputs.image.clone(),
-                    step: Some("Step 1/1 : RUN false".into()),
-                    message: "The command '/bin/sh -c false' returned a non-zero code: 1".into(),
-                    log: None,
-                    output: Vec::new(),
-                });
-            }
-            Ok(format!("sha256:{}", "0".repeat(64)))
-        }
-
-        async fn tag(&self, _: &str, _: &str, _: &str) -> Result<(), EngineError> {
-            Ok(())
+    fn engine(fail: Vec<&'static str>) -> FakeEngine {
+        FakeEngine {
+            fail_build: fail,
+            build_time: Duration::from_millis(30),
+            ..Default::default()
         }
     }
 
@@ -448,7 +400,7 @@ mod tests {
     #[tokio::test]
     async fn dependencies_first_at_most_jobs_at_once_with_their_references() {
         let dir = tempfile::tempdir().unwrap();
-        let builder = FakeBuilder::default();
+        let builder = engine(Vec::new());
         let reporter: SharedReporter = Arc::new(NullReporter);
         let results = run(
             &builder,
@@ -459,20 +411,19 @@ mod tests {
         )
         .await;
         assert!(results.iter().all(|r| r.outcome == Outcome::Built));
-        let order = builder.order.lock().unwrap().clone();
+        let order = builder.built();
         let position = |n: &str| order.iter().position(|o| o == n).unwrap();
         assert!(
             position("a") < position("b") && position("b") < position("c"),
             "{order:?}"
         );
-        assert_eq!(builder.most.load(Ordering::SeqCst), 2);
-        let args = builder.args.lock().unwrap();
+        assert_eq!(builder.most_at_once(), 2);
         assert_eq!(
-            args["b"]["A_IMAGE"],
+            builder.args("b")["A_IMAGE"],
             format!("a:{}", Key::from_bytes([0; 32]).tag())
         );
         assert_eq!(
-            args["c"]["B_IMAGE"],
+            builder.args("c")["B_IMAGE"],
             format!("b:{}", Key::from_bytes([1; 32]).tag())
         );
     }
@@ -480,7 +431,7 @@ mod tests {
     #[tokio::test]
     async fn one_job_at_a_time_when_asked() {
         let dir = tempfile::tempdir().unwrap();
-        let builder = FakeBuilder::default();
+        let builder = engine(Vec::new());
         let reporter: SharedReporter = Arc::new(NullReporter);
         run(
             &builder,
@@ -490,16 +441,13 @@ mod tests {
             &reporter,
         )
         .await;
-        assert_eq!(builder.most.load(Ordering::SeqCst), 1);
+        assert_eq!(builder.most_at_once(), 1);
     }
 
     #[tokio::test]
     async fn a_failure_skips_its_dependents_and_the_rest_goes_on() {
         let dir = tempfile::tempdir().unwrap();
-        let builder = FakeBuilder {
-            fail: vec!["a"],
-            ..Default::default()
-        };
+        let builder = engine(vec!["a"]);
         let reporter: SharedReporter = Arc::new(NullReporter);
         let results = run(
             &builder,
@@ -522,16 +470,13 @@ mod tests {
         assert_eq!(b.error.as_deref(), Some("it builds on `a`, which failed"));
         let c = results.iter().find(|r| r.name.as_str() == "c").unwrap();
         assert_eq!(c.error.as_deref(), Some("it builds on `b`, which failed"));
-        assert!(!builder.order.lock().unwrap().contains(&"b".to_string()));
+        assert!(!builder.built().contains(&"b".to_string()));
     }
 
     #[tokio::test]
     async fn fail_fast_starts_nothing_after_a_failure() {
         let dir = tempfile::tempdir().unwrap();
-        let builder = FakeBuilder {
-            fail: vec!["a"],
-            ..Default::default()
-        };
+        let builder = engine(vec!["a"]);
         let reporter: SharedReporter = Arc::new(NullReporter);
         let results = run(
             &builder,
@@ -543,7 +488,7 @@ mod tests {
         .await;
         let outcomes = outcomes(&results);
         assert_eq!(outcomes[0], ("a".into(), Outcome::Failed));
-        assert_eq!(builder.order.lock().unwrap().clone(), ["a"]);
+        assert_eq!(builder.built(), ["a"]);
         assert!(
             outcomes[1..]
                 .iter()
@@ -555,7 +500,7 @@ mod tests {
     #[tokio::test]
     async fn an_image_already_present_feeds_its_reference_to_dependents() {
         let dir = tempfile::tempdir().unwrap();
-        let builder = FakeBuilder::default();
+        let builder = engine(Vec::new());
         let reporter: SharedReporter = Arc::new(NullReporter);
         let mut all = jobs(dir.path());
         all.remove(0); // `a` is present
@@ -571,9 +516,6 @@ mod tests {
             &reporter,
         )
         .await;
-        assert_eq!(
-            builder.args.lock().unwrap()["b"]["A_IMAGE"],
-            "registry.example/a:key-x"
-        );
+        assert_eq!(builder.args("b")["A_IMAGE"], "registry.example/a:key-x");
     }
 }

@@ -235,7 +235,7 @@ mod tests {
             image: "a".parse().unwrap(),
             reference: BASE.into(),
             arg: None,
-            source: Some(source),
+            source: Some(source.into()),
         };
         [(base_ref(), Err(Arc::new(error)))].into_iter().collect()
     }

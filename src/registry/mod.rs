@@ -3,7 +3,8 @@
 //! distribution registry (credentials from the environment or the Docker config file), ensures
 //! ECR repositories, looks up key tags and writes moving tags without pulling. Layers are pushed
 //! by the engine with [`Registry::engine_credentials`]. Secrets stay in [`Secret`] and are
-//! scrubbed from every error.
+//! scrubbed from every error. The execute layer reaches a registry through [`ImageRegistry`], which a
+//! double implements in its unit tests.
 
 mod challenge;
 mod credentials;
@@ -12,7 +13,10 @@ mod docker_config;
 mod ecr;
 mod endpoint;
 mod error;
+#[cfg(test)]
+pub(crate) mod fake;
 mod image_manifest;
+mod images;
 mod lifecycle;
 mod options;
 mod retry;
@@ -26,6 +30,7 @@ pub use error::{
     Action, AwsCause, DockerConfigProblem, EcrFailure, HelperProblem, Place, RegistryError,
     ECR_IAM_ACTIONS,
 };
+pub use images::ImageRegistry;
 pub use options::{ConnectOptions, ENDPOINT_VAR, INSECURE_VAR, TEST_FAST_VAR};
 pub(crate) use retry::RetryPolicy;
 pub use secret::Secret;

@@ -1,8 +1,10 @@
 //! Progress reporting: library code describes what happens through [`Reporter`]; the binary picks
 //! an implementation: live lines on a terminal (indicatif), prefixed plain lines in CI, or one JSON
-//! object per line.
+//! object per line. The end of a run (what happened to each image, the summary table, the step
+//! summary and `--json-out`) is reported by [`summary`] from the [`outcome`] records.
 
 mod json;
+pub mod outcome;
 mod plain;
 pub mod summary;
 mod tty;
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use json::JsonReporter;
+pub use outcome::{ImageResult, Outcome};
 pub use plain::PlainReporter;
 pub use tty::TtyReporter;
 

@@ -1,14 +1,11 @@
-//! What happened to each image in a run: the summary table, its Markdown twin for
-//! `GITHUB_STEP_SUMMARY`, and `--json-out`.
+//! What happened to each image in a run: the record the execute layer fills in and the summary,
+//! the step summary and `--json-out` read.
 
-use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::names::{Digest, ImageName, Key};
-use crate::report::format_duration;
 
 /// The outcome of one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,81 +101,4 @@ impl ImageResult {
             exit: None,
         }
     }
-}
-
-fn rows(results: &[ImageResult]) -> Vec<[String; 5]> {
-    results
-        .iter()
-        .map(|r| {
-            [
-                r.name.to_string(),
-                r.key.map(|k| k.short()).unwrap_or_else(|| "-".into()),
-                r.outcome.as_str().to_string(),
-                format_duration(r.duration),
-                r.digest
-                    .as_ref()
-                    .map(|d| format!("sha256:{}", d.short()))
-                    .or_else(|| {
-                        r.error
-                            .as_ref()
-                            .map(|e| e.lines().next().unwrap_or("").to_string())
-                    })
-                    .unwrap_or_default(),
-            ]
-        })
-        .collect()
-}
-
-/// The summary table for the terminal.
-pub fn table(results: &[ImageResult]) -> String {
-    let header = ["IMAGE", "KEY", "OUTCOME", "TIME", "DETAIL"];
-    let rows = rows(results);
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(header.map(str::to_string)).chain(rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The same table in Markdown.
-pub fn markdown(title: &str, results: &[ImageResult]) -> String {
-    let mut out = format!(
-        "### {title}\n\n| image | key | outcome | time | detail |\n|---|---|---|---|---|\n"
-    );
-    for row in rows(results) {
-        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
-    }
-    out
-}
-
-/// Appends the Markdown table to `GITHUB_STEP_SUMMARY` when it is set.
-pub fn append_step_summary(title: &str, results: &[ImageResult]) {
-    if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
-        if let Ok(mut file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = file.write_all(markdown(title, results).as_bytes());
-        }
-    }
-}
-
-/// Writes `--json-out`.
-pub fn write_json(path: &Path, value: &serde_json::Value) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(value).expect("json");
-    std::fs::write(path, text + "\n")
 }
