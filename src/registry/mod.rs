@@ -6,6 +6,7 @@
 //! scrubbed from every error.
 
 mod challenge;
+mod credential_chain;
 mod credentials;
 mod distribution;
 mod docker_config;

@@ -6,7 +6,8 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::credentials::{self, CredentialSource, Credentials};
+use super::credential_chain;
+use super::credentials::{CredentialSource, Credentials};
 use super::distribution::Distribution;
 use super::ecr::{Ecr, PutOutcome, RepositorySettings};
 use super::endpoint::{self, split_endpoint, split_url};
@@ -133,7 +134,7 @@ impl Registry {
             RegistryKind::Registry { url } => {
                 let (host, prefix) = split_url(url);
                 let insecure = endpoint::is_insecure(&host, &options.insecure_registries);
-                let (credentials, source) = credentials::resolve(&host, options).await?;
+                let (credentials, source) = credential_chain::resolve(&host, options).await?;
                 let http = Distribution::new(
                     &host,
                     insecure,
