@@ -25,3 +25,4 @@ pub mod names;
 pub mod plan;
 pub mod registry;
 pub mod report;
+pub mod secret;

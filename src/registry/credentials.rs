@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::secret::Secret;
+use crate::secret::Secret;
 
 /// Env var naming the registry user; takes precedence over the Docker config file.
 pub const USERNAME_VAR: &str = "FLEET_IMAGES_REGISTRY_USERNAME";

@@ -20,9 +20,9 @@ use super::endpoint::api_host;
 use super::error::{Action, Place};
 use super::image_manifest::{accept_manifests, header_digest, media_type, sha256_digest, Manifest};
 use super::retry::RetryPolicy;
-use super::secret::Redactor;
 use super::{RegistryError, Secret};
 use crate::names::Digest;
+use crate::secret::Redactor;
 
 /// How long a connection may take before the attempt counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

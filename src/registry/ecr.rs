@@ -17,10 +17,10 @@ use bytes::Bytes;
 use super::error::{AwsCause, EcrFailure};
 use super::image_manifest::{manifest_media_type, Manifest, MANIFEST_MEDIA_TYPES};
 use super::retry::RetryPolicy;
-use super::secret::Redactor;
 use super::{lifecycle, ChangeAction, ConnectOptions, RegistryError, Secret};
 use crate::manifest::TagMutability;
 use crate::names::Digest;
+use crate::secret::Redactor;
 
 /// What `ensure` gives new repositories, from `[registry]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,18 +16,19 @@ mod error;
 mod image_manifest;
 mod lifecycle;
 mod options;
+mod repository_change;
 mod retry;
-mod secret;
 mod target;
 #[cfg(test)]
 mod test_server;
 
+pub use crate::secret::Secret;
 pub use credentials::{CredentialSource, Credentials, PASSWORD_VAR, USERNAME_VAR};
 pub use error::{
     Action, AwsCause, DockerConfigProblem, EcrFailure, HelperProblem, Place, RegistryError,
     ECR_IAM_ACTIONS,
 };
 pub use options::{ConnectOptions, ENDPOINT_VAR, INSECURE_VAR, TEST_FAST_VAR};
+pub use repository_change::{ChangeAction, RepositoryChange};
 pub(crate) use retry::RetryPolicy;
-pub use secret::Secret;
-pub use target::{ChangeAction, Registry, RepositoryChange, Retagged};
+pub use target::{Registry, Retagged};
