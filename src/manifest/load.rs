@@ -747,7 +747,7 @@ fn read_check(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<CheckSpec, Ma
     let element_config = table.string("element_config", vars)?.map(|(v, _, _)| v);
     let mut allow = Vec::new();
     for (rule, location) in table.strings("allow", vars)?.unwrap_or_default() {
-        let ids = crate::check::RULES.iter().map(|r| r.id);
+        let ids = super::rule_ids::RULE_IDS.iter().copied();
         if !ids.clone().any(|id| id == rule) {
             return Err(ManifestError::InvalidValue {
                 location,

@@ -6,6 +6,7 @@ mod error;
 mod load;
 mod model;
 mod reader;
+pub mod rule_ids;
 mod test_section;
 mod test_spec;
 mod vars;
