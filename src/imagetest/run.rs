@@ -11,6 +11,7 @@ use super::outcome::{TestKind, TestOutcome, TestResult, TestStatus};
 use super::probe;
 use super::target::{TestOptions, TestTarget};
 use super::{command, services, structure};
+use crate::docker::containers::settle_removals;
 use crate::docker::{ContainerRequest, Engine, EngineError};
 use crate::report::{Event, Reporter};
 
@@ -59,6 +60,9 @@ pub(crate) async fn run_one(
         }
     };
     if interrupted {
+        // The dropped work handed its containers and network to the cleaner: wait for it, so
+        // that an interrupted test has removed them before it says so.
+        settle_removals().await;
         outcome.status = TestStatus::Interrupted;
         outcome.message = "interrupted".into();
     }
