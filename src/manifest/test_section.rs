@@ -6,10 +6,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use regex::Regex;
-
 use super::reader::Table;
 use super::test_spec::*;
+use super::test_values::{
+    invalid, optional_string, read_duration, read_port, read_regex, required,
+};
 use super::vars::Vars;
 use super::{ImageSpec, ManifestError};
 use crate::error::{did_you_mean, Location};
@@ -44,71 +45,6 @@ const COMMAND_KEYS: &[&str] = &[
     "timeout",
 ];
 const SERVICE_KEYS: &[&str] = &["name", "image", "reference", "env", "ready"];
-
-fn invalid(location: Location, message: String, hint: Option<&str>) -> ManifestError {
-    ManifestError::InvalidValue {
-        location,
-        message,
-        hint: hint.map(str::to_string),
-    }
-}
-
-fn read_port(table: &mut Table<'_, '_>, key: &str) -> Result<Option<u16>, ManifestError> {
-    Ok(table.integer(key, 1..65536)?.map(|p| p as u16))
-}
-
-fn read_duration(
-    table: &mut Table<'_, '_>,
-    vars: &mut Vars,
-    default: Duration,
-) -> Result<Duration, ManifestError> {
-    match table.string("timeout", vars)? {
-        None => Ok(default),
-        Some((text, location, _)) => super::parse_duration(&text).map_err(|e| {
-            invalid(
-                location,
-                format!("`timeout` `{text}` is not a duration: {e}"),
-                Some("write it like `30s`, `2m` or `1m 30s`"),
-            )
-        }),
-    }
-}
-
-fn read_regex(
-    table: &mut Table<'_, '_>,
-    key: &str,
-    vars: &mut Vars,
-) -> Result<Option<Regex>, ManifestError> {
-    let Some((text, location, _)) = table.string(key, vars)? else {
-        return Ok(None);
-    };
-    Regex::new(&text).map(Some).map_err(|e| {
-        let detail = e.to_string();
-        let last = detail.lines().last().unwrap_or_default().trim().to_string();
-        invalid(
-            location,
-            format!("`{key}` `{text}` is not a valid regular expression: {last}"),
-            Some("it uses Rust `regex` syntax (https://docs.rs/regex); escape `.`, `(`, `[` and `\\` to match them literally, or use the `_contains` form"),
-        )
-    })
-}
-
-fn optional_string(
-    table: &mut Table<'_, '_>,
-    key: &str,
-    vars: &mut Vars,
-) -> Result<Option<String>, ManifestError> {
-    Ok(table.string(key, vars)?.map(|(v, _, _)| v))
-}
-
-fn required(table: &Table<'_, '_>, key: &'static str, example: &'static str) -> ManifestError {
-    ManifestError::MissingKey {
-        location: table.location(),
-        key,
-        table: table.display_name(),
-        example,
-    }
-}
 
 /// Reads `[images.<name>.test]`.
 pub(crate) fn read_test(
