@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod aws;
+mod aws_answers;
 mod clock;
 mod clone;
 mod discover;

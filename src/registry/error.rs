@@ -597,7 +597,7 @@ mod tests {
             ),
             (RegistryError::NoRegion, Exit::BadInput),
             (
-                crate::registry::ecr::ecr_error(
+                crate::registry::ecr::failure::ecr_error(
                     "PutImage",
                     Some("fleet/element"),
                     EcrFailure::AccessDenied,
@@ -608,7 +608,7 @@ mod tests {
                 Exit::Unavailable,
             ),
             (
-                crate::registry::ecr::ecr_error(
+                crate::registry::ecr::failure::ecr_error(
                     "GetAuthorizationToken",
                     None,
                     EcrFailure::Credentials,
