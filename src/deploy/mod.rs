@@ -30,6 +30,7 @@ mod report;
 mod request;
 mod run;
 mod target;
+mod verdict;
 mod wait;
 
 #[cfg(test)]

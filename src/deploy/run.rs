@@ -17,7 +17,7 @@ use super::report::{
 };
 use super::request::{DeployOptions, DeployRequest, RollbackTarget};
 use super::target::{self, ContainerTarget, FamilyGroup, ServiceGroup, ServiceRef, TargetIndex};
-use super::wait::Tracked;
+use super::verdict::Tracked;
 
 mod execute;
 mod observe;

@@ -10,7 +10,8 @@ use super::super::ecs::{
 use super::super::error::DeployError;
 use super::super::prune::{self, Prune};
 use super::super::report::{EnvChange, Outcome};
-use super::super::wait::{self, Tracked};
+use super::super::verdict::Tracked;
+use super::super::wait;
 use super::{Action, Run, RECENT};
 
 impl<E: Ecs, C: Clock> Run<'_, E, C> {
