@@ -2,7 +2,7 @@
 //! (completed, failed, rolled back, superseded) or still rolling out, and how far. Pure functions
 //! over ECS's answers; `wait.rs` polls and calls them.
 
-use super::ecs::{revision_name, RolloutState, Service, ServiceDeployment};
+use super::ecs::{revision_name, Deployment, RolloutState, Service, ServiceDeployment};
 use super::report::Outcome;
 
 /// A deployment being waited for.
@@ -71,33 +71,8 @@ pub(crate) fn evaluate(service: &Service, t: &Tracked) -> Verdict {
         );
     }
     let primary = service.primary();
-    let primary_text = |p: Option<&super::ecs::Deployment>| match p {
-        Some(p) => format!("{} ({})", p.id, revision_name(&p.task_definition)),
-        None => "no deployment".to_string(),
-    };
     let Some(d) = service.deployments.iter().find(|d| d.id == t.deployment_id) else {
-        let current = primary
-            .map(|p| p.task_definition.as_str())
-            .or(service.task_definition.as_deref())
-            .unwrap_or("");
-        if current == t.task_definition {
-            return Verdict::Done(
-                Outcome::Superseded,
-                Some(format!(
-                    "deployment {} was replaced by {}",
-                    t.deployment_id,
-                    primary_text(primary)
-                )),
-            );
-        }
-        return Verdict::Done(
-            Outcome::RolledBack,
-            Some(format!(
-                "deployment {} is gone; the service is back on {}",
-                t.deployment_id,
-                revision_name(current)
-            )),
-        );
+        return gone(service, t);
     };
     let rolled_back_to_previous =
         primary.is_some_and(|p| p.id != d.id && Some(&p.task_definition) == t.previous.as_ref());
@@ -158,6 +133,47 @@ pub(crate) fn evaluate(service: &Service, t: &Tracked) -> Verdict {
     if completed {
         return Verdict::Done(Outcome::Completed, None);
     }
+    Verdict::Pending(progress(d))
+}
+
+/// The primary deployment as the messages name it: `ecs-svc/123 (family:7)`.
+fn primary_text(primary: Option<&Deployment>) -> String {
+    match primary {
+        Some(p) => format!("{} ({})", p.id, revision_name(&p.task_definition)),
+        None => "no deployment".to_string(),
+    }
+}
+
+/// The verdict when the update's deployment is no longer listed: replaced by a newer one of the
+/// same revision, or rolled back.
+fn gone(service: &Service, t: &Tracked) -> Verdict {
+    let primary = service.primary();
+    let current = primary
+        .map(|p| p.task_definition.as_str())
+        .or(service.task_definition.as_deref())
+        .unwrap_or("");
+    if current == t.task_definition {
+        return Verdict::Done(
+            Outcome::Superseded,
+            Some(format!(
+                "deployment {} was replaced by {}",
+                t.deployment_id,
+                primary_text(primary)
+            )),
+        );
+    }
+    Verdict::Done(
+        Outcome::RolledBack,
+        Some(format!(
+            "deployment {} is gone; the service is back on {}",
+            t.deployment_id,
+            revision_name(current)
+        )),
+    )
+}
+
+/// How far a rollout got: `rollout IN_PROGRESS: 1/2 running, 1 pending`.
+fn progress(d: &Deployment) -> String {
     let state = d
         .rollout_state
         .as_ref()
@@ -172,7 +188,7 @@ pub(crate) fn evaluate(service: &Service, t: &Tracked) -> Verdict {
     if d.failed_tasks > 0 {
         text.push_str(&format!(", {} failed to start", d.failed_tasks));
     }
-    Verdict::Pending(text)
+    text
 }
 
 /// Refines a `DescribeServices` verdict with the newest service deployment: a rollback or stop
