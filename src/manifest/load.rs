@@ -62,25 +62,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Manifest, ManifestErro
 /// Parses manifest text as if read from `path` (relative paths in it start at `path`'s directory).
 pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest, ManifestError> {
     let source = Source::new(path.display().to_string(), text);
-    let document = toml::de::DeTable::parse(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        let mut location = source.location(&span, "");
-        let line_start = text[..span.start.min(text.len())]
-            .rfind('\n')
-            .map_or(0, |i| i + 1);
-        let column = text[line_start..span.start.min(text.len())].chars().count() + 1;
-        location.key = Some(format!("column {column}"));
-        ManifestError::Syntax {
-            location,
-            message: e
-                .message()
-                .lines()
-                .next()
-                .unwrap_or("syntax error")
-                .trim()
-                .to_string(),
-        }
-    })?;
+    let document = toml::de::DeTable::parse(text).map_err(|e| syntax_error(&source, text, &e))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() {
         PathBuf::from(".")
@@ -95,24 +77,8 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
     let mut vars = Vars::new(cli_vars, options.env.clone());
     let mut root = Table::root(&source, &document);
 
-    if let Some(mut table) = root.table("vars")? {
-        let defaults = table.raw_strings()?;
-        // `[vars]` values are taken as written; a `${…}` in one (`a = "${a}"`) would reach the
-        // image as that literal text.
-        if let Some((name, _)) = defaults
-            .iter()
-            .find(|(_, value)| value.replace("$$", "").contains("${"))
-        {
-            return Err(ManifestError::InvalidValue {
-                location: table.location_of(name),
-                message: format!(
-                    "`vars.{name}` uses `${{…}}`, but `[vars]` values are not substituted"
-                ),
-                hint: Some("write the value itself, or `$$` for a literal `$`".into()),
-            });
-        }
-        vars.set_defaults(defaults.into_iter().collect());
-        table.finish(&[])?;
+    if let Some(table) = root.table("vars")? {
+        read_vars(table, &mut vars)?;
     }
 
     let mut default_platform = None;
@@ -134,7 +100,6 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
         .map(|r| r.repository_prefix.clone())
         .unwrap_or_default();
 
-    let mut images = Vec::new();
     let Some(mut images_table) = root.table("images")? else {
         let location = root.location();
         root.finish(TOP_KEYS)?;
@@ -145,25 +110,13 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
             example: "[images.element] context = \"..\"",
         });
     };
-    for (name, location) in images_table.keys() {
-        let image_name: ImageName =
-            name.parse()
-                .map_err(|e: crate::names::NameError| ManifestError::InvalidValue {
-                    location: location.clone(),
-                    message: e.to_string(),
-                    hint: Some("rename the `[images.<name>]` table".into()),
-                })?;
-        let table = images_table.table(&name)?.expect("key listed above");
-        let image = read_image(
-            table,
-            image_name,
-            &dir,
-            &prefix,
-            default_platform.as_ref(),
-            &mut vars,
-        );
-        images.push(image.map_err(|e| unresolved_first(&mut vars, e))?);
-    }
+    let mut images = read_images(
+        &mut images_table,
+        &dir,
+        &prefix,
+        default_platform.as_ref(),
+        &mut vars,
+    )?;
     images_table.finish(&[])?;
     root.finish(TOP_KEYS)?;
 
@@ -184,6 +137,73 @@ pub fn parse(path: &Path, text: &str, options: &LoadOptions) -> Result<Manifest,
         images,
         builder,
     })
+}
+
+/// Every `[images.<name>]`, in file order; an error names the unresolved variables behind it
+/// first.
+fn read_images(
+    images_table: &mut Table<'_, '_>,
+    dir: &Path,
+    prefix: &str,
+    default_platform: Option<&Platform>,
+    vars: &mut Vars,
+) -> Result<Vec<ImageSpec>, ManifestError> {
+    let mut images = Vec::new();
+    for (name, location) in images_table.keys() {
+        let image_name: ImageName =
+            name.parse()
+                .map_err(|e: crate::names::NameError| ManifestError::InvalidValue {
+                    location: location.clone(),
+                    message: e.to_string(),
+                    hint: Some("rename the `[images.<name>]` table".into()),
+                })?;
+        let table = images_table.table(&name)?.expect("key listed above");
+        let image = read_image(table, image_name, dir, prefix, default_platform, vars);
+        images.push(image.map_err(|e| unresolved_first(vars, e))?);
+    }
+    Ok(images)
+}
+
+/// A TOML syntax error at its line and column, with the parser's first line of explanation.
+fn syntax_error(source: &Source, text: &str, e: &toml::de::Error) -> ManifestError {
+    let span = e.span().unwrap_or(0..0);
+    let mut location = source.location(&span, "");
+    let line_start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let column = text[line_start..span.start.min(text.len())].chars().count() + 1;
+    location.key = Some(format!("column {column}"));
+    ManifestError::Syntax {
+        location,
+        message: e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("syntax error")
+            .trim()
+            .to_string(),
+    }
+}
+
+/// `[vars]`: the defaults of the manifest's variables, taken as written.
+fn read_vars(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<(), ManifestError> {
+    let defaults = table.raw_strings()?;
+    // `[vars]` values are taken as written; a `${…}` in one (`a = "${a}"`) would reach the
+    // image as that literal text.
+    if let Some((name, _)) = defaults
+        .iter()
+        .find(|(_, value)| value.replace("$$", "").contains("${"))
+    {
+        return Err(ManifestError::InvalidValue {
+            location: table.location_of(name),
+            message: format!(
+                "`vars.{name}` uses `${{…}}`, but `[vars]` values are not substituted"
+            ),
+            hint: Some("write the value itself, or `$$` for a literal `$`".into()),
+        });
+    }
+    vars.set_defaults(defaults.into_iter().collect());
+    table.finish(&[])
 }
 
 /// `[defaults] builder`: `buildkit` or `classic`.
@@ -281,36 +301,7 @@ fn read_image(
             vars: context.vars.clone(),
         },
     };
-    let args = table.string_map("args", vars)?;
-    for arg in args.keys() {
-        if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '=') {
-            return Err(ManifestError::InvalidValue {
-                location: table.location_of("args"),
-                message: format!("build arg name `{arg}` is not valid"),
-                hint: Some("use letters, digits and `_`".into()),
-            });
-        }
-    }
-    // The engine takes build args in the URL of its build request, and refuses a long one with
-    // "uri too long" after the context was sent, naming no arg: refuse it here instead.
-    let args_size: usize = args.iter().map(|(k, v)| k.len() + v.len()).sum();
-    if args_size > MAX_BUILD_ARGS_BYTES {
-        let (largest, value) = args
-            .iter()
-            .max_by_key(|(_, v)| v.len())
-            .expect("a size over the cap has an arg");
-        let mut location = table.location_of("args");
-        location.key = Some(format!("{}.args.{largest}", table.path));
-        return Err(ManifestError::InvalidValue {
-            location,
-            message: format!(
-                "the build args of image `{name}` hold {args_size} bytes (`{largest}` alone {}), more than the {} KiB the engine accepts in a build request",
-                value.len(),
-                MAX_BUILD_ARGS_BYTES / 1024
-            ),
-            hint: Some("pass large content as a file in the context (`COPY`), not as a build arg".into()),
-        });
-    }
+    let args = read_args(&mut table, &name, vars)?;
     let target = table.string("target", vars)?.map(|(v, _, _)| v);
     let own_platform = read_platform(&mut table, vars)?;
     let platform_declared = own_platform.is_some() || default_platform.is_some();
@@ -318,45 +309,11 @@ fn read_image(
         .or_else(|| default_platform.cloned())
         .unwrap_or_else(Platform::host);
 
-    let mut depends_on = Vec::new();
-    for (dep, loc) in table.strings("depends_on", vars)?.unwrap_or_default() {
-        let dep_name = dep
-            .parse::<ImageName>()
-            .map_err(|e| ManifestError::InvalidValue {
-                location: loc.clone(),
-                message: e.to_string(),
-                hint: None,
-            })?;
-        if dep_name == name {
-            return Err(ManifestError::Cycle {
-                location: loc,
-                cycle: vec![name.clone(), name],
-            });
-        }
-        depends_on.push(dep_name);
-    }
+    let depends_on = read_depends_on(&mut table, &name, vars)?;
 
-    let repository_text = match table.string("repository", vars)? {
-        Some((repo, loc, _)) => (format!("{prefix}{repo}"), loc),
-        None => (format!("{prefix}{name}"), location.clone()),
-    };
-    let repository = repository_text.0.parse::<RepositoryName>().map_err(|e| ManifestError::InvalidValue {
-        location: repository_text.1.clone(),
-        message: e.to_string(),
-        hint: Some("set `repository` (and `[registry] repository_prefix`) to a lowercase path such as `fleet/element`".into()),
-    })?;
+    let repository = read_repository(&mut table, &name, prefix, &location, vars)?;
 
-    let mut tags = Vec::new();
-    for (tag, loc) in table.strings("tags", vars)?.unwrap_or_default() {
-        tags.push(
-            tag.parse::<Tag>()
-                .map_err(|e| ManifestError::InvalidValue {
-                    location: loc,
-                    message: e.to_string(),
-                    hint: None,
-                })?,
-        );
-    }
+    let tags = read_tags(&mut table, vars)?;
 
     let deploy = match table.table("deploy")? {
         Some(t) => read_deploy(t, vars)?,
@@ -390,6 +347,106 @@ fn read_image(
         test,
         check,
     })
+}
+
+/// `repository` (the image's name by default), under `[registry] repository_prefix`.
+fn read_repository(
+    table: &mut Table<'_, '_>,
+    name: &ImageName,
+    prefix: &str,
+    location: &Location,
+    vars: &mut Vars,
+) -> Result<RepositoryName, ManifestError> {
+    let repository_text = match table.string("repository", vars)? {
+        Some((repo, loc, _)) => (format!("{prefix}{repo}"), loc),
+        None => (format!("{prefix}{name}"), location.clone()),
+    };
+    repository_text.0.parse::<RepositoryName>().map_err(|e| ManifestError::InvalidValue {
+        location: repository_text.1.clone(),
+        message: e.to_string(),
+        hint: Some("set `repository` (and `[registry] repository_prefix`) to a lowercase path such as `fleet/element`".into()),
+    })
+}
+
+/// `args`: valid names, and no more in all than the engine takes in a build request.
+fn read_args(
+    table: &mut Table<'_, '_>,
+    name: &ImageName,
+    vars: &mut Vars,
+) -> Result<BTreeMap<String, String>, ManifestError> {
+    let args = table.string_map("args", vars)?;
+    for arg in args.keys() {
+        if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '=') {
+            return Err(ManifestError::InvalidValue {
+                location: table.location_of("args"),
+                message: format!("build arg name `{arg}` is not valid"),
+                hint: Some("use letters, digits and `_`".into()),
+            });
+        }
+    }
+    // The engine takes build args in the URL of its build request, and refuses a long one with
+    // "uri too long" after the context was sent, naming no arg: refuse it here instead.
+    let args_size: usize = args.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if args_size > MAX_BUILD_ARGS_BYTES {
+        let (largest, value) = args
+            .iter()
+            .max_by_key(|(_, v)| v.len())
+            .expect("a size over the cap has an arg");
+        let mut location = table.location_of("args");
+        location.key = Some(format!("{}.args.{largest}", table.path));
+        return Err(ManifestError::InvalidValue {
+            location,
+            message: format!(
+                "the build args of image `{name}` hold {args_size} bytes (`{largest}` alone {}), more than the {} KiB the engine accepts in a build request",
+                value.len(),
+                MAX_BUILD_ARGS_BYTES / 1024
+            ),
+            hint: Some("pass large content as a file in the context (`COPY`), not as a build arg".into()),
+        });
+    }
+    Ok(args)
+}
+
+/// `depends_on`: image names, none of them the image itself.
+fn read_depends_on(
+    table: &mut Table<'_, '_>,
+    name: &ImageName,
+    vars: &mut Vars,
+) -> Result<Vec<ImageName>, ManifestError> {
+    let mut depends_on = Vec::new();
+    for (dep, loc) in table.strings("depends_on", vars)?.unwrap_or_default() {
+        let dep_name = dep
+            .parse::<ImageName>()
+            .map_err(|e| ManifestError::InvalidValue {
+                location: loc.clone(),
+                message: e.to_string(),
+                hint: None,
+            })?;
+        if dep_name == *name {
+            return Err(ManifestError::Cycle {
+                location: loc,
+                cycle: vec![name.clone(), name.clone()],
+            });
+        }
+        depends_on.push(dep_name);
+    }
+    Ok(depends_on)
+}
+
+/// `tags`: the moving tags written after a push.
+fn read_tags(table: &mut Table<'_, '_>, vars: &mut Vars) -> Result<Vec<Tag>, ManifestError> {
+    let mut tags = Vec::new();
+    for (tag, loc) in table.strings("tags", vars)?.unwrap_or_default() {
+        tags.push(
+            tag.parse::<Tag>()
+                .map_err(|e| ManifestError::InvalidValue {
+                    location: loc,
+                    message: e.to_string(),
+                    hint: None,
+                })?,
+        );
+    }
+    Ok(tags)
 }
 
 fn read_check(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<CheckSpec, ManifestError> {

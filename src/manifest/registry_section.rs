@@ -29,52 +29,8 @@ pub(super) fn read_registry(
     ])?;
     let kind_text = table.string("kind", vars)?;
     let kind = match kind_text.as_ref().map(|(k, _, _)| k.as_str()) {
-        Some("ecr") => RegistryKind::Ecr {
-            region: table.string("region", vars)?.map(|(v, _, _)| v),
-            account: match table.string("account", vars)? {
-                Some((account, loc, _))
-                    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) =>
-                {
-                    return Err(ManifestError::InvalidValue {
-                        location: loc,
-                        message: format!(
-                            "`registry.account` must be a 12-digit AWS account id, not `{account}`"
-                        ),
-                        hint: None,
-                    })
-                }
-                other => other.map(|(v, _, _)| v),
-            },
-            endpoint: table.string("endpoint", vars)?.map(|(v, _, _)| v),
-        },
-        Some("registry") => match table.string("url", vars)? {
-            Some((url, loc, _)) => {
-                let host = url
-                    .trim_start_matches("https://")
-                    .trim_start_matches("http://");
-                check_registry_url(host, &loc)?;
-                if host.is_empty() || host.contains(char::is_whitespace) {
-                    return Err(ManifestError::InvalidValue {
-                        location: loc,
-                        message: format!(
-                            "`registry.url` `{url}` is not of the form `host[:port][/prefix]`"
-                        ),
-                        hint: Some("for example `url = \"registry.example.com/fleet\"`".into()),
-                    });
-                }
-                RegistryKind::Registry {
-                    url: host.trim_end_matches('/').to_string(),
-                }
-            }
-            None => {
-                return Err(ManifestError::MissingKey {
-                    location,
-                    key: "url",
-                    table: "`[registry]`".into(),
-                    example: "url = \"registry.example.com/fleet\"",
-                })
-            }
-        },
+        Some("ecr") => read_ecr(&mut table, vars)?,
+        Some("registry") => read_plain(&mut table, vars, &location)?,
         Some(other) => {
             let (_, loc, _) = kind_text.clone().expect("matched Some");
             return Err(ManifestError::InvalidValue {
@@ -97,7 +53,90 @@ pub(super) fn read_registry(
         .string("repository_prefix", vars)?
         .map(|(v, _, _)| v)
         .unwrap_or_default();
-    let tag_mutability = match table.string("tag_mutability", vars)? {
+    let tag_mutability = read_tag_mutability(&mut table, vars)?;
+    let scan_on_push = table.boolean("scan_on_push")?.unwrap_or(true);
+    let keep_images = table
+        .integer("keep_images", 1..10_001)?
+        .map_or(DEFAULT_KEEP_IMAGES, |v| v as u32);
+    let known: &[&str] = match kind {
+        RegistryKind::Ecr { .. } => ECR_KEYS,
+        RegistryKind::Registry { .. } => PLAIN_KEYS,
+    };
+    table.finish(known)?;
+    Ok(RegistryConfig {
+        kind,
+        repository_prefix,
+        tag_mutability,
+        scan_on_push,
+        keep_images,
+        location,
+    })
+}
+
+/// `kind = "ecr"`: the region, a 12-digit account and an endpoint, each optional.
+fn read_ecr(table: &mut Table<'_, '_>, vars: &mut Vars) -> Result<RegistryKind, ManifestError> {
+    Ok(RegistryKind::Ecr {
+        region: table.string("region", vars)?.map(|(v, _, _)| v),
+        account: match table.string("account", vars)? {
+            Some((account, loc, _))
+                if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                return Err(ManifestError::InvalidValue {
+                    location: loc,
+                    message: format!(
+                        "`registry.account` must be a 12-digit AWS account id, not `{account}`"
+                    ),
+                    hint: None,
+                })
+            }
+            other => other.map(|(v, _, _)| v),
+        },
+        endpoint: table.string("endpoint", vars)?.map(|(v, _, _)| v),
+    })
+}
+
+/// `kind = "registry"`: the `url`, `host[:port][/prefix]`, with any scheme dropped.
+fn read_plain(
+    table: &mut Table<'_, '_>,
+    vars: &mut Vars,
+    location: &Location,
+) -> Result<RegistryKind, ManifestError> {
+    Ok(match table.string("url", vars)? {
+        Some((url, loc, _)) => {
+            let host = url
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
+            check_registry_url(host, &loc)?;
+            if host.is_empty() || host.contains(char::is_whitespace) {
+                return Err(ManifestError::InvalidValue {
+                    location: loc,
+                    message: format!(
+                        "`registry.url` `{url}` is not of the form `host[:port][/prefix]`"
+                    ),
+                    hint: Some("for example `url = \"registry.example.com/fleet\"`".into()),
+                });
+            }
+            RegistryKind::Registry {
+                url: host.trim_end_matches('/').to_string(),
+            }
+        }
+        None => {
+            return Err(ManifestError::MissingKey {
+                location: location.clone(),
+                key: "url",
+                table: "`[registry]`".into(),
+                example: "url = \"registry.example.com/fleet\"",
+            })
+        }
+    })
+}
+
+/// `tag_mutability`: `immutable` (the default) or `mutable`, in any case.
+fn read_tag_mutability(
+    table: &mut Table<'_, '_>,
+    vars: &mut Vars,
+) -> Result<TagMutability, ManifestError> {
+    Ok(match table.string("tag_mutability", vars)? {
         None => TagMutability::Immutable,
         Some((v, _, _)) if v.eq_ignore_ascii_case("immutable") => TagMutability::Immutable,
         Some((v, _, _)) if v.eq_ignore_ascii_case("mutable") => TagMutability::Mutable,
@@ -110,41 +149,30 @@ pub(super) fn read_registry(
                 hint: None,
             })
         }
-    };
-    let scan_on_push = table.boolean("scan_on_push")?.unwrap_or(true);
-    let keep_images = table
-        .integer("keep_images", 1..10_001)?
-        .map_or(DEFAULT_KEEP_IMAGES, |v| v as u32);
-    let known: &[&str] = match kind {
-        RegistryKind::Ecr { .. } => &[
-            "kind",
-            "region",
-            "account",
-            "endpoint",
-            "repository_prefix",
-            "tag_mutability",
-            "scan_on_push",
-            "keep_images",
-        ],
-        RegistryKind::Registry { .. } => &[
-            "kind",
-            "url",
-            "repository_prefix",
-            "tag_mutability",
-            "scan_on_push",
-            "keep_images",
-        ],
-    };
-    table.finish(known)?;
-    Ok(RegistryConfig {
-        kind,
-        repository_prefix,
-        tag_mutability,
-        scan_on_push,
-        keep_images,
-        location,
     })
 }
+
+/// The keys of an ECR `[registry]`.
+const ECR_KEYS: &[&str] = &[
+    "kind",
+    "region",
+    "account",
+    "endpoint",
+    "repository_prefix",
+    "tag_mutability",
+    "scan_on_push",
+    "keep_images",
+];
+
+/// The keys of a plain registry's `[registry]`.
+const PLAIN_KEYS: &[&str] = &[
+    "kind",
+    "url",
+    "repository_prefix",
+    "tag_mutability",
+    "scan_on_push",
+    "keep_images",
+];
 
 /// Checks a plain registry's `url` (its scheme already removed): no credentials, a host with an
 /// optional port, and a prefix of repository path components, so that no request can leave
