@@ -55,29 +55,7 @@ pub(crate) fn read_test(
     let location = table.location();
     let tcp = read_port(&mut table, "tcp")?;
     let http = match table.table("http")? {
-        Some(mut http) => {
-            let Some(port) = read_port(&mut http, "port")? else {
-                return Err(required(
-                    &http,
-                    "port",
-                    "http = { port = 8080, path = \"/\" }",
-                ));
-            };
-            let path = optional_string(&mut http, "path", vars)?.unwrap_or_else(|| "/".into());
-            let status = http.integer("status", 100..600)?.map_or(200, |s| s as u16);
-            let contains = optional_string(&mut http, "contains", vars)?;
-            http.finish(&["port", "path", "status", "contains"])?;
-            Some(Probe::Http {
-                port,
-                path: if path.starts_with('/') {
-                    path
-                } else {
-                    format!("/{path}")
-                },
-                status,
-                contains,
-            })
-        }
+        Some(http) => Some(read_http(http, vars)?),
         None => None,
     };
     let probe = match (tcp, http) {
@@ -130,6 +108,32 @@ pub(crate) fn read_test(
         commands,
         services,
         location,
+    })
+}
+
+/// `http = { port, path, status, contains }`: a GET that must answer `status` (200), with
+/// `contains` in the body when set; `path` gets its leading `/`.
+fn read_http(mut http: Table<'_, '_>, vars: &mut Vars) -> Result<Probe, ManifestError> {
+    let Some(port) = read_port(&mut http, "port")? else {
+        return Err(required(
+            &http,
+            "port",
+            "http = { port = 8080, path = \"/\" }",
+        ));
+    };
+    let path = optional_string(&mut http, "path", vars)?.unwrap_or_else(|| "/".into());
+    let status = http.integer("status", 100..600)?.map_or(200, |s| s as u16);
+    let contains = optional_string(&mut http, "contains", vars)?;
+    http.finish(&["port", "path", "status", "contains"])?;
+    Ok(Probe::Http {
+        port,
+        path: if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        },
+        status,
+        contains,
     })
 }
 
@@ -214,21 +218,7 @@ fn read_file(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<FileTest, Mani
         ));
     }
     let exists = table.boolean("exists")?.unwrap_or(true);
-    let kind = match table.string("type", vars)? {
-        None => None,
-        Some((text, location, _)) => Some(match text.as_str() {
-            "file" => FileType::File,
-            "dir" | "directory" => FileType::Dir,
-            "symlink" | "link" => FileType::Symlink,
-            _ => {
-                return Err(invalid(
-                    location,
-                    format!("file `type` `{text}` is not one of `file`, `dir`, `symlink`"),
-                    None,
-                ))
-            }
-        }),
-    };
+    let kind = read_file_type(&mut table, vars)?;
     let mode = match table.string("mode", vars)? {
         None => None,
         Some((text, location, _)) => Some(parse_mode(&text).ok_or_else(|| {
@@ -281,6 +271,28 @@ fn read_file(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<FileTest, Mani
         contains,
         matches,
         location,
+    })
+}
+
+/// A file test's `type`: `file`, `dir` (`directory`) or `symlink` (`link`).
+fn read_file_type(
+    table: &mut Table<'_, '_>,
+    vars: &mut Vars,
+) -> Result<Option<FileType>, ManifestError> {
+    Ok(match table.string("type", vars)? {
+        None => None,
+        Some((text, location, _)) => Some(match text.as_str() {
+            "file" => FileType::File,
+            "dir" | "directory" => FileType::Dir,
+            "symlink" | "link" => FileType::Symlink,
+            _ => {
+                return Err(invalid(
+                    location,
+                    format!("file `type` `{text}` is not one of `file`, `dir`, `symlink`"),
+                    None,
+                ))
+            }
+        }),
     })
 }
 
