@@ -118,38 +118,7 @@ async fn run_all(
     let services = if spec.services.is_empty() {
         None
     } else {
-        let pairs: Vec<(&crate::manifest::ServiceSpec, &str)> = spec
-            .services
-            .iter()
-            .zip(target.services.iter().map(String::as_str))
-            .collect();
-        step(
-            reporter,
-            subject,
-            &format!(
-                "starting {} service{} on a private network",
-                pairs.len(),
-                if pairs.len() == 1 { "" } else { "s" }
-            ),
-        );
-        match services::start(engine, subject, &pairs, spec.timeout, client).await {
-            Ok((services, results)) => {
-                let ready = results.len() == spec.services.len()
-                    && results.iter().all(|r| r.status == TestStatus::Passed);
-                outcome.tests.extend(results);
-                if !ready {
-                    outcome.status = TestStatus::Failed;
-                    outcome.message =
-                        "a service did not become ready, so the image was not tested".into();
-                    outcome.hint = Some("the service's result above says why; check its `image`, `env` and `ready` in the test section".into());
-                }
-                Some(services)
-            }
-            Err(error) => {
-                engine_error(outcome, &error);
-                None
-            }
-        }
+        start_services(engine, target, reporter, client, outcome).await
     };
     let network = services.as_ref().map(|s| s.network().to_string());
 
@@ -192,6 +161,52 @@ async fn run_all(
         }
     }
     combine(outcome);
+}
+
+/// Starts the image's services on a private network and waits until they are ready; their
+/// results go into the outcome, which fails when one is not ready. `None` when they could not
+/// be started at all.
+async fn start_services(
+    engine: &Engine,
+    target: &TestTarget<'_>,
+    reporter: &dyn Reporter,
+    client: &reqwest::Client,
+    outcome: &mut TestOutcome,
+) -> Option<services::Services> {
+    let spec = target.spec;
+    let subject = target.image.as_str();
+    let pairs: Vec<(&crate::manifest::ServiceSpec, &str)> = spec
+        .services
+        .iter()
+        .zip(target.services.iter().map(String::as_str))
+        .collect();
+    step(
+        reporter,
+        subject,
+        &format!(
+            "starting {} service{} on a private network",
+            pairs.len(),
+            if pairs.len() == 1 { "" } else { "s" }
+        ),
+    );
+    match services::start(engine, subject, &pairs, spec.timeout, client).await {
+        Ok((services, results)) => {
+            let ready = results.len() == spec.services.len()
+                && results.iter().all(|r| r.status == TestStatus::Passed);
+            outcome.tests.extend(results);
+            if !ready {
+                outcome.status = TestStatus::Failed;
+                outcome.message =
+                    "a service did not become ready, so the image was not tested".into();
+                outcome.hint = Some("the service's result above says why; check its `image`, `env` and `ready` in the test section".into());
+            }
+            Some(services)
+        }
+        Err(error) => {
+            engine_error(outcome, &error);
+            None
+        }
+    }
 }
 
 /// Folds the individual tests into the outcome's status and message.
