@@ -26,4 +26,5 @@ pub mod observe;
 pub mod plan;
 pub mod registry;
 pub mod report;
+pub mod secret;
 pub mod state;

@@ -55,6 +55,9 @@ fn main() -> ExitCode {
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(fleet_images::commands::run(cli))
     }));
+    // Containers and networks whose guards were dropped (Ctrl+C, a panic) are being removed on
+    // the cleaner thread: wait for it, or the process would exit with them in place.
+    fleet_images::docker::containers::finish_removals();
     let Ok(result) = run else {
         return ExitCode::from(Exit::Failed.code());
     };

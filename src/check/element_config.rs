@@ -259,7 +259,29 @@ pub(crate) async fn check(
             )
         })
         .collect();
-    for asset in validated.assets {
+    check_assets(
+        files,
+        validated.assets,
+        &finding,
+        &note,
+        notes,
+        &mut findings,
+    )
+    .await?;
+    Ok(findings)
+}
+
+/// Every branding asset the config names is in the image (lesson 10): a missing one is an
+/// error, one the build context cannot tell about a note.
+async fn check_assets(
+    files: &Files<'_>,
+    assets: Vec<Asset>,
+    finding: &dyn Fn(Severity, String, String) -> Finding,
+    note: &dyn Fn(String) -> Note,
+    notes: &mut Vec<Note>,
+    findings: &mut Vec<Finding>,
+) -> Result<(), EngineError> {
+    for asset in assets {
         let what = format!("`{}` is `{}`", asset.key, asset.url);
         match files.get(&asset.path, false).await? {
             FileState::File(_) | FileState::TooLarge(_) => {}
@@ -282,7 +304,7 @@ pub(crate) async fn check(
             )),
         }
     }
-    Ok(findings)
+    Ok(())
 }
 
 #[cfg(test)]

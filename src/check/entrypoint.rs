@@ -17,7 +17,7 @@
 //! `CMD`), `node -e`, `python -c` and `python -m`.
 
 use super::{rules, Finding, Note, Severity};
-use crate::docker::{Container, EngineError, ImageConfig, PathKind};
+use crate::docker::{Container, EngineError, ImageConfig, PathInfo, PathKind};
 use crate::names::ImageName;
 
 /// The `PATH` the engine uses when the image sets none.
@@ -219,40 +219,9 @@ pub(crate) async fn check(
         let program = &launch.argv[0];
         let shown = launch.argv.join(" ");
         let candidates = program_candidates(program, &config.workdir, path);
-        let mut found = None;
-        for candidate in &candidates {
-            if let Some((_, info)) = container.resolve(candidate).await? {
-                if info.kind == PathKind::File {
-                    found = Some((candidate.clone(), info));
-                    break;
-                }
-            }
-        }
+        let found = first_file(container, &candidates).await?;
         let Some((at, info)) = found else {
-            let (message, hint) = if program.contains('/') {
-                (
-                    format!("`{}` runs `{shown}`, but `{}` is not a file in the image", launch.origin, candidates[0]),
-                    "the build did not put it there: check the COPY (or the build step) that should produce it, and the path in ENTRYPOINT/CMD".to_string(),
-                )
-            } else {
-                (
-                    format!(
-                        "`{}` runs `{shown}`, but `{program}` is not on the image's PATH ({})",
-                        launch.origin,
-                        path.unwrap_or(DEFAULT_PATH)
-                    ),
-                    format!(
-                        "install `{program}` in the final stage, or name it by its absolute path"
-                    ),
-                )
-            };
-            findings.push(Finding::new(
-                rules::ENTRYPOINT_EXISTS,
-                Severity::Error,
-                image,
-                message,
-                hint,
-            ));
+            findings.push(missing_program(image, &launch, &candidates, path));
             continue;
         };
         if info.mode & 0o111 == 0 {
@@ -307,6 +276,54 @@ pub(crate) async fn check(
         }
     }
     Ok(findings)
+}
+
+/// The first of `candidates` that is a regular file in the image (after symbolic links).
+async fn first_file(
+    container: &Container,
+    candidates: &[String],
+) -> Result<Option<(String, PathInfo)>, EngineError> {
+    for candidate in candidates {
+        if let Some((_, info)) = container.resolve(candidate).await? {
+            if info.kind == PathKind::File {
+                return Ok(Some((candidate.clone(), info)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The finding for a launch whose program is not in the image: not at its path, or not on PATH.
+fn missing_program(
+    image: &ImageName,
+    launch: &Launch,
+    candidates: &[String],
+    path: Option<&str>,
+) -> Finding {
+    let program = &launch.argv[0];
+    let shown = launch.argv.join(" ");
+    let (message, hint) = if program.contains('/') {
+        (
+            format!("`{}` runs `{shown}`, but `{}` is not a file in the image", launch.origin, candidates[0]),
+            "the build did not put it there: check the COPY (or the build step) that should produce it, and the path in ENTRYPOINT/CMD".to_string(),
+        )
+    } else {
+        (
+            format!(
+                "`{}` runs `{shown}`, but `{program}` is not on the image's PATH ({})",
+                launch.origin,
+                path.unwrap_or(DEFAULT_PATH)
+            ),
+            format!("install `{program}` in the final stage, or name it by its absolute path"),
+        )
+    };
+    Finding::new(
+        rules::ENTRYPOINT_EXISTS,
+        Severity::Error,
+        image,
+        message,
+        hint,
+    )
 }
 
 async fn script_exists(

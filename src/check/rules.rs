@@ -1,5 +1,7 @@
 //! The rules `check` knows: their ids (what `[images.<name>.check] allow` takes), their severity
-//! and what each enforces, with the lesson of `aws-deployment-lessons.md` it comes from.
+//! and what each enforces, with the lesson of `aws-deployment-lessons.md` it comes from. The ids
+//! themselves are in `manifest/rule_ids.rs`, which the manifest checks `allow` against without
+//! depending on `check`.
 
 use super::Severity;
 
@@ -16,24 +18,10 @@ pub struct Rule {
     pub reads: &'static str,
 }
 
-/// A non-root user exposing or listening on a port below 1024.
-pub const PRIVILEGED_PORT: &str = "privileged-port";
-/// `env_files` variables set and naming a file.
-pub const ENV_FILE: &str = "env-file";
-/// Element's `config.json`.
-pub const ELEMENT_CONFIG: &str = "element-config";
-/// A HEALTHCHECK or a test section.
-pub const HEALTHCHECK: &str = "healthcheck";
-/// A base image by a moving tag.
-pub const FLOATING_BASE: &str = "floating-base";
-/// A secret in the build context.
-pub const SECRET_IN_CONTEXT: &str = "secret-in-context";
-/// The image's architecture against the manifest's platform.
-pub const PLATFORM_MISMATCH: &str = "platform-mismatch";
-/// The program ENTRYPOINT/CMD starts, and the script it names, exist in the image.
-pub const ENTRYPOINT_EXISTS: &str = "entrypoint-exists";
-/// An `allow` entry that names no rule.
-pub const UNKNOWN_RULE: &str = "unknown-rule";
+pub use crate::manifest::rule_ids::{
+    ELEMENT_CONFIG, ENTRYPOINT_EXISTS, ENV_FILE, FLOATING_BASE, HEALTHCHECK, PLATFORM_MISMATCH,
+    PRIVILEGED_PORT, SECRET_IN_CONTEXT, UNKNOWN_RULE,
+};
 
 /// Every rule, in the order `check` runs them.
 pub const RULES: &[Rule] = &[
@@ -111,5 +99,11 @@ mod tests {
         }
         assert!(rule(PRIVILEGED_PORT).is_some());
         assert!(rule(UNKNOWN_RULE).is_none());
+    }
+
+    #[test]
+    fn the_manifest_knows_the_same_ids_in_the_same_order() {
+        let ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        assert_eq!(ids, crate::manifest::rule_ids::RULE_IDS);
     }
 }

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod aws;
+mod aws_answers;
 mod clock;
 mod clone;
 mod discover;
@@ -29,6 +30,7 @@ mod report;
 mod request;
 mod run;
 mod target;
+mod verdict;
 mod wait;
 
 #[cfg(test)]

@@ -114,43 +114,7 @@ pub(crate) async fn prune(
 ) -> (Vec<String>, Vec<Warning>) {
     let mut deregistered = Vec::new();
     let mut warnings = Vec::new();
-    let mut candidates: Vec<(String, String)> = Vec::new();
-    let mut kept: Vec<String> = Vec::new();
-    for (family, keep) in &prune.families {
-        let arns = match ecs.list_task_definitions(family).await {
-            Ok(arns) => arns,
-            Err(e) => {
-                warnings.push(Warning {
-                    subject: family.clone(),
-                    message: format!("old revisions were not deregistered: {e}"),
-                });
-                continue;
-            }
-        };
-        // ECS matches the family as a prefix: keep only this family's revisions, newest first.
-        let mut revisions: Vec<(i32, String)> = arns
-            .into_iter()
-            .filter_map(|arn| {
-                parse_revision(&arn)
-                    .filter(|(f, _)| f == family)
-                    .map(|(_, r)| r)
-                    .map(|r| (r, arn))
-            })
-            .collect();
-        revisions.sort_by_key(|r| std::cmp::Reverse(r.0));
-        kept.extend(
-            revisions
-                .iter()
-                .take(*keep as usize)
-                .map(|(_, arn)| arn.clone()),
-        );
-        candidates.extend(
-            revisions
-                .into_iter()
-                .skip(*keep as usize)
-                .map(|(_, arn)| (family.clone(), arn)),
-        );
-    }
+    let (candidates, kept) = past_keep(ecs, &prune.families, &mut warnings).await;
     if candidates.is_empty() {
         return (deregistered, warnings);
     }
@@ -218,4 +182,51 @@ pub(crate) async fn prune(
         }
     }
     (deregistered, warnings)
+}
+
+/// The revisions past each family's `keep` newest (family, ARN), and the ARNs kept; a family
+/// whose revisions cannot be listed is warned about and left alone.
+async fn past_keep(
+    ecs: &impl Ecs,
+    families: &BTreeMap<String, u32>,
+    warnings: &mut Vec<Warning>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut candidates: Vec<(String, String)> = Vec::new();
+    let mut kept: Vec<String> = Vec::new();
+    for (family, keep) in families {
+        let arns = match ecs.list_task_definitions(family).await {
+            Ok(arns) => arns,
+            Err(e) => {
+                warnings.push(Warning {
+                    subject: family.clone(),
+                    message: format!("old revisions were not deregistered: {e}"),
+                });
+                continue;
+            }
+        };
+        // ECS matches the family as a prefix: keep only this family's revisions, newest first.
+        let mut revisions: Vec<(i32, String)> = arns
+            .into_iter()
+            .filter_map(|arn| {
+                parse_revision(&arn)
+                    .filter(|(f, _)| f == family)
+                    .map(|(_, r)| r)
+                    .map(|r| (r, arn))
+            })
+            .collect();
+        revisions.sort_by_key(|r| std::cmp::Reverse(r.0));
+        kept.extend(
+            revisions
+                .iter()
+                .take(*keep as usize)
+                .map(|(_, arn)| arn.clone()),
+        );
+        candidates.extend(
+            revisions
+                .into_iter()
+                .skip(*keep as usize)
+                .map(|(_, arn)| (family.clone(), arn)),
+        );
+    }
+    (candidates, kept)
 }

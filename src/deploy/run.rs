@@ -17,7 +17,7 @@ use super::report::{
 };
 use super::request::{DeployOptions, DeployRequest, RollbackTarget};
 use super::target::{self, ContainerTarget, FamilyGroup, ServiceGroup, ServiceRef, TargetIndex};
-use super::wait::Tracked;
+use super::verdict::Tracked;
 
 mod execute;
 mod observe;
@@ -323,6 +323,14 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
     /// Decides per target: up to date, register and update, force or restore; a dry run stops
     /// here. Families first: a service that references a family changing gets a new revision too.
     fn plan(&mut self) {
+        self.plan_families();
+        for i in 0..self.services.len() {
+            self.plan_service(i);
+        }
+    }
+
+    /// Which families get a new revision; the others are up to date (or, in a dry run, would).
+    fn plan_families(&mut self) {
         let dry_run = self.options.dry_run;
         for i in 0..self.families.len() {
             let work = &mut self.families[i];
@@ -343,98 +351,68 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             let subject = work.report.family.clone();
             self.finished(&subject, true, &summary, None);
         }
-        for i in 0..self.services.len() {
-            let work = &self.services[i];
-            let definition = work.definition.as_ref().expect("preflight passed");
-            let (_, replacements) = changes(&work.group.containers, definition);
-            let mut released: Vec<ImageName> = work
-                .group
-                .containers
-                .iter()
-                .filter(|c| replacements.iter().any(|r| r.container == c.container))
-                .map(|c| c.image.clone())
-                .collect();
-            let mut references = Vec::new();
-            let mut environment = Vec::new();
-            for (r, reference) in work.group.references.iter().enumerate() {
-                let family = &self.families[reference.family];
-                if family.replacements.is_empty() {
-                    continue;
-                }
-                references.push(r);
-                let before = definition
-                    .container(&reference.container)
-                    .and_then(|c| c.env(&reference.env));
-                let after = format!("<new revision of {}>", family.group.family);
-                environment.push(EnvChange::new(
-                    &reference.container,
-                    &reference.env,
-                    before,
-                    &after,
-                ));
-                released.extend(family.group.containers.iter().map(|c| c.image.clone()));
+    }
+
+    /// What to do with service `i`: nothing, register and update, force, or restore; a dry run
+    /// ends it here.
+    fn plan_service(&mut self, i: usize) {
+        let dry_run = self.options.dry_run;
+        let work = &self.services[i];
+        let definition = work.definition.as_ref().expect("preflight passed");
+        let (_, replacements) = changes(&work.group.containers, definition);
+        let mut released: Vec<ImageName> = work
+            .group
+            .containers
+            .iter()
+            .filter(|c| replacements.iter().any(|r| r.container == c.container))
+            .map(|c| c.image.clone())
+            .collect();
+        let mut references = Vec::new();
+        let mut environment = Vec::new();
+        for (r, reference) in work.group.references.iter().enumerate() {
+            let family = &self.families[reference.family];
+            if family.replacements.is_empty() {
+                continue;
             }
-            released.dedup();
-            let action = if let Some(restore) = &work.restore {
-                if *restore == definition.arn {
-                    Action::None
-                } else {
-                    Action::Restore(restore.clone())
-                }
-            } else if self.options.force {
-                Action::Force
-            } else if replacements.is_empty() && references.is_empty() {
+            references.push(r);
+            let before = definition
+                .container(&reference.container)
+                .and_then(|c| c.env(&reference.env));
+            let after = format!("<new revision of {}>", family.group.family);
+            environment.push(EnvChange::new(
+                &reference.container,
+                &reference.env,
+                before,
+                &after,
+            ));
+            released.extend(family.group.containers.iter().map(|c| c.image.clone()));
+        }
+        released.dedup();
+        let action = if let Some(restore) = &work.restore {
+            if *restore == definition.arn {
                 Action::None
             } else {
-                Action::Register(replacements)
-            };
-            let work = &mut self.services[i];
-            work.references = references;
-            work.report.environment = environment;
-            if work.restore.is_none() {
-                work.report.released = released;
+                Action::Restore(restore.clone())
             }
-            work.action = action;
-            let definition = work.definition.as_ref().expect("preflight passed");
-            let summary = match &work.action {
-                Action::None => {
-                    work.report.outcome = Outcome::UpToDate;
-                    work.report.new_task_definition = Some(definition.arn.clone());
-                    format!("up to date ({})", definition.short_name())
-                }
-                Action::Register(_) if dry_run => {
-                    work.report.outcome = Outcome::DryRun;
-                    let text = format!(
-                        "would register a new revision of {} and update the service to it",
-                        definition.family
-                    );
-                    work.report.reason = Some(text.clone());
-                    text
-                }
-                Action::Force if dry_run => {
-                    work.report.outcome = Outcome::DryRun;
-                    let text = format!(
-                        "would force a new deployment of {}",
-                        definition.short_name()
-                    );
-                    work.report.reason = Some(text.clone());
-                    text
-                }
-                Action::Restore(arn) if dry_run => {
-                    work.report.outcome = Outcome::DryRun;
-                    work.report.new_task_definition = Some(arn.clone());
-                    let text = format!(
-                        "would return the service to {}",
-                        super::ecs::revision_name(arn)
-                    );
-                    work.report.reason = Some(text.clone());
-                    text
-                }
-                _ => continue,
-            };
-            let subject = work.report.subject.clone();
-            self.finished(&subject, true, &summary, None);
+        } else if self.options.force {
+            Action::Force
+        } else if replacements.is_empty() && references.is_empty() {
+            Action::None
+        } else {
+            Action::Register(replacements)
+        };
+        let work = &mut self.services[i];
+        work.references = references;
+        work.report.environment = environment;
+        if work.restore.is_none() {
+            work.report.released = released;
         }
+        work.action = action;
+        let Some(summary) = planned(work, dry_run) else {
+            return;
+        };
+        let subject = work.report.subject.clone();
+        self.finished(&subject, true, &summary, None);
     }
 
     /// Whether every target ended where it should (the condition for deregistering).
@@ -453,4 +431,46 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             warnings: self.warnings,
         }
     }
+}
+
+/// What a service's plan says when it ends the service's part of the run: up to date, or what a
+/// dry run would do (recorded in its report). `None` when there is work to carry out.
+fn planned(work: &mut ServiceWork, dry_run: bool) -> Option<String> {
+    let definition = work.definition.as_ref().expect("preflight passed");
+    Some(match &work.action {
+        Action::None => {
+            work.report.outcome = Outcome::UpToDate;
+            work.report.new_task_definition = Some(definition.arn.clone());
+            format!("up to date ({})", definition.short_name())
+        }
+        Action::Register(_) if dry_run => {
+            work.report.outcome = Outcome::DryRun;
+            let text = format!(
+                "would register a new revision of {} and update the service to it",
+                definition.family
+            );
+            work.report.reason = Some(text.clone());
+            text
+        }
+        Action::Force if dry_run => {
+            work.report.outcome = Outcome::DryRun;
+            let text = format!(
+                "would force a new deployment of {}",
+                definition.short_name()
+            );
+            work.report.reason = Some(text.clone());
+            text
+        }
+        Action::Restore(arn) if dry_run => {
+            work.report.outcome = Outcome::DryRun;
+            work.report.new_task_definition = Some(arn.clone());
+            let text = format!(
+                "would return the service to {}",
+                super::ecs::revision_name(arn)
+            );
+            work.report.reason = Some(text.clone());
+            text
+        }
+        _ => return None,
+    })
 }

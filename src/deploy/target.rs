@@ -2,7 +2,7 @@
 //! service (or family) whose task definition holds several of the fleet's images gets one new
 //! revision with all of them, not one revision per image racing the others.
 
-use crate::manifest::ServiceTarget;
+use crate::manifest::{FamilyTarget, ServiceTarget};
 use crate::names::{Digest, ImageName, ImageRef, Platform};
 
 use super::ecs::short_name;
@@ -227,6 +227,33 @@ impl Targets {
     }
 }
 
+impl Targets {
+    /// The group of a task-family target: the one with the same key or the same named family,
+    /// else a new one.
+    fn family_index(&mut self, entry: &FamilyTarget, key: FamilyKey, keep: u32) -> usize {
+        match self.families.iter().position(|g| {
+            g.key == key || (entry.family.is_some() && g.named.as_ref() == entry.family.as_ref())
+        }) {
+            Some(i) => i,
+            None => {
+                let family = match (&entry.family, &entry.referenced_by) {
+                    (Some(family), _) => family.clone(),
+                    (None, Some(reference)) => format!("{}.{}", reference.image, reference.env),
+                    (None, None) => unreachable!("the manifest requires one of them"),
+                };
+                self.families.push(FamilyGroup {
+                    family,
+                    key,
+                    named: entry.family.clone(),
+                    keep_revisions: keep,
+                    containers: Vec::new(),
+                });
+                self.families.len() - 1
+            }
+        }
+    }
+}
+
 /// Groups the requests' targets by service and by family; `found` names the services that were
 /// to be found by container.
 pub(crate) fn group(requests: &[DeployRequest], found: &Found) -> Targets {
@@ -277,27 +304,7 @@ pub(crate) fn group(requests: &[DeployRequest], found: &Found) -> Targets {
                     None => continue,
                 },
             };
-            let index = match targets.families.iter().position(|g| {
-                g.key == key
-                    || (entry.family.is_some() && g.named.as_ref() == entry.family.as_ref())
-            }) {
-                Some(i) => i,
-                None => {
-                    let family = match (&entry.family, &entry.referenced_by) {
-                        (Some(family), _) => family.clone(),
-                        (None, Some(reference)) => format!("{}.{}", reference.image, reference.env),
-                        (None, None) => unreachable!("the manifest requires one of them"),
-                    };
-                    targets.families.push(FamilyGroup {
-                        family,
-                        key,
-                        named: entry.family.clone(),
-                        keep_revisions: keep,
-                        containers: Vec::new(),
-                    });
-                    targets.families.len() - 1
-                }
-            };
+            let index = targets.family_index(entry, key, keep);
             if let Some(reference) = &entry.referenced_by {
                 for (service, container) in &referencing {
                     let link = Reference {

@@ -13,240 +13,20 @@
 //! so while waiting. The first call tells whether the API is there; without it (moto, older
 //! partitions) the wait reads `DescribeServices` alone.
 //! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeployment.html>
+//!
+//! This file polls; `verdict.rs` judges each answer.
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::report::{format_duration, Event, Level, Reporter};
 
 use super::clock::Clock;
-use super::ecs::{revision_name, short_name, Ecs, RolloutState, Service, ServiceDeployment};
+use super::ecs::{short_name, Ecs, Service};
 use super::report::Outcome;
 use super::request::PollSettings;
-
-/// A deployment being waited for.
-#[derive(Debug, Clone)]
-pub(crate) struct Tracked {
-    /// `cluster/service`.
-    pub subject: String,
-    /// Cluster as written.
-    pub cluster: String,
-    /// Service as written.
-    pub service: String,
-    /// The deployment the update started.
-    pub deployment_id: String,
-    /// The revision it must run.
-    pub task_definition: String,
-    /// The revision the service ran before.
-    pub previous: Option<String>,
-    /// ECS answered the update without a deployment of the new revision (moto does): follow the
-    /// primary deployment and check the service's `taskDefinition` instead of the deployment's.
-    pub by_service: bool,
-    /// When the update was made, seconds since the epoch (the wall clock: ECS's `createdAt` is
-    /// one). Service deployments older than this, less a minute for clock skew, are someone
-    /// else's: an earlier release's `ROLLBACK_SUCCESSFUL` must not fail this one.
-    pub updated_at: i64,
-}
-
-/// How far ECS's clock may be behind ours when telling this update's service deployment from
-/// earlier ones.
-const CLOCK_SKEW_SECS: i64 = 60;
-
-/// The newest service deployment that may be the one `t`'s update started.
-fn ours<'d>(deployments: &'d [ServiceDeployment], t: &Tracked) -> Option<&'d ServiceDeployment> {
-    deployments.iter().find(|d| {
-        d.created_at
-            .is_none_or(|c| c >= t.updated_at - CLOCK_SKEW_SECS)
-    })
-}
-
-/// How a tracked deployment ended.
-#[derive(Debug, Clone)]
-pub(crate) struct Ended {
-    pub outcome: Outcome,
-    pub reason: Option<String>,
-    /// The service as last seen, for its events.
-    pub last: Option<Service>,
-}
-
-/// One look at a service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// Still rolling out; the text says how far.
-    Pending(String),
-    /// Done, one way or another.
-    Done(Outcome, Option<String>),
-}
-
-/// Judges one `DescribeServices` answer for a tracked deployment.
-pub(crate) fn evaluate(service: &Service, t: &Tracked) -> Verdict {
-    if service.status != "ACTIVE" {
-        return Verdict::Done(
-            Outcome::Failed,
-            Some(format!("the service is {}", service.status)),
-        );
-    }
-    let primary = service.primary();
-    let primary_text = |p: Option<&super::ecs::Deployment>| match p {
-        Some(p) => format!("{} ({})", p.id, revision_name(&p.task_definition)),
-        None => "no deployment".to_string(),
-    };
-    let Some(d) = service.deployments.iter().find(|d| d.id == t.deployment_id) else {
-        let current = primary
-            .map(|p| p.task_definition.as_str())
-            .or(service.task_definition.as_deref())
-            .unwrap_or("");
-        if current == t.task_definition {
-            return Verdict::Done(
-                Outcome::Superseded,
-                Some(format!(
-                    "deployment {} was replaced by {}",
-                    t.deployment_id,
-                    primary_text(primary)
-                )),
-            );
-        }
-        return Verdict::Done(
-            Outcome::RolledBack,
-            Some(format!(
-                "deployment {} is gone; the service is back on {}",
-                t.deployment_id,
-                revision_name(current)
-            )),
-        );
-    };
-    let rolled_back_to_previous =
-        primary.is_some_and(|p| p.id != d.id && Some(&p.task_definition) == t.previous.as_ref());
-    if d.rollout_state == Some(RolloutState::Failed) {
-        let reason = d
-            .rollout_state_reason
-            .clone()
-            .unwrap_or_else(|| "no reason given".into());
-        if rolled_back_to_previous {
-            return Verdict::Done(
-                Outcome::RolledBack,
-                Some(format!(
-                    "rollout FAILED ({reason}); ECS is rolling back to {}",
-                    primary_text(primary)
-                )),
-            );
-        }
-        return Verdict::Done(Outcome::Failed, Some(format!("rollout FAILED: {reason}")));
-    }
-    if d.status != "PRIMARY" {
-        if rolled_back_to_previous {
-            return Verdict::Done(
-                Outcome::RolledBack,
-                Some(format!("ECS rolled back to {}", primary_text(primary))),
-            );
-        }
-        return Verdict::Done(
-            Outcome::Superseded,
-            Some(format!(
-                "deployment {} became primary",
-                primary_text(primary)
-            )),
-        );
-    }
-    let runs = if t.by_service {
-        service.task_definition.as_deref().unwrap_or("")
-    } else {
-        d.task_definition.as_str()
-    };
-    if runs != t.task_definition {
-        return Verdict::Done(
-            Outcome::Failed,
-            Some(format!(
-                "deployment {} runs {}, not {}",
-                d.id,
-                revision_name(runs),
-                revision_name(&t.task_definition)
-            )),
-        );
-    }
-    let completed = match &d.rollout_state {
-        Some(RolloutState::Completed) => true,
-        // Without a rollout state, steady state is what the `services-stable` waiter checks: the
-        // counts agree and no older deployment is left.
-        None => d.running_count == d.desired_count && service.deployments.len() == 1,
-        Some(_) => false,
-    };
-    if completed {
-        return Verdict::Done(Outcome::Completed, None);
-    }
-    let state = d
-        .rollout_state
-        .as_ref()
-        .map_or("in progress", |s| s.as_str());
-    let mut text = format!(
-        "rollout {state}: {}/{} running",
-        d.running_count, d.desired_count
-    );
-    if d.pending_count > 0 {
-        text.push_str(&format!(", {} pending", d.pending_count));
-    }
-    if d.failed_tasks > 0 {
-        text.push_str(&format!(", {} failed to start", d.failed_tasks));
-    }
-    Verdict::Pending(text)
-}
-
-/// Refines a `DescribeServices` verdict with the newest service deployment: a rollback or stop
-/// ends the wait with the alarms and failure count that caused it; alarms being watched or a bake
-/// time are named while the rollout is pending.
-pub(crate) fn refine(verdict: Verdict, deployment: Option<&ServiceDeployment>) -> Verdict {
-    let Some(d) = deployment else {
-        return verdict;
-    };
-    let mut why = Vec::new();
-    if let Some(reason) = &d.status_reason {
-        why.push(reason.clone());
-    }
-    if !d.triggered_alarms.is_empty() {
-        why.push(format!(
-            "alarms triggered: {}",
-            d.triggered_alarms.join(", ")
-        ));
-    }
-    if let (Some(failures), Some(threshold)) =
-        (d.circuit_breaker_failures, d.circuit_breaker_threshold)
-    {
-        if failures > 0 {
-            why.push(format!(
-                "circuit breaker: {failures} failed tasks (threshold {threshold})"
-            ));
-        }
-    }
-    let text = |state: &str| {
-        if why.is_empty() {
-            format!("service deployment {state}")
-        } else {
-            format!("service deployment {state}: {}", why.join("; "))
-        }
-    };
-    match d.status.as_str() {
-        "ROLLBACK_REQUESTED"
-        | "ROLLBACK_IN_PROGRESS"
-        | "ROLLBACK_SUCCESSFUL"
-        | "ROLLBACK_FAILED" => Verdict::Done(Outcome::RolledBack, Some(text(&d.status))),
-        "STOPPED" | "STOP_REQUESTED" => Verdict::Done(Outcome::Failed, Some(text(&d.status))),
-        "PENDING" | "IN_PROGRESS" => match verdict {
-            Verdict::Pending(mut progress) => {
-                if d.lifecycle_stage.as_deref() == Some("BAKE_TIME") {
-                    progress.push_str(
-                        "; in its bake time: ECS keeps the deployment IN_PROGRESS until the bake time ends",
-                    );
-                } else if d.alarm_status.as_deref() == Some("MONITORING") {
-                    progress.push_str("; deployment alarms are being watched");
-                }
-                Verdict::Pending(progress)
-            }
-            done => done,
-        },
-        _ => verdict,
-    }
-}
+use super::verdict::{evaluate, ours, refine, Ended, Tracked, Verdict};
 
 /// Multiplies `delay` by a random factor in [0.8, 1.2).
 fn jitter(delay: Duration) -> Duration {
@@ -268,14 +48,15 @@ pub(crate) async fn wait(
     poll: &PollSettings,
     reporter: &dyn Reporter,
 ) -> Vec<Ended> {
-    let deadline = clock.now() + timeout;
-    let mut ended: Vec<Option<Ended>> = vec![None; tracked.len()];
-    let mut last: Vec<Option<Service>> = vec![None; tracked.len()];
-    let mut progress: Vec<Option<String>> = vec![None; tracked.len()];
-    let mut errors: Vec<u32> = vec![0; tracked.len()];
+    let ctx = Polling {
+        ecs,
+        clock,
+        deadline: clock.now() + timeout,
+        settings: poll,
+        reporter,
+    };
+    let mut waiting = Waiting::new(tracked);
     let mut delay = poll.interval;
-    // Whether ListServiceDeployments answers: unknown until the first call.
-    let mut deployments_api: Option<bool> = None;
     for t in tracked {
         reporter.event(Event::Step {
             subject: &t.subject,
@@ -283,153 +64,29 @@ pub(crate) async fn wait(
         });
     }
     loop {
-        let remaining = deadline.saturating_duration_since(clock.now());
+        let remaining = ctx.deadline.saturating_duration_since(clock.now());
         clock.sleep(jitter(delay).min(remaining)).await;
-
-        // Pending services by cluster, ten to a call.
-        let mut by_cluster: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, t) in tracked
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| ended[*i].is_none())
-        {
-            by_cluster.entry(t.cluster.as_str()).or_default().push(i);
-        }
         let mut throttled = false;
         // A call that does not answer by the deadline ends the wait: `--timeout` bounds it all,
         // whatever the SDK's own timeouts.
         let mut out_of_time = false;
-        'polls: for (cluster, indices) in by_cluster {
+        'polls: for (cluster, indices) in waiting.pending_by_cluster() {
+            // Ten services to a call.
             for chunk in indices.chunks(10) {
-                let names: Vec<String> =
-                    chunk.iter().map(|&i| tracked[i].service.clone()).collect();
-                let limit = deadline
-                    .saturating_duration_since(clock.now())
-                    .max(LAST_CALL_GRACE);
-                let Ok(described) =
-                    tokio::time::timeout(limit, ecs.describe_services(cluster, &names)).await
-                else {
-                    out_of_time = true;
-                    break 'polls;
-                };
-                match described {
-                    Ok(answer) => {
-                        for &i in chunk {
-                            errors[i] = 0;
-                            let t = &tracked[i];
-                            let Some(service) = answer
-                                .services
-                                .iter()
-                                .find(|s| s.name == short_name(&t.service))
-                            else {
-                                ended[i] = Some(Ended {
-                                    outcome: Outcome::Failed,
-                                    reason: Some("the service no longer exists".into()),
-                                    last: last[i].take(),
-                                });
-                                continue;
-                            };
-                            let mut verdict = evaluate(service, t);
-                            if deployments_api != Some(false) {
-                                let limit = deadline
-                                    .saturating_duration_since(clock.now())
-                                    .max(LAST_CALL_GRACE);
-                                let Ok(deployments) = tokio::time::timeout(
-                                    limit,
-                                    ecs.service_deployments(cluster, &t.service, 3),
-                                )
-                                .await
-                                else {
-                                    out_of_time = true;
-                                    break 'polls;
-                                };
-                                match deployments {
-                                    Ok(deployments) => {
-                                        deployments_api = Some(true);
-                                        verdict = refine(verdict, ours(&deployments, t));
-                                    }
-                                    Err(e) if deployments_api.is_none() => {
-                                        deployments_api = Some(false);
-                                        reporter.event(Event::Note {
-                                            subject: "",
-                                            level: Level::Debug,
-                                            text: &format!(
-                                                "{e}; following the rollouts through DescribeServices alone"
-                                            ),
-                                        });
-                                    }
-                                    Err(_) => {}
-                                }
-                            }
-                            match verdict {
-                                Verdict::Done(outcome, reason) => {
-                                    ended[i] = Some(Ended {
-                                        outcome,
-                                        reason,
-                                        last: Some(service.clone()),
-                                    });
-                                }
-                                Verdict::Pending(text) => {
-                                    if progress[i].as_deref() != Some(text.as_str()) {
-                                        reporter.event(Event::Step {
-                                            subject: &t.subject,
-                                            text: &text,
-                                        });
-                                        progress[i] = Some(text);
-                                    }
-                                    last[i] = Some(service.clone());
-                                }
-                            }
-                        }
-                    }
-                    Err(e) if e.kind.is_transient() => {
-                        throttled = true;
-                        for &i in chunk {
-                            errors[i] += 1;
-                            if errors[i] > poll.max_errors {
-                                ended[i] = Some(Ended {
-                                    outcome: Outcome::Unknown,
-                                    reason: Some(format!(
-                                        "gave up after {} failed polls: {e}",
-                                        errors[i]
-                                    )),
-                                    last: last[i].take(),
-                                });
-                            }
-                        }
-                        reporter.event(Event::Note {
-                            subject: "",
-                            level: Level::Debug,
-                            text: &format!("{e}; retrying"),
-                        });
-                    }
-                    Err(e) => {
-                        for &i in chunk {
-                            ended[i] = Some(Ended {
-                                outcome: Outcome::Unknown,
-                                reason: Some(format!("could not read the service: {e}")),
-                                last: last[i].take(),
-                            });
-                        }
+                match waiting.poll_chunk(&ctx, cluster, chunk).await {
+                    Ok(was_throttled) => throttled |= was_throttled,
+                    Err(OutOfTime) => {
+                        out_of_time = true;
+                        break 'polls;
                     }
                 }
             }
         }
-        if ended.iter().all(Option::is_some) {
+        if waiting.ended.iter().all(Option::is_some) {
             break;
         }
-        if out_of_time || clock.now() >= deadline {
-            for (i, slot) in ended.iter_mut().enumerate().filter(|(_, e)| e.is_none()) {
-                let state = progress[i].as_deref().unwrap_or("no answer from ECS yet");
-                *slot = Some(Ended {
-                    outcome: Outcome::TimedOut,
-                    reason: Some(format!(
-                        "still in progress after {}: {state}",
-                        format_duration(timeout)
-                    )),
-                    last: last[i].take(),
-                });
-            }
+        if out_of_time || clock.now() >= ctx.deadline {
+            waiting.time_out(timeout);
             break;
         }
         delay = if throttled {
@@ -439,14 +96,225 @@ pub(crate) async fn wait(
         }
         .min(poll.max_interval.max(poll.interval));
     }
-    ended
+    waiting
+        .ended
         .into_iter()
         .map(|e| e.expect("every tracked deployment ended"))
         .collect()
 }
 
+/// What every poll of one wait shares.
+struct Polling<'a, E, C> {
+    ecs: &'a E,
+    clock: &'a C,
+    deadline: Instant,
+    settings: &'a PollSettings,
+    reporter: &'a dyn Reporter,
+}
+
+impl<E: Ecs, C: Clock> Polling<'_, E, C> {
+    /// How long the next call may take: what is left of the timeout, but at least the grace.
+    fn limit(&self) -> Duration {
+        self.deadline
+            .saturating_duration_since(self.clock.now())
+            .max(LAST_CALL_GRACE)
+    }
+}
+
+/// A call that did not answer by the deadline.
+struct OutOfTime;
+
+/// What the wait knows of each tracked deployment (by index) between polls.
+struct Waiting<'a> {
+    tracked: &'a [Tracked],
+    ended: Vec<Option<Ended>>,
+    /// The service as last seen.
+    last: Vec<Option<Service>>,
+    /// The progress last reported, so that each step is said once.
+    progress: Vec<Option<String>>,
+    /// Failed polls in a row.
+    errors: Vec<u32>,
+    /// Whether ListServiceDeployments answers: unknown until the first call.
+    deployments_api: Option<bool>,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(tracked: &'a [Tracked]) -> Self {
+        Waiting {
+            tracked,
+            ended: vec![None; tracked.len()],
+            last: vec![None; tracked.len()],
+            progress: vec![None; tracked.len()],
+            errors: vec![0; tracked.len()],
+            deployments_api: None,
+        }
+    }
+
+    /// The deployments still pending, by cluster.
+    fn pending_by_cluster(&self) -> BTreeMap<&'a str, Vec<usize>> {
+        let mut by_cluster: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
+        let tracked = self.tracked;
+        for (i, t) in tracked.iter().enumerate() {
+            if self.ended[i].is_none() {
+                by_cluster.entry(t.cluster.as_str()).or_default().push(i);
+            }
+        }
+        by_cluster
+    }
+
+    /// One `DescribeServices` call for up to ten services of `cluster`, and the verdict on each.
+    /// `Ok(true)` when ECS throttled the call (the next poll waits longer).
+    async fn poll_chunk<E: Ecs, C: Clock>(
+        &mut self,
+        ctx: &Polling<'_, E, C>,
+        cluster: &str,
+        chunk: &[usize],
+    ) -> Result<bool, OutOfTime> {
+        let names: Vec<String> = chunk
+            .iter()
+            .map(|&i| self.tracked[i].service.clone())
+            .collect();
+        let Ok(described) =
+            tokio::time::timeout(ctx.limit(), ctx.ecs.describe_services(cluster, &names)).await
+        else {
+            return Err(OutOfTime);
+        };
+        match described {
+            Ok(answer) => {
+                for &i in chunk {
+                    self.errors[i] = 0;
+                    let t = &self.tracked[i];
+                    let Some(service) = answer
+                        .services
+                        .iter()
+                        .find(|s| s.name == short_name(&t.service))
+                    else {
+                        self.end(i, Outcome::Failed, "the service no longer exists".into());
+                        continue;
+                    };
+                    let verdict = self.judge(ctx, cluster, i, service).await?;
+                    self.record(ctx.reporter, i, service, verdict);
+                }
+                Ok(false)
+            }
+            Err(e) if e.kind.is_transient() => {
+                for &i in chunk {
+                    self.errors[i] += 1;
+                    if self.errors[i] > ctx.settings.max_errors {
+                        let reason = format!("gave up after {} failed polls: {e}", self.errors[i]);
+                        self.end(i, Outcome::Unknown, reason);
+                    }
+                }
+                ctx.reporter.event(Event::Note {
+                    subject: "",
+                    level: Level::Debug,
+                    text: &format!("{e}; retrying"),
+                });
+                Ok(true)
+            }
+            Err(e) => {
+                for &i in chunk {
+                    let reason = format!("could not read the service: {e}");
+                    self.end(i, Outcome::Unknown, reason);
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// The verdict on one service: its `DescribeServices` answer, refined by its service
+    /// deployments where ECS has that API.
+    async fn judge<E: Ecs, C: Clock>(
+        &mut self,
+        ctx: &Polling<'_, E, C>,
+        cluster: &str,
+        i: usize,
+        service: &Service,
+    ) -> Result<Verdict, OutOfTime> {
+        let t = &self.tracked[i];
+        let verdict = evaluate(service, t);
+        if self.deployments_api == Some(false) {
+            return Ok(verdict);
+        }
+        let Ok(deployments) = tokio::time::timeout(
+            ctx.limit(),
+            ctx.ecs.service_deployments(cluster, &t.service, 3),
+        )
+        .await
+        else {
+            return Err(OutOfTime);
+        };
+        match deployments {
+            Ok(deployments) => {
+                self.deployments_api = Some(true);
+                return Ok(refine(verdict, ours(&deployments, t)));
+            }
+            Err(e) if self.deployments_api.is_none() => {
+                self.deployments_api = Some(false);
+                ctx.reporter.event(Event::Note {
+                    subject: "",
+                    level: Level::Debug,
+                    text: &format!("{e}; following the rollouts through DescribeServices alone"),
+                });
+            }
+            Err(_) => {}
+        }
+        Ok(verdict)
+    }
+
+    /// Ends deployment `i` or reports how far it got, once per change.
+    fn record(&mut self, reporter: &dyn Reporter, i: usize, service: &Service, verdict: Verdict) {
+        match verdict {
+            Verdict::Done(outcome, reason) => {
+                self.ended[i] = Some(Ended {
+                    outcome,
+                    reason,
+                    last: Some(service.clone()),
+                });
+            }
+            Verdict::Pending(text) => {
+                if self.progress[i].as_deref() != Some(text.as_str()) {
+                    reporter.event(Event::Step {
+                        subject: &self.tracked[i].subject,
+                        text: &text,
+                    });
+                    self.progress[i] = Some(text);
+                }
+                self.last[i] = Some(service.clone());
+            }
+        }
+    }
+
+    /// Ends deployment `i` without a last answer to go by.
+    fn end(&mut self, i: usize, outcome: Outcome, reason: String) {
+        self.ended[i] = Some(Ended {
+            outcome,
+            reason: Some(reason),
+            last: self.last[i].take(),
+        });
+    }
+
+    /// Ends every deployment still pending as timed out, saying how far it got.
+    fn time_out(&mut self, timeout: Duration) {
+        for i in 0..self.ended.len() {
+            if self.ended[i].is_none() {
+                let state = self.progress[i]
+                    .as_deref()
+                    .unwrap_or("no answer from ECS yet");
+                let reason = format!(
+                    "still in progress after {}: {state}",
+                    format_duration(timeout)
+                );
+                self.end(i, Outcome::TimedOut, reason);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::ecs::{RolloutState, ServiceDeployment};
+    use super::super::verdict::*;
     use super::*;
     use crate::deploy::ecs::Deployment;
 

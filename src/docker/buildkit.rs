@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use bollard::moby::buildkit::v1::StatusResponse;
+use bollard::moby::buildkit::v1::{StatusResponse, VertexLog, VertexWarning};
 
 /// A line of build output as the builders report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +116,13 @@ impl Progress {
                 }
             }
         }
-        for log in status.logs {
+        self.logs(status.logs, on_line);
+        self.warnings(status.warnings, on_line);
+    }
+
+    /// A step's output, split into lines (a partial line waits for the rest).
+    fn logs(&mut self, logs: Vec<VertexLog>, on_line: &mut impl FnMut(BuildLine<'_>)) {
+        for log in logs {
             let Some(state) = self.vertexes.get_mut(&log.vertex) else {
                 continue;
             };
@@ -131,7 +137,11 @@ impl Progress {
                 on_line(BuildLine::Output(&format!("#{} {line}", state.number)));
             }
         }
-        for warning in status.warnings {
+    }
+
+    /// BuildKit's warnings about a step (deprecated syntax, a lint rule).
+    fn warnings(&self, warnings: Vec<VertexWarning>, on_line: &mut impl FnMut(BuildLine<'_>)) {
+        for warning in warnings {
             let number = self
                 .vertexes
                 .get(&warning.vertex)

@@ -6,7 +6,7 @@ use bollard::container::LogOutput;
 use bollard::query_parameters::{DownloadFromContainerOptions, LogsOptions};
 use futures_util::StreamExt;
 
-use super::containers::{api, is_not_found};
+use super::error::{api, is_not_found};
 use super::{Container, EngineError, PathKind};
 
 /// The first tar header of a path's archive: the path itself as the engine packs it.

@@ -13,25 +13,29 @@
 //! (for `test`, inside a `select!` with a cancellation token, so Ctrl+C ends the work but not the
 //! cleanup) and then awaits [`Container::remove`] (or [`Container::keep`] for `--keep`). If the
 //! guard is dropped instead — its owning future was dropped by a caller, or a task panicked — its
-//! `Drop` removes the container synchronously on a helper thread with its own connection and
-//! runtime. Blocking in `Drop` is deliberate: a task spawned on the current runtime may never run
-//! when the runtime is shutting down (the usual case after Ctrl+C), and a stray container is worse
-//! than a worker thread blocked for the fraction of a second a forced removal takes.
+//! `Drop` hands the container to the cleaner (`containers/cleanup.rs`) and returns at once: the
+//! async worker that dropped it is never blocked, and [`settle_removals`] or, at the end of
+//! `main`, [`finish_removals`] waits for the removal. Reading a container's files is in
+//! `containers/files.rs`.
+
+pub(super) mod cleanup;
+mod files;
+
+pub use cleanup::{finish_removals, settle_removals};
+pub use files::{FileContent, PathInfo, PathKind};
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding,
 };
-use bollard::query_parameters::{
-    ContainerArchiveInfoOptions, CreateContainerOptions, DownloadFromContainerOptions,
-    ListContainersOptions, LogsOptions, RemoveContainerOptions,
-};
+use bollard::query_parameters::{CreateContainerOptions, ListContainersOptions, LogsOptions};
 use futures_util::StreamExt;
 
+use super::error::api;
 use super::{Engine, EngineError};
+use cleanup::{hand_off, remove_container, Leftover};
 
 /// The label every container the tool creates carries (value `1`).
 pub const TEST_LABEL: &str = "io.fleet-images.test";
@@ -39,9 +43,6 @@ pub const TEST_LABEL: &str = "io.fleet-images.test";
 /// The command given to containers that are only created: an image without `CMD` or `ENTRYPOINT`
 /// cannot be created at all, and the command is never run.
 const NEVER_RUN: &str = "/fleet-images-never-started";
-
-/// How many symbolic links a file read follows before giving up (a loop, or a very long chain).
-const MAX_LINKS: usize = 8;
 
 /// What to create.
 #[derive(Debug, Clone, Default)]
@@ -93,97 +94,6 @@ pub struct ContainerStatus {
     pub error: Option<String>,
 }
 
-/// What a path in a container is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PathKind {
-    /// A regular file.
-    File,
-    /// A directory.
-    Dir,
-    /// A symbolic link.
-    Symlink,
-    /// A device, socket or pipe.
-    Other,
-}
-
-/// What the archive API says of a path (`HEAD /containers/{id}/archive`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathInfo {
-    /// Its kind (of the path itself, not of a link's target).
-    pub kind: PathKind,
-    /// Size in bytes.
-    pub size: u64,
-    /// For a symbolic link, the absolute path it resolves to in the container.
-    pub link_target: Option<String>,
-    /// Its permission bits (`0o755`), with setuid, setgid and sticky as `0o7000`.
-    pub mode: u32,
-}
-
-/// The result of reading one file out of a container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileContent {
-    /// Its bytes.
-    File(Vec<u8>),
-    /// Nothing is at that path (or a link there leads nowhere).
-    Missing,
-    /// Something that is not a regular file is there.
-    NotAFile(PathKind),
-    /// Larger than the cap the caller set.
-    TooLarge {
-        /// Its size.
-        size: u64,
-    },
-}
-
-/// Go's `os.FileMode` type bits, as the archive API's stat header carries them.
-const MODE_DIR: u32 = 1 << 31;
-const MODE_SYMLINK: u32 = 1 << 27;
-const MODE_TYPE: u32 =
-    MODE_DIR | MODE_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
-
-/// Go's setuid, setgid and sticky bits, as the stat header carries them.
-const MODE_SETUID: u32 = 1 << 23;
-const MODE_SETGID: u32 = 1 << 22;
-const MODE_STICKY: u32 = 1 << 20;
-
-/// The Unix permission bits of a Go `os.FileMode`.
-fn permissions(mode: u32) -> u32 {
-    let mut bits = mode & 0o777;
-    if mode & MODE_SETUID != 0 {
-        bits |= 0o4000;
-    }
-    if mode & MODE_SETGID != 0 {
-        bits |= 0o2000;
-    }
-    if mode & MODE_STICKY != 0 {
-        bits |= 0o1000;
-    }
-    bits
-}
-
-fn kind_of(mode: u32) -> PathKind {
-    if mode & MODE_DIR != 0 {
-        PathKind::Dir
-    } else if mode & MODE_SYMLINK != 0 {
-        PathKind::Symlink
-    } else if mode & MODE_TYPE != 0 {
-        PathKind::Other
-    } else {
-        PathKind::File
-    }
-}
-
-pub(super) fn is_not_found(error: &bollard::errors::Error) -> bool {
-    matches!(
-        error,
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }
-    )
-}
-
 /// A container name no other run uses: `fleet-images-<purpose>-<name>-<pid>-<n>-<nanos>`.
 pub(super) fn unique_name(purpose: &str, name: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -206,11 +116,6 @@ pub(super) fn unique_name(purpose: &str, name: &str) -> String {
         "fleet-images-{purpose}-{name}-{}-{n}-{nanos:x}",
         std::process::id()
     )
-}
-
-pub(super) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
-    let action = action.into();
-    move |source| EngineError::Api { action, source }
 }
 
 impl Engine {
@@ -310,7 +215,7 @@ impl Engine {
         let mut removed = 0;
         for summary in found {
             let Some(id) = summary.id else { continue };
-            remove(&self.docker, &id)
+            remove_container(&self.docker, &id)
                 .await
                 .map_err(api(format!("remove container `{id}`")))?;
             removed += 1;
@@ -319,28 +224,19 @@ impl Engine {
     }
 }
 
-/// Force-removes a container and its anonymous volumes; a container already gone is fine.
-async fn remove(docker: &bollard::Docker, name: &str) -> Result<(), bollard::errors::Error> {
-    let options = RemoveContainerOptions {
-        force: true,
-        v: true,
-        link: false,
-    };
-    match docker.remove_container(name, Some(options)).await {
-        Ok(()) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        // "removal of container … is already in progress"
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 409, ..
-        }) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
 impl Container {
     /// The container's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// What removal calls it by: its id, or its name when the create call never answered.
+    fn target(&self) -> &str {
+        if self.id.is_empty() {
+            &self.name
+        } else {
+            &self.id
+        }
     }
 
     /// The container's name.
@@ -424,119 +320,10 @@ impl Container {
         Ok(lines.into_iter().skip(skip).collect())
     }
 
-    /// What is at `path` (without following a final symbolic link); `None` when nothing is.
-    pub async fn stat(&self, path: &str) -> Result<Option<PathInfo>, EngineError> {
-        let options = ContainerArchiveInfoOptions {
-            path: path.to_string(),
-        };
-        match self
-            .engine
-            .docker
-            .get_container_archive_info(&self.id, Some(options))
-            .await
-        {
-            Ok(stat) => {
-                let kind = kind_of(stat.file_mode);
-                Ok(Some(PathInfo {
-                    kind,
-                    size: u64::try_from(stat.size).unwrap_or(0),
-                    link_target: (kind == PathKind::Symlink && !stat.link_target.is_empty())
-                        .then_some(stat.link_target),
-                    mode: permissions(stat.file_mode),
-                }))
-            }
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(source) => Err(EngineError::Api {
-                action: format!("read `{path}` in container `{}`", self.name),
-                source,
-            }),
-        }
-    }
-
-    /// What is at `path` after following symbolic links; `None` when nothing is (a dangling link
-    /// counts as nothing). Returns the resolved path too.
-    pub async fn resolve(&self, path: &str) -> Result<Option<(String, PathInfo)>, EngineError> {
-        let mut current = path.to_string();
-        for _ in 0..=MAX_LINKS {
-            match self.stat(&current).await? {
-                Some(PathInfo {
-                    kind: PathKind::Symlink,
-                    link_target: Some(target),
-                    ..
-                }) if target != current => current = target,
-                Some(info) => return Ok(Some((current, info))),
-                None => return Ok(None),
-            }
-        }
-        Ok(None)
-    }
-
-    /// Reads the regular file at `path` (following symbolic links), refusing files larger than
-    /// `cap` bytes without downloading them.
-    pub async fn read_file(&self, path: &str, cap: u64) -> Result<FileContent, EngineError> {
-        let Some((resolved, info)) = self.resolve(path).await? else {
-            return Ok(FileContent::Missing);
-        };
-        if info.kind != PathKind::File {
-            return Ok(FileContent::NotAFile(info.kind));
-        }
-        if info.size > cap {
-            return Ok(FileContent::TooLarge { size: info.size });
-        }
-        let action = || format!("read `{path}` in container `{}`", self.name);
-        let options = DownloadFromContainerOptions {
-            path: resolved.clone(),
-        };
-        let mut stream = self
-            .engine
-            .docker
-            .download_from_container(&self.id, Some(options));
-        // One file: its headers (a PAX or long-name header at most), its content, padding. Stop
-        // early rather than trust the stream to be that small.
-        let limit = cap as usize + 64 * 1024;
-        let mut tar_bytes = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(api(action()))?;
-            tar_bytes.extend_from_slice(&chunk);
-            if tar_bytes.len() > limit {
-                break;
-            }
-        }
-        drop(stream);
-        let mut archive = tar::Archive::new(tar_bytes.as_slice());
-        let read = |e: std::io::Error| EngineError::Api {
-            action: action(),
-            source: bollard::errors::Error::IOError { err: e },
-        };
-        let mut entries = archive.entries().map_err(read)?;
-        match entries.next() {
-            Some(entry) => {
-                let entry = entry.map_err(read)?;
-                if entry.header().entry_type() != tar::EntryType::Regular {
-                    return Ok(FileContent::NotAFile(PathKind::Other));
-                }
-                let mut bytes = Vec::new();
-                entry.take(cap + 1).read_to_end(&mut bytes).map_err(read)?;
-                if bytes.len() as u64 > cap {
-                    return Ok(FileContent::TooLarge {
-                        size: bytes.len() as u64,
-                    });
-                }
-                Ok(FileContent::File(bytes))
-            }
-            None => Ok(FileContent::Missing),
-        }
-    }
-
     /// Kills and removes the container with its anonymous volumes.
     pub async fn remove(mut self) -> Result<(), EngineError> {
         self.armed = false;
-        let name = if self.id.is_empty() {
-            self.name.clone()
-        } else {
-            self.id.clone()
-        };
-        remove(&self.engine.docker, &name)
+        remove_container(&self.engine.docker, self.target())
             .await
             .map_err(api(format!("remove container `{}`", self.name)))
     }
@@ -550,44 +337,15 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        if !self.armed {
-            return;
+        if self.armed {
+            hand_off(Leftover::Container(self.target().to_string()));
         }
-        let name = if self.id.is_empty() {
-            self.name.clone()
-        } else {
-            self.id.clone()
-        };
-        // Its own thread, connection and runtime: the current runtime may be shutting down, and
-        // blocking on it from inside it would panic. See the module docs.
-        let removal = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let docker = bollard::Docker::connect_with_defaults().ok()?;
-                remove(&docker, &name).await.ok()
-            })
-        });
-        let _ = removal.join();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_modes_map_to_kinds() {
-        assert_eq!(kind_of(0o644), PathKind::File);
-        assert_eq!(kind_of(MODE_DIR | 0o755), PathKind::Dir);
-        assert_eq!(kind_of(MODE_SYMLINK | 0o777), PathKind::Symlink);
-        assert_eq!(kind_of((1 << 24) | 0o600), PathKind::Other);
-        assert_eq!(permissions(MODE_DIR | 0o755), 0o755);
-        assert_eq!(permissions(MODE_SETUID | 0o755), 0o4755);
-        assert_eq!(permissions(MODE_DIR | MODE_STICKY | 0o777), 0o1777);
-    }
 
     #[test]
     fn names_are_unique_and_valid() {

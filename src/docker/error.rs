@@ -200,6 +200,23 @@ impl Diagnostic for EngineError {
     }
 }
 
+/// Whether the engine answered 404: the container, network or path is not there.
+pub(super) fn is_not_found(error: &bollard::errors::Error) -> bool {
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// Wraps a failed engine call as [`EngineError::Api`] with what was being done.
+pub(super) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+    let action = action.into();
+    move |source| EngineError::Api { action, source }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,14 +3,15 @@
 //!
 //! A [`Network`] is a guard like [`Container`](super::Container): its owner awaits
 //! [`Network::remove`] after removing the containers attached to it (the engine refuses to remove
-//! a network with active endpoints); if it is dropped instead, `Drop` removes it on a helper
-//! thread. Networks carry [`TEST_LABEL`](super::TEST_LABEL) like the test containers.
+//! a network with active endpoints); if it is dropped instead, `Drop` hands it to the cleaner,
+//! after the containers dropped before it (`containers/cleanup.rs`). Networks carry [`TEST_LABEL`](super::TEST_LABEL) like the test containers.
 
 use std::collections::HashMap;
 
 use bollard::models::NetworkCreateRequest;
 
-use super::containers::{is_not_found, unique_name, TEST_LABEL};
+use super::containers::cleanup::{hand_off, remove_network, Leftover};
+use super::containers::{unique_name, TEST_LABEL};
 use super::{Engine, EngineError};
 
 /// A network the tool created; removed when dropped unless kept.
@@ -48,13 +49,6 @@ impl Engine {
     }
 }
 
-async fn remove(docker: &bollard::Docker, name: &str) -> Result<(), bollard::errors::Error> {
-    match docker.remove_network(name).await {
-        Err(e) if is_not_found(&e) => Ok(()),
-        other => other,
-    }
-}
-
 impl Network {
     /// Its name, which containers join it by.
     pub fn name(&self) -> &str {
@@ -64,7 +58,7 @@ impl Network {
     /// Removes it; remove the containers attached to it first.
     pub async fn remove(mut self) -> Result<(), EngineError> {
         self.armed = false;
-        remove(&self.engine.docker, &self.name)
+        remove_network(&self.engine.docker, &self.name)
             .await
             .map_err(|source| EngineError::Api {
                 action: format!("remove network `{}`", self.name),
@@ -81,21 +75,8 @@ impl Network {
 
 impl Drop for Network {
     fn drop(&mut self) {
-        if !self.armed {
-            return;
+        if self.armed {
+            hand_off(Leftover::Network(std::mem::take(&mut self.name)));
         }
-        let name = std::mem::take(&mut self.name);
-        // See `containers.rs`: the current runtime may be shutting down.
-        let removal = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let docker = bollard::Docker::connect_with_defaults().ok()?;
-                remove(&docker, &name).await.ok()
-            })
-        });
-        let _ = removal.join();
     }
 }

@@ -113,30 +113,7 @@ pub fn read(spec: &ImageSpec, cache: &ContentCache) -> Result<ImageInputs, HashE
 /// Reads and parses an image's Dockerfile and ignore file.
 pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
     let image = spec.name.clone();
-    let context = spec.context.value.clone();
-    if context.exists() && !context.is_dir() {
-        return Err(HashError::ContextNotDirectory {
-            image,
-            path: context,
-            location: spec.context.location.clone(),
-        });
-    }
-    if fs::canonicalize(&context).is_ok_and(|c| c == Path::new("/")) {
-        // Walking `/` reads every mounted filesystem (and fails late, on /proc).
-        return Err(HashError::ContextIsRoot {
-            image,
-            path: context,
-            location: spec.context.location.clone(),
-        });
-    }
-    if !context.is_dir() {
-        return Err(HashError::MissingContext {
-            image,
-            path: context,
-            location: spec.context.location.clone(),
-            vars: spec.context.vars.clone(),
-        });
-    }
+    let context = checked_context(spec)?;
     let dockerfile = spec.dockerfile.value.clone();
     let dockerfile_bytes =
         match crate::input_file::read_capped(&dockerfile, crate::input_file::DOCKERFILE_CAP) {
@@ -179,6 +156,59 @@ pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
             }
         })?;
 
+    let bases = external_bases(spec, &parsed, &dockerfile)?;
+
+    Ok(Parsed {
+        image,
+        context,
+        dockerfile,
+        dockerfile_bytes,
+        inside,
+        ignore,
+        ignore_file,
+        parsed,
+        bases,
+    })
+}
+
+/// The image's build context, which must be a directory other than `/`.
+fn checked_context(spec: &ImageSpec) -> Result<PathBuf, HashError> {
+    let image = spec.name.clone();
+    let context = spec.context.value.clone();
+    if context.exists() && !context.is_dir() {
+        return Err(HashError::ContextNotDirectory {
+            image,
+            path: context,
+            location: spec.context.location.clone(),
+        });
+    }
+    if fs::canonicalize(&context).is_ok_and(|c| c == Path::new("/")) {
+        // Walking `/` reads every mounted filesystem (and fails late, on /proc).
+        return Err(HashError::ContextIsRoot {
+            image,
+            path: context,
+            location: spec.context.location.clone(),
+        });
+    }
+    if !context.is_dir() {
+        return Err(HashError::MissingContext {
+            image,
+            path: context,
+            location: spec.context.location.clone(),
+            vars: spec.context.vars.clone(),
+        });
+    }
+    Ok(context)
+}
+
+/// The images from outside the manifest that the Dockerfile builds on or copies from, once
+/// each: not `scratch`, and not the fleet images it depends on (their keys count instead).
+fn external_bases(
+    spec: &ImageSpec,
+    parsed: &Dockerfile,
+    dockerfile: &Path,
+) -> Result<Vec<Base>, HashError> {
+    let image = &spec.name;
     let dep_args: Vec<String> = spec.depends_on.iter().map(ImageName::build_arg).collect();
     let mut bases = Vec::new();
     for external in &parsed.external_images {
@@ -197,7 +227,7 @@ pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
                 .map_err(|source| HashError::BadBase {
                     image: image.clone(),
                     reference: external.reference.clone(),
-                    dockerfile: dockerfile.clone(),
+                    dockerfile: dockerfile.to_path_buf(),
                     line: external.line,
                     arg: external.arg.clone(),
                     source,
@@ -210,18 +240,7 @@ pub fn parse(spec: &ImageSpec) -> Result<Parsed, HashError> {
             });
         }
     }
-
-    Ok(Parsed {
-        image,
-        context,
-        dockerfile,
-        dockerfile_bytes,
-        inside,
-        ignore,
-        ignore_file,
-        parsed,
-        bases,
-    })
+    Ok(bases)
 }
 
 impl Parsed {
@@ -232,13 +251,22 @@ impl Parsed {
 
     /// Walks the context and hashes every entry that will be sent.
     pub fn hash(self, cache: &ContentCache) -> Result<ImageInputs, HashError> {
+        let entries = walk(
+            &self.image,
+            &self.context,
+            &self.ignore,
+            &self.parsed.context_reads,
+            self.inside.as_deref(),
+            cache,
+        )?;
+        self.check_sources(&entries)?;
         let Parsed {
             image,
             context,
             dockerfile,
             dockerfile_bytes,
             inside,
-            ignore,
+            ignore: _,
             ignore_file,
             parsed,
             bases,
@@ -250,64 +278,6 @@ impl Parsed {
             ContextReads::Whole { reason, .. } => Some(reason.clone()),
             ContextReads::Paths(_) => None,
         };
-        let entries = walk(
-            &image,
-            &context,
-            &ignore,
-            &parsed.context_reads,
-            inside.as_deref(),
-            cache,
-        )?;
-        if let ContextReads::Paths(sources) = &parsed.context_reads {
-            for source in sources {
-                if !provides(&entries, source, inside.as_deref())
-                    && !(inside.as_deref().is_some_and(|d| source.covers(d)))
-                {
-                    let exists = context.join(&source.pattern).exists();
-                    let (why, hint) = match (&ignore_file, exists) {
-                    (Some(file), true) => (
-                        format!("is excluded by `{}`", file.display()),
-                        format!("remove the pattern that excludes `{}` or add `!{}` to the ignore file", source.pattern, source.pattern),
-                    ),
-                    _ => (
-                        format!("does not exist in the build context `{}`", context.display()),
-                        "check the path: COPY and ADD sources are relative to the context directory".to_string(),
-                    ),
-                };
-                    return Err(HashError::SourceNotSent {
-                        image,
-                        pattern: source.pattern.clone(),
-                        line: source.line,
-                        why,
-                        dockerfile,
-                        hint,
-                    });
-                }
-                // A source that is itself a symlink is followed by the builder, inside the
-                // context (an absolute or `..` target is taken from the context root): one that
-                // leads nowhere fails the build, so it fails here, before any build starts.
-                let link = entries
-                    .binary_search_by(|e| e.path.as_str().cmp(&source.pattern))
-                    .ok()
-                    .map(|i| &entries[i]);
-                if let Some(Entry {
-                    kind: EntryKind::Symlink { target },
-                    ..
-                }) = link
-                {
-                    if let Err(resolved) = follow_in_context(&context, &source.pattern, target) {
-                        return Err(HashError::SourceNotSent {
-                            image,
-                            pattern: source.pattern.clone(),
-                            line: source.line,
-                            why: format!("is a symlink to `{target}`, which the builder follows inside the build context to `{resolved}`, where nothing exists"),
-                            dockerfile,
-                            hint: "copy the file itself into the context, or point the link at a file inside it".into(),
-                        });
-                    }
-                }
-            }
-        }
 
         let mut inputs = ImageInputs {
             image,
@@ -335,6 +305,63 @@ impl Parsed {
             });
         }
         Ok(inputs)
+    }
+
+    /// Every `COPY`/`ADD` source the Dockerfile names is sent: not excluded by the ignore file,
+    /// present in the context, and not a symlink that the builder would follow to nothing.
+    fn check_sources(&self, entries: &[Entry]) -> Result<(), HashError> {
+        if let ContextReads::Paths(sources) = &self.parsed.context_reads {
+            for source in sources {
+                if !provides(entries, source, self.inside.as_deref())
+                    && !(self.inside.as_deref().is_some_and(|d| source.covers(d)))
+                {
+                    let exists = self.context.join(&source.pattern).exists();
+                    let (why, hint) = match (&self.ignore_file, exists) {
+                    (Some(file), true) => (
+                        format!("is excluded by `{}`", file.display()),
+                        format!("remove the pattern that excludes `{}` or add `!{}` to the ignore file", source.pattern, source.pattern),
+                    ),
+                    _ => (
+                        format!("does not exist in the build context `{}`", self.context.display()),
+                        "check the path: COPY and ADD sources are relative to the context directory".to_string(),
+                    ),
+                };
+                    return Err(HashError::SourceNotSent {
+                        image: self.image.clone(),
+                        pattern: source.pattern.clone(),
+                        line: source.line,
+                        why,
+                        dockerfile: self.dockerfile.clone(),
+                        hint,
+                    });
+                }
+                // A source that is itself a symlink is followed by the builder, inside the
+                // context (an absolute or `..` target is taken from the context root): one that
+                // leads nowhere fails the build, so it fails here, before any build starts.
+                let link = entries
+                    .binary_search_by(|e| e.path.as_str().cmp(&source.pattern))
+                    .ok()
+                    .map(|i| &entries[i]);
+                if let Some(Entry {
+                    kind: EntryKind::Symlink { target },
+                    ..
+                }) = link
+                {
+                    if let Err(resolved) = follow_in_context(&self.context, &source.pattern, target)
+                    {
+                        return Err(HashError::SourceNotSent {
+                            image: self.image.clone(),
+                            pattern: source.pattern.clone(),
+                            line: source.line,
+                            why: format!("is a symlink to `{target}`, which the builder follows inside the build context to `{resolved}`, where nothing exists"),
+                            dockerfile: self.dockerfile.clone(),
+                            hint: "copy the file itself into the context, or point the link at a file inside it".into(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -237,6 +237,16 @@ impl Walker<'_> {
         if !here.is_empty() {
             self.found.lock().expect("walk lock").append(&mut here);
         }
+        self.visit_pending(base, dirs, files)
+    }
+
+    /// Lists the subdirectories and hashes the files of one directory, in parallel.
+    fn visit_pending(
+        &self,
+        base: &Base,
+        dirs: Vec<Pending>,
+        files: Vec<Pending>,
+    ) -> Result<(), HashError> {
         let visit_dirs = || {
             dirs.into_par_iter()
                 .try_for_each(|sub| self.visit_dir(base, &sub.name, &sub.rel, sub.excluded))
@@ -362,26 +372,7 @@ pub(crate) fn walk(
     match reads {
         ContextReads::Whole { .. } => walker.visit_root()?,
         ContextReads::Paths(sources) => {
-            let mut starts: Vec<&str> = sources.iter().map(ContextSource::literal_prefix).collect();
-            starts.sort();
-            starts.dedup();
-            // A start below another start is visited by that one's walk (looked up by each
-            // ancestor, so thousands of sources cost no more than their paths' depth each).
-            let all: std::collections::HashSet<&str> = starts.iter().copied().collect();
-            let root = all.contains("");
-            let starts: Vec<&str> = starts
-                .iter()
-                .copied()
-                .filter(|s| {
-                    if s.is_empty() {
-                        return true;
-                    }
-                    !root
-                        && !s
-                            .match_indices('/')
-                            .any(|(slash, _)| all.contains(&s[..slash]))
-                })
-                .collect();
+            let starts = independent_starts(sources);
             starts.par_iter().try_for_each(|start| {
                 if start.is_empty() {
                     walker.visit_root()
@@ -424,6 +415,37 @@ pub(crate) fn walk(
     if parents_complete {
         return Ok(found);
     }
+    add_missing_parents(&mut found);
+    Ok(found)
+}
+
+/// Where the walks of only some paths start: each source's literal prefix, without those
+/// below another start.
+fn independent_starts(sources: &[ContextSource]) -> Vec<&str> {
+    let mut starts: Vec<&str> = sources.iter().map(ContextSource::literal_prefix).collect();
+    starts.sort();
+    starts.dedup();
+    // A start below another start is visited by that one's walk (looked up by each
+    // ancestor, so thousands of sources cost no more than their paths' depth each).
+    let all: std::collections::HashSet<&str> = starts.iter().copied().collect();
+    let root = all.contains("");
+    starts
+        .iter()
+        .copied()
+        .filter(|s| {
+            if s.is_empty() {
+                return true;
+            }
+            !root
+                && !s
+                    .match_indices('/')
+                    .any(|(slash, _)| all.contains(&s[..slash]))
+        })
+        .collect()
+}
+
+/// Adds the parent directories missing from `found` (sorted by path), and sorts it again.
+fn add_missing_parents(found: &mut Vec<Entry>) {
     let missing: BTreeSet<String> = {
         // `found` is sorted by path: a parent is looked up by binary search.
         let present = |path: &str| {
@@ -432,7 +454,7 @@ pub(crate) fn walk(
                 .is_ok()
         };
         let mut missing = BTreeSet::new();
-        for entry in &found {
+        for entry in found.iter() {
             let mut path = entry.path.as_str();
             while let Some((parent, _)) = path.rsplit_once('/') {
                 if present(parent) || missing.contains(parent) {
@@ -451,5 +473,4 @@ pub(crate) fn walk(
         }));
         found.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
     }
-    Ok(found)
 }

@@ -86,7 +86,7 @@ async fn exercise(
     let name = test.name.as_str();
     if let Err(error) = container.start().await {
         // The engine refuses to start an argv whose program is not in the image.
-        let words = start_failure(&super::run::engine_words(&error));
+        let words = start_failure(&super::outcome::engine_words(&error));
         return Ok(TestResult::failed(
             TestKind::Command,
             name,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-use crate::docker::ContainerStatus;
+use crate::docker::{ContainerStatus, EngineError};
 use crate::error::Exit;
 use crate::names::ImageName;
 
@@ -249,6 +249,35 @@ impl TestOutcome {
         }
         out
     }
+}
+
+/// The engine's own words for a failed call (its source), without the tool's framing.
+pub(crate) fn engine_words(error: &EngineError) -> String {
+    let mut source = std::error::Error::source(error);
+    let mut text = String::new();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    if text.is_empty() {
+        error.to_string()
+    } else {
+        text
+    }
+}
+
+/// Marks the outcome as an engine error, with the error's message without its `error: `.
+pub(crate) fn engine_error(outcome: &mut TestOutcome, error: &EngineError) {
+    outcome.status = TestStatus::Error;
+    outcome.message = crate::error::render(error)
+        .trim_start_matches("error: ")
+        .to_string();
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::outcome::engine_words;
 use super::outcome::{TestKind, TestResult, TestStatus};
 use super::probe::{self, Attempt};
-use super::run::engine_words;
 use crate::docker::{Container, ContainerRequest, Engine, EngineError, Network};
 use crate::manifest::ServiceSpec;
 use crate::report::format_duration;

@@ -149,48 +149,61 @@ pub(crate) async fn file(
         }
     }
     if test.contains.is_some() || test.matches.is_some() {
-        match container.read_file(name, CONTENT_CAP).await? {
-            FileContent::File(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                if let Some(want) = &test.contains {
-                    let shown = one_line(want);
-                    if text.contains(want.as_str()) {
-                        seen.push(format!("contains `{shown}`"));
-                    } else {
-                        problems.push(format!(
-                            "content: expected it to contain `{shown}`, found {} bytes without it",
-                            bytes.len()
-                        ));
-                    }
-                }
-                if let Some(pattern) = &test.matches {
-                    if pattern.is_match(&text) {
-                        seen.push(format!("matches `{pattern}`"));
-                    } else {
-                        problems.push(format!(
-                            "content: expected a match of `{pattern}`, found {} bytes without one",
-                            bytes.len()
-                        ));
-                    }
-                }
-            }
-            FileContent::Missing => {
-                problems.push("content: it is a link that leads nowhere".into());
-            }
-            FileContent::NotAFile(kind) => problems.push(format!(
-                "content: expected a regular file to read, found {}",
-                kind_name(kind)
-            )),
-            FileContent::TooLarge { size } => problems.push(format!(
-                "content: {size} bytes, more than the {CONTENT_CAP} a test reads"
-            )),
-        }
+        check_content(container, test, &mut seen, &mut problems).await?;
     }
     Ok(if problems.is_empty() {
         TestResult::passed(TestKind::File, name, seen.join(", "))
     } else {
         TestResult::failed(TestKind::File, name, problems.join("; "))
     })
+}
+
+/// The `contains` and `matches` of a file test, against the file's content (up to
+/// `CONTENT_CAP` bytes): what held goes to `seen`, what did not to `problems`.
+async fn check_content(
+    container: &Container,
+    test: &FileTest,
+    seen: &mut Vec<String>,
+    problems: &mut Vec<String>,
+) -> Result<(), EngineError> {
+    let name = test.path.as_str();
+    match container.read_file(name, CONTENT_CAP).await? {
+        FileContent::File(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Some(want) = &test.contains {
+                let shown = one_line(want);
+                if text.contains(want.as_str()) {
+                    seen.push(format!("contains `{shown}`"));
+                } else {
+                    problems.push(format!(
+                        "content: expected it to contain `{shown}`, found {} bytes without it",
+                        bytes.len()
+                    ));
+                }
+            }
+            if let Some(pattern) = &test.matches {
+                if pattern.is_match(&text) {
+                    seen.push(format!("matches `{pattern}`"));
+                } else {
+                    problems.push(format!(
+                        "content: expected a match of `{pattern}`, found {} bytes without one",
+                        bytes.len()
+                    ));
+                }
+            }
+        }
+        FileContent::Missing => {
+            problems.push("content: it is a link that leads nowhere".into());
+        }
+        FileContent::NotAFile(kind) => problems.push(format!(
+            "content: expected a regular file to read, found {}",
+            kind_name(kind)
+        )),
+        FileContent::TooLarge { size } => problems.push(format!(
+            "content: {size} bytes, more than the {CONTENT_CAP} a test reads"
+        )),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,10 +6,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use regex::Regex;
-
 use super::reader::Table;
 use super::test_spec::*;
+use super::test_values::{
+    invalid, optional_string, read_duration, read_port, read_regex, required,
+};
 use super::vars::Vars;
 use super::{ImageSpec, ManifestError};
 use crate::error::{did_you_mean, Location};
@@ -45,71 +46,6 @@ const COMMAND_KEYS: &[&str] = &[
 ];
 const SERVICE_KEYS: &[&str] = &["name", "image", "reference", "env", "ready"];
 
-fn invalid(location: Location, message: String, hint: Option<&str>) -> ManifestError {
-    ManifestError::InvalidValue {
-        location,
-        message,
-        hint: hint.map(str::to_string),
-    }
-}
-
-fn read_port(table: &mut Table<'_, '_>, key: &str) -> Result<Option<u16>, ManifestError> {
-    Ok(table.integer(key, 1..65536)?.map(|p| p as u16))
-}
-
-fn read_duration(
-    table: &mut Table<'_, '_>,
-    vars: &mut Vars,
-    default: Duration,
-) -> Result<Duration, ManifestError> {
-    match table.string("timeout", vars)? {
-        None => Ok(default),
-        Some((text, location, _)) => super::parse_duration(&text).map_err(|e| {
-            invalid(
-                location,
-                format!("`timeout` `{text}` is not a duration: {e}"),
-                Some("write it like `30s`, `2m` or `1m 30s`"),
-            )
-        }),
-    }
-}
-
-fn read_regex(
-    table: &mut Table<'_, '_>,
-    key: &str,
-    vars: &mut Vars,
-) -> Result<Option<Regex>, ManifestError> {
-    let Some((text, location, _)) = table.string(key, vars)? else {
-        return Ok(None);
-    };
-    Regex::new(&text).map(Some).map_err(|e| {
-        let detail = e.to_string();
-        let last = detail.lines().last().unwrap_or_default().trim().to_string();
-        invalid(
-            location,
-            format!("`{key}` `{text}` is not a valid regular expression: {last}"),
-            Some("it uses Rust `regex` syntax (https://docs.rs/regex); escape `.`, `(`, `[` and `\\` to match them literally, or use the `_contains` form"),
-        )
-    })
-}
-
-fn optional_string(
-    table: &mut Table<'_, '_>,
-    key: &str,
-    vars: &mut Vars,
-) -> Result<Option<String>, ManifestError> {
-    Ok(table.string(key, vars)?.map(|(v, _, _)| v))
-}
-
-fn required(table: &Table<'_, '_>, key: &'static str, example: &'static str) -> ManifestError {
-    ManifestError::MissingKey {
-        location: table.location(),
-        key,
-        table: table.display_name(),
-        example,
-    }
-}
-
 /// Reads `[images.<name>.test]`.
 pub(crate) fn read_test(
     mut table: Table<'_, '_>,
@@ -119,29 +55,7 @@ pub(crate) fn read_test(
     let location = table.location();
     let tcp = read_port(&mut table, "tcp")?;
     let http = match table.table("http")? {
-        Some(mut http) => {
-            let Some(port) = read_port(&mut http, "port")? else {
-                return Err(required(
-                    &http,
-                    "port",
-                    "http = { port = 8080, path = \"/\" }",
-                ));
-            };
-            let path = optional_string(&mut http, "path", vars)?.unwrap_or_else(|| "/".into());
-            let status = http.integer("status", 100..600)?.map_or(200, |s| s as u16);
-            let contains = optional_string(&mut http, "contains", vars)?;
-            http.finish(&["port", "path", "status", "contains"])?;
-            Some(Probe::Http {
-                port,
-                path: if path.starts_with('/') {
-                    path
-                } else {
-                    format!("/{path}")
-                },
-                status,
-                contains,
-            })
-        }
+        Some(http) => Some(read_http(http, vars)?),
         None => None,
     };
     let probe = match (tcp, http) {
@@ -194,6 +108,32 @@ pub(crate) fn read_test(
         commands,
         services,
         location,
+    })
+}
+
+/// `http = { port, path, status, contains }`: a GET that must answer `status` (200), with
+/// `contains` in the body when set; `path` gets its leading `/`.
+fn read_http(mut http: Table<'_, '_>, vars: &mut Vars) -> Result<Probe, ManifestError> {
+    let Some(port) = read_port(&mut http, "port")? else {
+        return Err(required(
+            &http,
+            "port",
+            "http = { port = 8080, path = \"/\" }",
+        ));
+    };
+    let path = optional_string(&mut http, "path", vars)?.unwrap_or_else(|| "/".into());
+    let status = http.integer("status", 100..600)?.map_or(200, |s| s as u16);
+    let contains = optional_string(&mut http, "contains", vars)?;
+    http.finish(&["port", "path", "status", "contains"])?;
+    Ok(Probe::Http {
+        port,
+        path: if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        },
+        status,
+        contains,
     })
 }
 
@@ -278,21 +218,7 @@ fn read_file(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<FileTest, Mani
         ));
     }
     let exists = table.boolean("exists")?.unwrap_or(true);
-    let kind = match table.string("type", vars)? {
-        None => None,
-        Some((text, location, _)) => Some(match text.as_str() {
-            "file" => FileType::File,
-            "dir" | "directory" => FileType::Dir,
-            "symlink" | "link" => FileType::Symlink,
-            _ => {
-                return Err(invalid(
-                    location,
-                    format!("file `type` `{text}` is not one of `file`, `dir`, `symlink`"),
-                    None,
-                ))
-            }
-        }),
-    };
+    let kind = read_file_type(&mut table, vars)?;
     let mode = match table.string("mode", vars)? {
         None => None,
         Some((text, location, _)) => Some(parse_mode(&text).ok_or_else(|| {
@@ -345,6 +271,28 @@ fn read_file(mut table: Table<'_, '_>, vars: &mut Vars) -> Result<FileTest, Mani
         contains,
         matches,
         location,
+    })
+}
+
+/// A file test's `type`: `file`, `dir` (`directory`) or `symlink` (`link`).
+fn read_file_type(
+    table: &mut Table<'_, '_>,
+    vars: &mut Vars,
+) -> Result<Option<FileType>, ManifestError> {
+    Ok(match table.string("type", vars)? {
+        None => None,
+        Some((text, location, _)) => Some(match text.as_str() {
+            "file" => FileType::File,
+            "dir" | "directory" => FileType::Dir,
+            "symlink" | "link" => FileType::Symlink,
+            _ => {
+                return Err(invalid(
+                    location,
+                    format!("file `type` `{text}` is not one of `file`, `dir`, `symlink`"),
+                    None,
+                ))
+            }
+        }),
     })
 }
 

@@ -4,15 +4,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::repository::{Tag, KEY_TAG_PREFIX};
 use super::NameError;
 
 /// How many hex characters of the key go into the key tag. 128 bits: collisions are not a concern,
 /// and the tag stays readable in the ECR console.
 const TAG_HEX_LEN: usize = 32;
-
-/// The prefix of every key tag, so that lifecycle policies and people can tell key tags from
-/// moving tags (`latest`, a git sha) at a glance.
-pub const KEY_TAG_PREFIX: &str = "key-";
 
 /// A 256-bit content key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,8 +37,8 @@ impl Key {
     }
 
     /// The registry tag that names this key: `key-` and the first 32 hex characters.
-    pub fn tag(&self) -> super::Tag {
-        super::Tag::new_unchecked(format!("{KEY_TAG_PREFIX}{}", &self.hex()[..TAG_HEX_LEN]))
+    pub fn tag(&self) -> Tag {
+        Tag::new_unchecked(format!("{KEY_TAG_PREFIX}{}", &self.hex()[..TAG_HEX_LEN]))
     }
 }
 

@@ -6,6 +6,10 @@ use std::str::FromStr;
 
 use super::NameError;
 
+/// The prefix of every key tag, so that lifecycle policies and people can tell key tags from
+/// moving tags (`latest`, a git sha) at a glance; a moving tag may not start with it.
+pub const KEY_TAG_PREFIX: &str = "key-";
+
 /// A repository path such as `fleet/element`: `/`-separated components of lowercase letters and
 /// digits joined by single `.`, `_`, `__` or runs of `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,7 +95,7 @@ impl Tag {
 
     /// Whether this is a key tag written by the tool (as opposed to a moving tag).
     pub fn is_key_tag(&self) -> bool {
-        self.0.starts_with(super::key::KEY_TAG_PREFIX)
+        self.0.starts_with(KEY_TAG_PREFIX)
     }
 }
 
@@ -112,7 +116,7 @@ impl FromStr for Tag {
                 "use up to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
             ));
         }
-        if text.starts_with(super::key::KEY_TAG_PREFIX) {
+        if text.starts_with(KEY_TAG_PREFIX) {
             return Err(NameError::new(
                 text,
                 "tag",

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 
+use super::failure::error_message;
 use super::*;
 use crate::error::{render, Diagnostic, Exit};
 use crate::registry::image_manifest::MANIFEST_MEDIA_TYPES;

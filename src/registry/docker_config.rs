@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::credentials::Credentials;
 use super::error::{DockerConfigProblem, HelperProblem};
-use super::secret::Redactor;
-use super::Secret;
+use crate::secret::Redactor;
+use crate::secret::Secret;
 
 /// The key Docker uses for Docker Hub in `auths` and with credential helpers.
 const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";

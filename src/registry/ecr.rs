@@ -1,12 +1,12 @@
 //! Amazon ECR through the AWS SDK: the authorization token for the registry's data plane,
 //! repositories ensured with the manifest's settings, and tags written without a pull
-//! (`BatchGetImage` + `PutImage`). AWS SDK types stay in this file.
+//! (`BatchGetImage` + `PutImage`). AWS SDK types stay in this file and `ecr/failure.rs`.
 
 use std::sync::RwLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageIdentifier, ImageScanningConfiguration,
     ImageTagMutability,
@@ -17,10 +17,10 @@ use bytes::Bytes;
 use super::error::{AwsCause, EcrFailure};
 use super::image_manifest::{manifest_media_type, Manifest, MANIFEST_MEDIA_TYPES};
 use super::retry::RetryPolicy;
-use super::secret::Redactor;
 use super::{lifecycle, ChangeAction, ConnectOptions, RegistryError, Secret};
 use crate::manifest::TagMutability;
 use crate::names::Digest;
+use crate::secret::Redactor;
 
 /// What `ensure` gives new repositories, from `[registry]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -443,104 +443,13 @@ impl Ecr {
             Err(e) => Err(self.failure("PutImage", Some(repository), &e)),
         }
     }
-
-    /// The error for a failed call, classified and scrubbed.
-    fn failure<E>(
-        &self,
-        operation: &'static str,
-        repository: Option<&str>,
-        error: &SdkError<E, aws_sdk_ecr::config::http::HttpResponse>,
-    ) -> RegistryError
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        let redactor = self.redactor.read().expect("redactor lock");
-        let (failure, code, message) = match error {
-            SdkError::ServiceError(_) => {
-                let status = error.raw_response().map(|r| r.status().as_u16());
-                let code = error.code().map(str::to_string);
-                let message = error.message().unwrap_or_default().to_string();
-                (classify(code.as_deref(), status), code, message)
-            }
-            SdkError::TimeoutError(_) => (
-                EcrFailure::Unreachable,
-                None,
-                DisplayErrorContext(error).to_string(),
-            ),
-            SdkError::ResponseError(_) => (
-                EcrFailure::Unavailable,
-                None,
-                DisplayErrorContext(error).to_string(),
-            ),
-            SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
-                let message = DisplayErrorContext(error).to_string();
-                // Identity resolution fails before anything is sent, and says so.
-                let failure = if message.to_ascii_lowercase().contains("credential") {
-                    EcrFailure::Credentials
-                } else {
-                    EcrFailure::Unreachable
-                };
-                (failure, None, message)
-            }
-            _ => (
-                EcrFailure::Other,
-                None,
-                DisplayErrorContext(error).to_string(),
-            ),
-        };
-        ecr_error(operation, repository, failure, code, &message, &redactor)
-    }
 }
 
-/// The error for a failed ECR call, its AWS message scrubbed of the tokens `redactor` knows.
-pub(crate) fn ecr_error(
-    operation: &'static str,
-    repository: Option<&str>,
-    failure: EcrFailure,
-    code: Option<String>,
-    message: &str,
-    redactor: &Redactor,
-) -> RegistryError {
-    RegistryError::Ecr {
-        operation,
-        repository: repository.map(str::to_string),
-        failure,
-        source: AwsCause {
-            code,
-            message: redactor.scrub(message),
-        },
-    }
-}
-
-/// What an AWS error code (and HTTP status) means for the user.
-pub(crate) fn classify(code: Option<&str>, status: Option<u16>) -> EcrFailure {
-    match code.unwrap_or_default() {
-        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
-            EcrFailure::AccessDenied
-        }
-        "UnrecognizedClientException"
-        | "InvalidSignatureException"
-        | "SignatureDoesNotMatch"
-        | "IncompleteSignature"
-        | "MissingAuthenticationToken"
-        | "InvalidClientTokenId"
-        | "ExpiredTokenException"
-        | "ExpiredToken" => EcrFailure::Credentials,
-        "ThrottlingException"
-        | "Throttling"
-        | "TooManyRequestsException"
-        | "RequestLimitExceeded"
-        | "ServerException"
-        | "ServiceUnavailable"
-        | "InternalFailure" => EcrFailure::Unavailable,
-        "RepositoryNotFoundException" => EcrFailure::RepositoryNotFound,
-        _ if status.is_some_and(|s| s >= 500 || s == 429) => EcrFailure::Unavailable,
-        _ => EcrFailure::Other,
-    }
-}
+pub(crate) mod failure;
 
 #[cfg(test)]
 mod tests {
+    use super::failure::classify;
     use super::*;
 
     #[test]

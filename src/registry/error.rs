@@ -1,6 +1,6 @@
 //! What can go wrong with a registry, each failure saying what, where (registry host, repository,
 //! tag) and how to fix it. Registry bodies and AWS messages are scrubbed of secrets before they
-//! reach a variant (see [`super::secret::Redactor`]); no variant holds a secret.
+//! reach a variant (see [`crate::secret::Redactor`]); no variant holds a secret.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -473,8 +473,8 @@ fn auth_hint(host: &str, credentials: &CredentialSource) -> String {
 mod tests {
     use super::*;
     use crate::error::render;
-    use crate::registry::secret::Redactor;
     use crate::registry::Secret;
+    use crate::secret::Redactor;
 
     const SECRET: &str = "123456789012-auth-token";
 
@@ -597,7 +597,7 @@ mod tests {
             ),
             (RegistryError::NoRegion, Exit::BadInput),
             (
-                crate::registry::ecr::ecr_error(
+                crate::registry::ecr::failure::ecr_error(
                     "PutImage",
                     Some("fleet/element"),
                     EcrFailure::AccessDenied,
@@ -608,7 +608,7 @@ mod tests {
                 Exit::Unavailable,
             ),
             (
-                crate::registry::ecr::ecr_error(
+                crate::registry::ecr::failure::ecr_error(
                     "GetAuthorizationToken",
                     None,
                     EcrFailure::Credentials,

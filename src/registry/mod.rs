@@ -7,6 +7,7 @@
 //! double implements in its unit tests.
 
 mod challenge;
+mod credential_chain;
 mod credentials;
 mod distribution;
 mod docker_config;
@@ -19,12 +20,13 @@ mod image_manifest;
 mod images;
 mod lifecycle;
 mod options;
+mod repository_change;
 mod retry;
-mod secret;
 mod target;
 #[cfg(test)]
 mod test_server;
 
+pub use crate::secret::Secret;
 pub use credentials::{CredentialSource, Credentials, PASSWORD_VAR, USERNAME_VAR};
 pub use error::{
     Action, AwsCause, DockerConfigProblem, EcrFailure, HelperProblem, Place, RegistryError,
@@ -32,6 +34,6 @@ pub use error::{
 };
 pub use images::ImageRegistry;
 pub use options::{ConnectOptions, ENDPOINT_VAR, INSECURE_VAR, TEST_FAST_VAR};
+pub use repository_change::{ChangeAction, RepositoryChange};
 pub(crate) use retry::RetryPolicy;
-pub use secret::Secret;
-pub use target::{ChangeAction, Registry, RepositoryChange, Retagged};
+pub use target::{Registry, Retagged};

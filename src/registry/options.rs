@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::credentials::{PASSWORD_VAR, USERNAME_VAR};
-use super::Secret;
+use crate::secret::Secret;
 
 /// Env var that overrides the ECR registry host (`[registry] endpoint`).
 pub const ENDPOINT_VAR: &str = "FLEET_IMAGES_REGISTRY_ENDPOINT";

@@ -6,11 +6,13 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::credentials::{self, CredentialSource, Credentials};
+use super::credential_chain;
+use super::credentials::{CredentialSource, Credentials};
 use super::distribution::Distribution;
 use super::ecr::{Ecr, PutOutcome, RepositorySettings};
 use super::endpoint::{self, split_endpoint, split_url};
 use super::error::Place;
+use super::repository_change::RepositoryChange;
 use super::retry::RetryPolicy;
 use super::{ConnectOptions, RegistryError};
 use crate::docker::EngineCredentials;
@@ -44,50 +46,6 @@ impl fmt::Debug for Registry {
             .field("prefix", &self.prefix)
             .field("ecr", &self.ecr.is_some())
             .finish_non_exhaustive()
-    }
-}
-
-/// One change `ensure_repositories` made.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RepositoryChange {
-    /// The repository.
-    pub repository: RepositoryName,
-    /// What was done.
-    pub action: ChangeAction,
-    /// A warning about it (settings another tool set, a policy it wrote), when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-/// What `ensure_repositories` did to a repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum ChangeAction {
-    /// It did not exist and was created with the manifest's settings.
-    #[serde(rename = "created")]
-    Created,
-    /// Its lifecycle policy was missing or different, and was put.
-    #[serde(rename = "lifecycle policy set")]
-    LifecyclePolicySet,
-    /// It exists with settings that differ from the manifest's, and they were left alone (the
-    /// repository may be another tool's, such as the fleet's CDK stack).
-    #[serde(rename = "kept its own settings")]
-    KeptOwnSettings,
-}
-
-impl ChangeAction {
-    /// The words the CLI prints: `created`, `lifecycle policy set`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeAction::Created => "created",
-            ChangeAction::LifecyclePolicySet => "lifecycle policy set",
-            ChangeAction::KeptOwnSettings => "kept its own settings",
-        }
-    }
-}
-
-impl fmt::Display for ChangeAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -133,7 +91,7 @@ impl Registry {
             RegistryKind::Registry { url } => {
                 let (host, prefix) = split_url(url);
                 let insecure = endpoint::is_insecure(&host, &options.insecure_registries);
-                let (credentials, source) = credentials::resolve(&host, options).await?;
+                let (credentials, source) = credential_chain::resolve(&host, options).await?;
                 let http = Distribution::new(
                     &host,
                     insecure,

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use fleet_images::docker::containers::settle_removals;
+use fleet_images::docker::ContainerRequest;
 use fleet_images::error::Exit;
 use fleet_images::imagetest::{test_images, TestOptions, TestOutcome, TestStatus, TestTarget};
 use fleet_images::report::NullReporter;
@@ -293,10 +295,49 @@ async fn dropping_the_test_future_still_removes_its_container() {
     )
     .await;
     assert!(result.is_err(), "the test should still have been waiting");
+    // The dropped guard handed its container to the cleaner; `main` waits for it the same way.
+    settle_removals().await;
     assert_eq!(
         fixtures.containers_from(&image).await,
         0,
         "the guard removed the container when dropped"
+    );
+}
+
+// One worker thread: a `Drop` that waited for the engine would hold it for the whole removal of a
+// running container (a kill and a delete, well over the bound below); the hand-off does not.
+#[tokio::test(flavor = "current_thread")]
+async fn a_dropped_guard_hands_its_container_to_the_cleaner_without_blocking() {
+    let fixtures = Fixtures::new().await;
+    let image = fixtures.build("never-listens").await;
+    let request = ContainerRequest {
+        image: image.id.clone(),
+        name: "never-listens".into(),
+        purpose: "test",
+        ..Default::default()
+    };
+    let container = fixtures.engine.create_container(&request).await.unwrap();
+    container.start().await.unwrap();
+    let id = container.id().to_string();
+    let exists = || async {
+        fixtures
+            .docker
+            .inspect_container(
+                &id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .is_ok()
+    };
+    assert!(exists().await);
+    let started = Instant::now();
+    drop(container);
+    let dropping = started.elapsed();
+    settle_removals().await;
+    assert!(!exists().await, "the cleaner removed the container");
+    assert!(
+        dropping < Duration::from_millis(50),
+        "dropping the guard took {dropping:?}"
     );
 }
 

@@ -6,11 +6,13 @@ use crate::report::{Event, Level};
 use super::super::clock::Clock;
 use super::super::ecs::{
     revision_name, Ecs, EnvReplacement, ImageReplacement, RevisionChanges, ServiceUpdate,
+    TaskDefinition,
 };
 use super::super::error::DeployError;
 use super::super::prune::{self, Prune};
 use super::super::report::{EnvChange, Outcome};
-use super::super::wait::{self, Tracked};
+use super::super::verdict::Tracked;
+use super::super::wait;
 use super::{Action, Run, RECENT};
 
 impl<E: Ecs, C: Clock> Run<'_, E, C> {
@@ -104,39 +106,7 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
         let new_arn = match &work.action {
             Action::Register(replacements) => {
                 let replacements = replacements.clone();
-                let changes = self.revision_changes(i, &replacements)?;
-                let key = (definition.arn.clone(), changes);
-                let new = match self.registered.iter().find(|(k, _)| *k == key) {
-                    Some((_, new)) => {
-                        self.reporter.event(Event::Step {
-                            subject: &subject,
-                            text: &format!(
-                                "uses {}, registered for another target",
-                                new.short_name()
-                            ),
-                        });
-                        new.clone()
-                    }
-                    None => {
-                        let new = self
-                            .ecs
-                            .register_task_definition(&definition, &key.1)
-                            .await
-                            .map_err(|source| DeployError::Ecs {
-                                subject: subject.clone(),
-                                action: "register a new revision for",
-                                source: Box::new(source),
-                            })?;
-                        self.reporter.event(Event::Step {
-                            subject: &subject,
-                            text: &format!("registered {}", new.short_name()),
-                        });
-                        self.registered.push((key, new.clone()));
-                        new
-                    }
-                };
-                self.services[i].report.new_task_definition = Some(new.arn.clone());
-                new.arn
+                self.register(i, &definition, &replacements).await?
             }
             Action::Restore(arn) => arn.clone(),
             _ => definition.arn.clone(),
@@ -173,32 +143,13 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
                 (p.id.clone(), true)
             }
             _ => {
-                work.report.outcome = Outcome::Unknown;
-                work.report.reason = Some(format!(
-                    "ECS answered the update without a deployment of {}",
-                    revision_name(&new_arn)
-                ));
-                let started = work.started;
-                let reason = work.report.reason.clone().unwrap_or_default();
-                self.finished(&subject, false, &reason, started);
+                self.no_deployment(i, &subject, &new_arn);
                 return Ok(());
             }
         };
+        let work = &mut self.services[i];
         work.report.deployment_id = Some(deployment.clone());
-        let text = match &work.action {
-            Action::Force => format!(
-                "forced a new deployment {deployment} of {}",
-                revision_name(&new_arn)
-            ),
-            Action::Restore(_) => format!(
-                "returned the service to {} (deployment {deployment})",
-                revision_name(&new_arn)
-            ),
-            _ => format!(
-                "updated the service to {} (deployment {deployment})",
-                revision_name(&new_arn)
-            ),
-        };
+        let text = update_text(&work.action, &deployment, &new_arn);
         work.tracked = Some(Tracked {
             subject: subject.clone(),
             cluster: update.cluster,
@@ -208,9 +159,7 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             // A forced deployment has no previous revision to roll back to.
             previous: (!force).then(|| definition.arn.clone()),
             by_service,
-            updated_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64),
+            updated_at: epoch_seconds(),
         });
         self.reporter.event(Event::Step {
             subject: &subject,
@@ -226,18 +175,77 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             );
         }
         if !self.options.wait {
-            let work = &mut self.services[i];
-            work.report.outcome = Outcome::Started;
-            work.report.reason = Some("not waited for (--no-wait)".into());
-            let started = work.started;
-            self.finished(
-                &subject,
-                true,
-                &format!("started deployment {deployment}"),
-                started,
-            );
+            self.not_waited(i, &subject, &deployment);
         }
         Ok(())
+    }
+
+    /// ECS answered service `i`'s update without a deployment of `new_arn`: nothing to follow.
+    fn no_deployment(&mut self, i: usize, subject: &str, new_arn: &str) {
+        let work = &mut self.services[i];
+        work.report.outcome = Outcome::Unknown;
+        let reason = format!(
+            "ECS answered the update without a deployment of {}",
+            revision_name(new_arn)
+        );
+        work.report.reason = Some(reason.clone());
+        let started = work.started;
+        self.finished(subject, false, &reason, started);
+    }
+
+    /// With `--no-wait`, service `i`'s deployment is reported as started, and that is its end.
+    fn not_waited(&mut self, i: usize, subject: &str, deployment: &str) {
+        let work = &mut self.services[i];
+        work.report.outcome = Outcome::Started;
+        work.report.reason = Some("not waited for (--no-wait)".into());
+        let started = work.started;
+        self.finished(
+            subject,
+            true,
+            &format!("started deployment {deployment}"),
+            started,
+        );
+    }
+
+    /// Registers service `i`'s new revision — or reuses the one registered for another target
+    /// with the same changes — and records it in the report; returns its ARN.
+    async fn register(
+        &mut self,
+        i: usize,
+        definition: &TaskDefinition,
+        replacements: &[ImageReplacement],
+    ) -> Result<String, DeployError> {
+        let subject = self.services[i].report.subject.clone();
+        let changes = self.revision_changes(i, replacements)?;
+        let key = (definition.arn.clone(), changes);
+        let new = match self.registered.iter().find(|(k, _)| *k == key) {
+            Some((_, new)) => {
+                self.reporter.event(Event::Step {
+                    subject: &subject,
+                    text: &format!("uses {}, registered for another target", new.short_name()),
+                });
+                new.clone()
+            }
+            None => {
+                let new = self
+                    .ecs
+                    .register_task_definition(definition, &key.1)
+                    .await
+                    .map_err(|source| DeployError::Ecs {
+                        subject: subject.clone(),
+                        action: "register a new revision for",
+                        source: Box::new(source),
+                    })?;
+                self.reporter.event(Event::Step {
+                    subject: &subject,
+                    text: &format!("registered {}", new.short_name()),
+                });
+                self.registered.push((key, new.clone()));
+                new
+            }
+        };
+        self.services[i].report.new_task_definition = Some(new.arn.clone());
+        Ok(new.arn)
     }
 
     /// The changes of service `i`'s new revision: its images, and each reference it updates set
@@ -390,4 +398,29 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
         }
         deregistered
     }
+}
+
+/// What the step says of an update: forced, returned to a revision, or updated to one.
+fn update_text(action: &Action, deployment: &str, new_arn: &str) -> String {
+    match action {
+        Action::Force => format!(
+            "forced a new deployment {deployment} of {}",
+            revision_name(new_arn)
+        ),
+        Action::Restore(_) => format!(
+            "returned the service to {} (deployment {deployment})",
+            revision_name(new_arn)
+        ),
+        _ => format!(
+            "updated the service to {} (deployment {deployment})",
+            revision_name(new_arn)
+        ),
+    }
+}
+
+/// Now, in seconds since the epoch (0 if the clock is before it).
+fn epoch_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }

@@ -46,6 +46,13 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
     /// Reads every service (ten to a call per cluster), its task definition, and each family's
     /// latest revision. Read-only.
     pub(super) async fn observe(&mut self) {
+        self.observe_services().await;
+        self.observe_definitions().await;
+        self.observe_families().await;
+    }
+
+    /// Each service, ten to a `DescribeServices` call per cluster; a missing one fails.
+    async fn observe_services(&mut self) {
         let mut by_cluster: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, s) in self
             .services
@@ -102,7 +109,10 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
                 }
             }
         }
+    }
 
+    /// The task definition each service runs, each described once.
+    async fn observe_definitions(&mut self) {
         let mut definitions: BTreeMap<String, TaskDefinition> = BTreeMap::new();
         for i in 0..self.services.len() {
             let Some(current) = &self.services[i].current else {
@@ -137,6 +147,11 @@ impl<E: Ecs, C: Clock> Run<'_, E, C> {
             }
             self.services[i].definition = definitions.get(&arn).cloned();
         }
+    }
+
+    /// The latest revision of each family (or the revision a referencing service holds), which
+    /// must be of the family the manifest names.
+    async fn observe_families(&mut self) {
         for i in 0..self.families.len() {
             if self.families[i].report.error.is_some() {
                 continue;

@@ -1,7 +1,7 @@
 //! Why a Dockerfile cannot be read: [`DockerfileError`], whose every message names the line and
 //! says how to fix it, and the helpers that keep user text in those messages short and printable.
 
-use super::keyword::INSTRUCTIONS;
+use super::keyword::{nearest, needs, INSTRUCTIONS};
 
 /// Why a Dockerfile cannot be read; every message names the line and says how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -234,6 +234,24 @@ fn shown(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// The error for a word where an instruction belongs that is none, with the nearest keywords.
+pub(super) fn unknown(line: usize, word: &str) -> DockerfileError {
+    DockerfileError::UnknownInstruction {
+        line,
+        word: word.to_owned(),
+        near: nearest(word),
+    }
+}
+
+/// The error for an instruction written without the arguments it needs.
+pub(super) fn missing(line: usize, instruction: &'static str) -> DockerfileError {
+    DockerfileError::MissingArguments {
+        line,
+        instruction,
+        needs: needs(instruction),
+    }
 }
 
 fn suggestion(near: &[&str]) -> String {

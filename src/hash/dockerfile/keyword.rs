@@ -1,7 +1,6 @@
 //! The instruction keywords: recognising one whatever its case, saying what arguments each
-//! needs, and suggesting the nearest keywords for a word that is none.
-
-use super::error::DockerfileError;
+//! needs, and suggesting the nearest keywords for a word that is none. The errors built from
+//! these answers are in `error.rs`, which depends on this file and not the other way round.
 
 /// Every instruction Docker knows, in the order error messages list them.
 pub(super) const INSTRUCTIONS: [&str; 18] = [
@@ -32,7 +31,7 @@ pub(super) fn instruction_name(word: &str) -> Option<&'static str> {
         .find(|name| name.eq_ignore_ascii_case(word))
 }
 
-fn needs(instruction: &str) -> &'static str {
+pub(super) fn needs(instruction: &str) -> &'static str {
     match instruction {
         "FROM" => "an image, e.g. `FROM alpine:3.20` or `FROM scratch`",
         "COPY" | "ADD" => "a source and a destination",
@@ -50,9 +49,10 @@ fn needs(instruction: &str) -> &'static str {
     }
 }
 
-pub(super) fn unknown(line: usize, word: &str) -> DockerfileError {
+/// The instructions spelled like `word` (uppercased), for a "did you mean" after an unknown one.
+pub(super) fn nearest(word: &str) -> Vec<&'static str> {
     let upper = word.to_ascii_uppercase();
-    let near = INSTRUCTIONS
+    INSTRUCTIONS
         .iter()
         .copied()
         .filter(|name| {
@@ -60,20 +60,7 @@ pub(super) fn unknown(line: usize, word: &str) -> DockerfileError {
             (upper.len() >= 3 && name.starts_with(upper.as_str()))
                 || (upper.chars().count() <= name.len() + 2 && edit_distance(&upper, name) <= limit)
         })
-        .collect();
-    DockerfileError::UnknownInstruction {
-        line,
-        word: word.to_owned(),
-        near,
-    }
-}
-
-pub(super) fn missing(line: usize, instruction: &'static str) -> DockerfileError {
-    DockerfileError::MissingArguments {
-        line,
-        instruction,
-        needs: needs(instruction),
-    }
+        .collect()
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

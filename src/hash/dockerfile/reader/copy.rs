@@ -2,9 +2,9 @@
 //! the downloads of `ADD` (URLs and git repositories) as notes, since the key cannot see them.
 
 use super::Reader;
+use crate::hash::dockerfile::error::missing;
 use crate::hash::dockerfile::error::DockerfileError;
 use crate::hash::dockerfile::json::parse_json_strings;
-use crate::hash::dockerfile::keyword::missing;
 use crate::hash::dockerfile::lex::heredoc;
 use crate::hash::dockerfile::words::{flag, Flag};
 use crate::hash::dockerfile::ImageUse;

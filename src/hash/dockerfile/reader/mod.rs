@@ -11,13 +11,15 @@ mod variables;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::DockerfileError;
+use super::error::{missing, unknown};
 use super::feature::{self, Feature};
 use super::glob::tokenize;
-use super::keyword::{instruction_name, missing, unknown};
+use super::keyword::instruction_name;
 use super::lex::{split_keyword, Instruction};
+use super::model::{ContextReads, Dockerfile, ExternalImage, ImageUse, Stage};
 use super::source::clean_path;
+use super::source::ContextSource;
 use super::words::split_flags;
-use super::{ContextReads, ContextSource, Dockerfile, ExternalImage, ImageUse, Stage};
 
 /// Args that Docker accepts without an `ARG`, so passing them is no mistake.
 const PREDEFINED_ARGS: [&str; 20] = [

@@ -3,9 +3,9 @@
 //! over `ARG` defaults.
 
 use super::Reader;
+use crate::hash::dockerfile::error::missing;
 use crate::hash::dockerfile::error::DockerfileError;
 use crate::hash::dockerfile::expand::{expand, Expanded};
-use crate::hash::dockerfile::keyword::missing;
 use crate::hash::dockerfile::lex::split_keyword;
 use crate::hash::dockerfile::words::words;
 

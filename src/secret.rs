@@ -1,5 +1,8 @@
 //! A secret (ECR token, registry password, bearer token) that never prints itself, and the
 //! redactor that scrubs secrets out of text the tool did not write (a registry's error body).
+//! It sits at the crate's root, beside `error.rs`, because the engine (`docker/`) and the
+//! registry both carry secrets, and neither should depend on the other for it;
+//! `registry::Secret` re-exports it.
 
 use std::fmt;
 
