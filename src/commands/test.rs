@@ -6,28 +6,13 @@ use crate::cli::Session;
 use crate::error::Exit;
 use crate::imagetest::{test_images, TestOptions, TestOutcome, TestTarget};
 use crate::manifest::ServiceImage;
-use crate::observe::{observe, ObserveOptions};
+use crate::observe::{observe, Observation, ObserveOptions};
 use crate::report::{Event, Level};
 
-/// Runs `test`. An image with a test section that is not built fails with a hint to build it.
+/// Runs `test`: observe the named images and the fleet images their services run, start each
+/// built one beside its services, probe it, and report.
 pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
-    // The fleet images that test services run are observed too, to find their local images.
-    let mut observed = args.select.images.clone();
-    if !observed.is_empty() {
-        let manifest = crate::manifest::load(&session.manifest, &session.load)?;
-        for image in &manifest.images {
-            if !observed.iter().any(|n| n == image.name.as_str()) {
-                continue;
-            }
-            for service in image.test.iter().flat_map(|t| &t.services) {
-                if let ServiceImage::Fleet(name) = &service.image {
-                    if !observed.iter().any(|n| n == name.as_str()) {
-                        observed.push(name.to_string());
-                    }
-                }
-            }
-        }
-    }
+    let observed = with_fleet_services(session, &args.select.images)?;
     let observation = observe(
         session,
         &observed,
@@ -39,60 +24,7 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
     )
     .await?;
     let engine = observation.engine.as_ref().expect("engine required");
-    let named = |name: &crate::names::ImageName| {
-        args.select.images.is_empty() || args.select.images.iter().any(|n| n == name.as_str())
-    };
-    let mut exit = Exit::Success;
-    let mut targets = Vec::new();
-    for prepared in observation.images.iter().filter(|p| named(&p.spec.name)) {
-        let Some(spec) = &prepared.spec.test else {
-            if !args.select.images.is_empty() {
-                session.reporter.event(Event::Note {
-                    subject: prepared.spec.name.as_str(),
-                    level: Level::Warn,
-                    text: "has no [images.<name>.test] section: nothing to test",
-                });
-            }
-            continue;
-        };
-        match (&prepared.local, &prepared.inputs) {
-            (Some(id), _) => match observation.service_images(spec) {
-                Ok(services) => targets.push(TestTarget {
-                    image: prepared.spec.name.clone(),
-                    reference: id.clone(),
-                    spec,
-                    services,
-                }),
-                Err(error) => {
-                    session.reporter.event(Event::Note {
-                        subject: prepared.spec.name.as_str(),
-                        level: Level::Error,
-                        text: &error.to_string(),
-                    });
-                    exit = exit.worst(Exit::Failed);
-                }
-            },
-            (None, Err(error)) => {
-                session.reporter.event(Event::Note {
-                    subject: prepared.spec.name.as_str(),
-                    level: Level::Error,
-                    text: &error.reason(),
-                });
-                exit = exit.worst(Exit::BadInput);
-            }
-            (None, Ok(_)) => {
-                session.reporter.event(Event::Note {
-                    subject: prepared.spec.name.as_str(),
-                    level: Level::Error,
-                    text: &format!(
-                        "not built with its current inputs; run `fleet-images build {}` first",
-                        prepared.spec.name
-                    ),
-                });
-                exit = exit.worst(Exit::Failed);
-            }
-        }
-    }
+    let (targets, exit) = targets(session, &args, &observation);
     let options = TestOptions {
         keep: args.keep,
         jobs: args.jobs,
@@ -117,4 +49,85 @@ pub async fn run(session: &Session, args: TestArgs) -> Result<Exit, Failure> {
         }
     }
     Ok(exit.worst(TestOutcome::exit_of(&outcomes)))
+}
+
+/// The images to observe: the named ones (all when none is named) and the fleet images their
+/// test services run, so that those services' local images are found too.
+fn with_fleet_services(session: &Session, named: &[String]) -> Result<Vec<String>, Failure> {
+    let mut observed = named.to_vec();
+    if observed.is_empty() {
+        return Ok(observed);
+    }
+    let manifest = crate::manifest::load(&session.manifest, &session.load)?;
+    for image in manifest
+        .images
+        .iter()
+        .filter(|i| named.iter().any(|n| n == i.name.as_str()))
+    {
+        for service in image.test.iter().flat_map(|t| &t.services) {
+            if let ServiceImage::Fleet(name) = &service.image {
+                if !observed.iter().any(|n| n == name.as_str()) {
+                    observed.push(name.to_string());
+                }
+            }
+        }
+    }
+    Ok(observed)
+}
+
+/// Each selected image with a test section that can be tested, and the exit code of those that
+/// cannot: an image that is not built (1), whose inputs are bad (2), or whose services are not
+/// built (1), each reported.
+fn targets<'o>(
+    session: &Session,
+    args: &TestArgs,
+    observation: &'o Observation,
+) -> (Vec<TestTarget<'o>>, Exit) {
+    let named = |name: &crate::names::ImageName| {
+        args.select.images.is_empty() || args.select.images.iter().any(|n| n == name.as_str())
+    };
+    let mut exit = Exit::Success;
+    let mut targets = Vec::new();
+    for prepared in observation.images.iter().filter(|p| named(&p.spec.name)) {
+        let subject = prepared.spec.name.as_str();
+        let Some(spec) = &prepared.spec.test else {
+            if !args.select.images.is_empty() {
+                session.reporter.event(Event::Note {
+                    subject,
+                    level: Level::Warn,
+                    text: "has no [images.<name>.test] section: nothing to test",
+                });
+            }
+            continue;
+        };
+        let refused = match (&prepared.local, &prepared.inputs) {
+            (Some(id), _) => match observation.service_images(spec) {
+                Ok(services) => {
+                    targets.push(TestTarget {
+                        image: prepared.spec.name.clone(),
+                        reference: id.clone(),
+                        spec,
+                        services,
+                    });
+                    continue;
+                }
+                Err(error) => (error.to_string(), Exit::Failed),
+            },
+            (None, Err(error)) => (error.reason(), Exit::BadInput),
+            (None, Ok(_)) => (
+                format!(
+                    "not built with its current inputs; run `fleet-images build {}` first",
+                    prepared.spec.name
+                ),
+                Exit::Failed,
+            ),
+        };
+        session.reporter.event(Event::Note {
+            subject,
+            level: Level::Error,
+            text: &refused.0,
+        });
+        exit = exit.worst(refused.1);
+    }
+    (targets, exit)
 }

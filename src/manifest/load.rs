@@ -15,8 +15,8 @@ use super::reader::{Source, Table};
 use super::registry_section::read_registry;
 use super::vars::Vars;
 use super::ManifestError;
-use crate::docker::Builder;
 use crate::error::{did_you_mean, Location};
+use crate::names::Builder;
 use crate::names::{ImageName, Platform, RepositoryName, Tag};
 
 /// What the command line adds to the manifest.

@@ -24,7 +24,7 @@ pub struct Manifest {
     pub images: Vec<ImageSpec>,
     /// `[defaults] builder`: `buildkit` or `classic`; `None` (the default) builds with BuildKit
     /// where the engine has it, else with the classic builder. `--builder` overrides it.
-    pub builder: Option<crate::docker::Builder>,
+    pub builder: Option<crate::names::Builder>,
 }
 
 impl Manifest {

@@ -1,7 +1,8 @@
 //! Parsed value types for the names the tool passes around: image names from the manifest,
-//! repository names, image references, digests, content keys and platforms. After the manifest is
+//! repository names, image references, digests, content keys, platforms and the builder's name. After the manifest is
 //! loaded, no bare `String` stands for one of these.
 
+mod builder;
 mod digest;
 mod image_name;
 mod image_ref;
@@ -9,6 +10,7 @@ mod key;
 mod platform;
 mod repository;
 
+pub use builder::{Builder, UnknownBuilder};
 pub use digest::Digest;
 pub use image_name::ImageName;
 pub use image_ref::ImageRef;
