@@ -70,7 +70,9 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
     // Ctrl+C or SIGTERM drops the work, except while moving tags are written: that phase stops by
     // itself and puts back what it moved, then the run ends with its summary and exit 130.
     match unless_interrupted(work, moving_tags::being_written).await {
-        Some((executed, deploy)) => Ok(finish(session, &args, &observation, executed, deploy)),
+        Some((executed, deploy)) => {
+            Ok(finish(session, &args, &observation, executed, deploy).await)
+        }
         None => Ok(summary::interrupted(
             session.reporter.as_ref(),
             "interrupted: running builds were cancelled; unfinished images were not tagged",
@@ -142,8 +144,9 @@ async fn carry_out(
     (executed, deploy)
 }
 
-/// Saves what a successful run learnt (input records, known images) and reports the run.
-fn finish(
+/// Saves what a successful run learnt (input records, known images) off the async workers, and
+/// reports the run.
+async fn finish(
     session: &Session,
     args: &BuildArgs,
     observation: &Observation,
@@ -152,15 +155,19 @@ fn finish(
 ) -> Exit {
     let Executed { results, exit } = executed;
     if exit != Exit::BadInput && results.iter().all(|r| r.outcome.ok()) {
-        save_records(session, observation);
+        save_records(session, observation).await;
     }
-    KnownImages::load(&session.state_dir).remember(
-        &session.state_dir,
-        results
-            .iter()
-            .filter(|r| r.outcome.ok())
-            .filter_map(|r| Some((r.key?, r.image_id.clone()?))),
-    );
+    let built: Vec<_> = results
+        .iter()
+        .filter(|r| r.outcome.ok())
+        .filter_map(|r| Some((r.key?, r.image_id.clone()?)))
+        .collect();
+    let state_dir = session.state_dir.clone();
+    // Known images only save work on a later run: a failed write is not an error.
+    let _ = tokio::task::spawn_blocking(move || {
+        KnownImages::load(&state_dir).remember(&state_dir, built)
+    })
+    .await;
     let summary = Summary {
         title: "fleet-images build",
         results: &results,

@@ -17,8 +17,9 @@ pub async fn run(session: &Session, args: InputsArgs) -> Result<Exit, Failure> {
         .pop()
         .expect("select returns at least the named image");
     let spec = manifest.image(&name).expect("selected").clone();
-    let cache = ContentCache::load(&session.state_dir);
+    let state_dir = session.state_dir.clone();
     let inputs = tokio::task::spawn_blocking(move || {
+        let cache = ContentCache::load(&state_dir);
         let inputs = hash::inputs::read(&spec, &cache);
         cache.save();
         inputs

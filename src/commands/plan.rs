@@ -45,7 +45,7 @@ pub async fn run(session: &Session, args: PlanArgs) -> Result<Exit, Failure> {
         crate::out!("{}", to_text(&observation, &plan, args.explain, session));
     }
     if args.explain {
-        save_records(session, &observation);
+        save_records(session, &observation).await;
     }
     // Everything is printed first (the JSON too), then a blocked image fails the run: a CI gate
     // on `plan` must not pass a manifest that cannot build.

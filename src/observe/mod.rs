@@ -172,7 +172,10 @@ async fn finish(task: JoinHandle<()>, what: &'static str) -> Result<(), Internal
     task.await.map_err(|e| Internal::from_join(what, e))
 }
 
-/// The record of each planned image, saved after a successful plan or build.
-pub fn save_records(session: &Session, observation: &Observation) {
-    records::save(&session.state_dir, &records::to_save(&observation.images));
+/// The record of each planned image, saved after a successful plan or build, off the async
+/// workers. A failed write is ignored: records only explain changes.
+pub async fn save_records(session: &Session, observation: &Observation) {
+    let state_dir = session.state_dir.clone();
+    let records = records::to_save(&observation.images);
+    let _ = tokio::task::spawn_blocking(move || records::save(&state_dir, &records)).await;
 }
