@@ -17,7 +17,7 @@ mod vars;
 
 pub use dependencies::select;
 pub use deploy_section::DEFAULT_KEEP_REVISIONS;
-pub use duration::{parse_duration, MAX_DURATION};
+pub use duration::{parse_duration, DurationError, MAX_DURATION};
 pub use error::ManifestError;
 pub use load::{load, parse, LoadOptions};
 pub use model::*;
