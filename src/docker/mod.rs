@@ -1,12 +1,14 @@
 //! The Docker engine: connection, builds, image calls, and containers for checks and tests.
 //! bollard's types stay inside this module. The execute layer reaches the engine through
 //! [`ImageEngine`] (build, tag, push, choose and check the builder), which a double implements
-//! in its unit tests.
+//! in its unit tests; `test` reaches it through [`ContainerEngine`] (image configuration,
+//! containers, networks), which a double implements in the unit tests of `src/imagetest/`.
 
 pub mod build;
 mod builder;
 mod buildkit;
 mod cache;
+mod container_engine;
 mod container_reads;
 pub mod containers;
 pub mod endpoint;
@@ -24,6 +26,7 @@ pub mod ssh;
 pub use build::{build, check_dockerfile, BuildRequest};
 pub use builder::{Builder, Capabilities, UnknownBuilder};
 pub use buildkit::BuildLine;
+pub use container_engine::{ContainerEngine, TestContainer, TestNetwork};
 pub use container_reads::{Output, PathHeader};
 pub use containers::{
     Container, ContainerRequest, ContainerStatus, FileContent, PathInfo, PathKind, TEST_LABEL,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 use super::outcome::{TestKind, TestResult, TestStatus};
-use crate::docker::{ContainerRequest, Engine, EngineError, Output};
+use crate::docker::{ContainerEngine, ContainerRequest, EngineError, Output, TestContainer};
 use crate::manifest::CommandTest;
 use crate::report::format_duration;
 
@@ -35,8 +35,8 @@ pub(crate) struct CommandRun<'a> {
 
 /// Runs one command test. An engine failure (the container cannot be created or read) is a
 /// result with status `error`; an argv the engine cannot start is a failure.
-pub(crate) async fn run(
-    engine: &Engine,
+pub(crate) async fn run<E: ContainerEngine>(
+    engine: &E,
     context: &CommandRun<'_>,
     test: &CommandTest,
 ) -> TestResult {
@@ -55,8 +55,8 @@ pub(crate) async fn run(
     }
 }
 
-async fn attempt(
-    engine: &Engine,
+async fn attempt<E: ContainerEngine>(
+    engine: &E,
     context: &CommandRun<'_>,
     test: &CommandTest,
 ) -> Result<TestResult, EngineError> {
@@ -80,7 +80,7 @@ async fn attempt(
 }
 
 async fn exercise(
-    container: &crate::docker::Container,
+    container: &impl TestContainer,
     test: &CommandTest,
 ) -> Result<TestResult, EngineError> {
     let name = test.name.as_str();

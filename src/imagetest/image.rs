@@ -9,7 +9,7 @@ use super::outcome::{engine_error, engine_words, TestOutcome, TestStatus};
 use super::probe::{self, Attempt};
 use super::target::{TestOptions, TestTarget};
 use super::user;
-use crate::docker::{Container, ContainerRequest, Engine, EngineError, FileContent};
+use crate::docker::{ContainerEngine, ContainerRequest, EngineError, FileContent, TestContainer};
 use crate::manifest::Probe;
 use crate::report::{format_duration, Event, Level, Reporter};
 
@@ -41,8 +41,8 @@ fn failed(message: impl Into<String>, hint: Option<String>) -> Verdict {
 
 /// Starts the image itself on `network` (when there are services), probes it or checks that it
 /// keeps running, checks its user, and removes it unless kept.
-pub(super) async fn test_image(
-    engine: &Engine,
+pub(super) async fn test_image<E: ContainerEngine>(
+    engine: &E,
     target: &TestTarget<'_>,
     options: &TestOptions,
     reporter: &dyn Reporter,
@@ -112,7 +112,7 @@ pub(super) async fn test_image(
 
 /// Starts the container and waits for the probe, then checks the user.
 async fn exercise(
-    container: &Container,
+    container: &impl TestContainer,
     target: &TestTarget<'_>,
     reporter: &dyn Reporter,
     client: &reqwest::Client,
@@ -178,7 +178,7 @@ async fn exercise(
 }
 
 /// A failure that says whether the container exited, or `message` when it runs.
-async fn exited_or(container: &Container, message: String) -> Verdict {
+async fn exited_or(container: &impl TestContainer, message: String) -> Verdict {
     match container.status().await {
         Ok(status) if !status.running => exited(status.exit_code, "before it answered"),
         Ok(_) => failed(message, None),
@@ -195,7 +195,7 @@ fn exited(code: Option<i64>, when: &str) -> Verdict {
 }
 
 async fn wait_for(
-    container: &Container,
+    container: &impl TestContainer,
     probe: &Probe,
     host_port: u16,
     client: &reqwest::Client,
@@ -234,7 +234,7 @@ async fn wait_for(
     }
 }
 
-async fn keeps_running(container: &Container, until: Instant) -> Result<(), Verdict> {
+async fn keeps_running(container: &impl TestContainer, until: Instant) -> Result<(), Verdict> {
     loop {
         match container.status().await {
             Ok(status) if !status.running => {
@@ -255,7 +255,7 @@ async fn keeps_running(container: &Container, until: Instant) -> Result<(), Verd
 
 /// Compares the user the image is configured to run as with `declared` (`user.rs` decides).
 pub(super) async fn check_user(
-    container: &Container,
+    container: &impl TestContainer,
     declared: &str,
     image: &crate::names::ImageName,
 ) -> Result<(), Verdict> {

@@ -32,14 +32,14 @@ use futures_util::StreamExt;
 pub use outcome::{TestKind, TestOutcome, TestResult, TestStatus};
 pub use target::{TestOptions, TestTarget};
 
-use crate::docker::Engine;
+use crate::docker::ContainerEngine;
 use crate::report::Reporter;
 
 /// Tests the images, at most `options.jobs` at once; returns one outcome per target, in the order
 /// given. Progress goes to `reporter`: `Started`, a `Step` while waiting, the logs of a failed
 /// container as `Line`s, and `Finished`.
-pub async fn test_images(
-    engine: &Engine,
+pub async fn test_images<E: ContainerEngine>(
+    engine: &E,
     targets: &[TestTarget<'_>],
     options: &TestOptions,
     reporter: &dyn Reporter,

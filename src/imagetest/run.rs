@@ -11,15 +11,14 @@ use super::outcome::{TestKind, TestOutcome, TestResult, TestStatus};
 use super::probe;
 use super::target::{TestOptions, TestTarget};
 use super::{command, services, structure};
-use crate::docker::containers::settle_removals;
-use crate::docker::{ContainerRequest, Engine, EngineError};
+use crate::docker::{ContainerEngine, ContainerRequest, EngineError, TestContainer};
 use crate::report::{Event, Reporter};
 
 /// Tests one image: metadata, files (and the user when the image itself is not started),
 /// services, the image itself (probe or "keeps running", and its user), commands; then removes
 /// what it created. Ctrl+C drops the work, and the guards remove its containers and network.
-pub(crate) async fn run_one(
-    engine: &Engine,
+pub(crate) async fn run_one<E: ContainerEngine>(
+    engine: &E,
     target: &TestTarget<'_>,
     options: &TestOptions,
     reporter: &dyn Reporter,
@@ -62,7 +61,7 @@ pub(crate) async fn run_one(
     if interrupted {
         // The dropped work handed its containers and network to the cleaner: wait for it, so
         // that an interrupted test has removed them before it says so.
-        settle_removals().await;
+        engine.settle().await;
         outcome.status = TestStatus::Interrupted;
         outcome.message = "interrupted".into();
     }
@@ -83,8 +82,8 @@ fn step(reporter: &dyn Reporter, subject: &str, text: &str) {
     reporter.event(Event::Step { subject, text });
 }
 
-async fn run_all(
-    engine: &Engine,
+async fn run_all<E: ContainerEngine>(
+    engine: &E,
     target: &TestTarget<'_>,
     options: &TestOptions,
     reporter: &dyn Reporter,
@@ -166,13 +165,13 @@ async fn run_all(
 /// Starts the image's services on a private network and waits until they are ready; their
 /// results go into the outcome, which fails when one is not ready. `None` when they could not
 /// be started at all.
-async fn start_services(
-    engine: &Engine,
+async fn start_services<E: ContainerEngine>(
+    engine: &E,
     target: &TestTarget<'_>,
     reporter: &dyn Reporter,
     client: &reqwest::Client,
     outcome: &mut TestOutcome,
-) -> Option<services::Services> {
+) -> Option<services::Services<E>> {
     let spec = target.spec;
     let subject = target.image.as_str();
     let pairs: Vec<(&crate::manifest::ServiceSpec, &str)> = spec
@@ -243,8 +242,8 @@ fn combine(outcome: &mut TestOutcome) {
 
 /// File tests, and the configured user when the image is not started to check it, through one
 /// created, never started container.
-async fn files_and_user(
-    engine: &Engine,
+async fn files_and_user<E: ContainerEngine>(
+    engine: &E,
     target: &TestTarget<'_>,
     reporter: &dyn Reporter,
     outcome: &mut TestOutcome,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::outcome::engine_words;
 use super::outcome::{TestKind, TestResult, TestStatus};
 use super::probe::{self, Attempt};
-use crate::docker::{Container, ContainerRequest, Engine, EngineError, Network};
+use crate::docker::{ContainerEngine, ContainerRequest, EngineError, TestContainer, TestNetwork};
 use crate::manifest::ServiceSpec;
 use crate::report::format_duration;
 
@@ -26,13 +26,13 @@ const ATTEMPT: Duration = Duration::from_secs(2);
 const LOG_LINES: usize = 20;
 
 /// The network and the service containers of one image test.
-pub(crate) struct Services {
+pub(crate) struct Services<E: ContainerEngine> {
     // Field order is drop order: the containers are removed before the network they are on.
-    containers: Vec<Container>,
-    network: Network,
+    containers: Vec<E::Container>,
+    network: E::Network,
 }
 
-impl Services {
+impl<E: ContainerEngine> Services<E> {
     /// The network's name, for the image under test and the command tests to join.
     pub(crate) fn network(&self) -> &str {
         self.network.name()
@@ -71,13 +71,13 @@ impl Services {
 /// Creates the network and starts every service (each `(spec, local image)`), then waits until
 /// each is ready, within `timeout` from the first start. Returns the services (to remove later) and
 /// one result per service; the caller runs nothing else when a result is not `passed`.
-pub(crate) async fn start(
-    engine: &Engine,
+pub(crate) async fn start<E: ContainerEngine>(
+    engine: &E,
     image: &str,
     services: &[(&ServiceSpec, &str)],
     timeout: Duration,
     client: &reqwest::Client,
-) -> Result<(Services, Vec<TestResult>), EngineError> {
+) -> Result<(Services<E>, Vec<TestResult>), EngineError> {
     let network = engine.create_network("test", image).await?;
     let mut running = Services {
         containers: Vec::new(),
@@ -135,7 +135,7 @@ pub(crate) async fn start(
 
 async fn wait_ready(
     spec: &ServiceSpec,
-    container: &Container,
+    container: &impl TestContainer,
     client: &reqwest::Client,
     started: Instant,
     deadline: Instant,
@@ -204,7 +204,7 @@ async fn wait_ready(
 
 async fn failed_with_logs(
     spec: &ServiceSpec,
-    container: &Container,
+    container: &impl TestContainer,
     message: String,
 ) -> TestResult {
     TestResult {

@@ -8,7 +8,7 @@
 //! `matches`.
 
 use super::outcome::{one_line, TestKind, TestResult};
-use crate::docker::{Container, EngineError, FileContent, ImageConfig, PathKind};
+use crate::docker::{EngineError, FileContent, ImageConfig, PathKind, TestContainer};
 use crate::manifest::{normalise_port, FileTest, FileType, MetadataTest};
 
 /// Most bytes of a file read for `contains` and `matches`.
@@ -87,7 +87,7 @@ fn wanted_kind(kind: FileType) -> (PathKind, &'static str) {
 
 /// Runs one file test against a created container. An engine failure is an `Err`.
 pub(crate) async fn file(
-    container: &Container,
+    container: &impl TestContainer,
     test: &FileTest,
 ) -> Result<TestResult, EngineError> {
     let name = test.path.as_str();
@@ -161,7 +161,7 @@ pub(crate) async fn file(
 /// The `contains` and `matches` of a file test, against the file's content (up to
 /// `CONTENT_CAP` bytes): what held goes to `seen`, what did not to `problems`.
 async fn check_content(
-    container: &Container,
+    container: &impl TestContainer,
     test: &FileTest,
     seen: &mut Vec<String>,
     problems: &mut Vec<String>,
