@@ -16,6 +16,8 @@ mod engine;
 mod error;
 #[cfg(test)]
 pub(crate) mod fake;
+#[cfg(test)]
+pub(crate) mod fake_containers;
 mod image_config;
 mod images;
 mod network;

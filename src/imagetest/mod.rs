@@ -25,6 +25,8 @@ mod run;
 mod services;
 mod structure;
 mod target;
+#[cfg(test)]
+mod tests;
 mod user;
 
 use futures_util::StreamExt;
