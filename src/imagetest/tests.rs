@@ -100,7 +100,9 @@ fn summary(outcome: &TestOutcome) -> Vec<(TestKind, String, TestStatus)> {
 async fn an_image_the_engine_lacks_is_an_error_and_creates_nothing() {
     let fleet = fleet(
         &["web", "api"],
-        "[images.web.test.metadata]\nuser = \"app\"\n[images.api.test]\ntcp = 8080\n",
+        "[images.web.test.metadata]\nuser = \"app\"\n\
+         [[images.web.test.files]]\npath = \"/etc/app.conf\"\n\
+         [images.api.test]\ntcp = 8080\n",
     );
     let engine = FakeContainers::default();
     let outcomes = fleet.test(&engine, &TestOptions::default()).await;
