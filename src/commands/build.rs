@@ -11,7 +11,7 @@ use crate::error::Exit;
 use crate::execute::{self, moving_tags, Executed, Planned, Run, RunOptions};
 use crate::names::{Digest, ImageName};
 use crate::observe::{observe, save_records, Observation, ObserveOptions};
-use crate::plan::{self, Plan, PlanOptions};
+use crate::plan::{self, Plan, PlanOptions, Status};
 use crate::registry::Registry;
 use crate::report::summary::{self, Summary};
 use crate::state::KnownImages;
@@ -49,6 +49,12 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
     let builder = execute::builder::choose(engine, &session.reporter, asked, &planned)
         .await
         .map_err(|error| Box::new(error) as Failure)?;
+    // Only a build reads the revision labels: a run that builds nothing starts no `git`.
+    let labels = if planned.iter().any(|p| p.decision.status == Status::Build) {
+        execute::labels::revision_labels(&observation.manifest.dir).await
+    } else {
+        Default::default()
+    };
     let options = RunOptions {
         jobs: args.jobs,
         fail_fast: args.fail_fast,
@@ -57,7 +63,7 @@ pub async fn run(session: &Session, args: BuildArgs) -> Result<Exit, Failure> {
         no_release: args.no_release,
         extra_tags,
         builder,
-        labels: execute::labels::revision_labels(&observation.manifest.dir).await,
+        labels,
         state_dir: session.state_dir.clone(),
     };
     let edges = Run {

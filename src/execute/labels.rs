@@ -16,6 +16,7 @@ pub async fn revision_labels(dir: &Path) -> HashMap<String, String> {
 fn labels_from(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> HashMap<String, String> {
     let mut labels = HashMap::new();
     let revision = env("GITHUB_SHA").or_else(|| git(dir, &["rev-parse", "HEAD"]));
+    // (Two short `git` runs, one after the other: only a run that builds asks for them.)
     if let Some(revision) = revision {
         labels.insert("org.opencontainers.image.revision".to_string(), revision);
     }

@@ -23,14 +23,16 @@ impl PlainReporter {
         }
     }
 
+    /// One line in one write (stderr is unbuffered): a line is never split in a CI log that
+    /// interleaves several processes, and a long run does not pay five system calls a line.
     fn line(&self, subject: &str, text: &str) {
-        let _guard = self.lock.lock();
-        let mut err = std::io::stderr().lock();
-        let _ = if subject.is_empty() {
-            writeln!(err, "{text}")
+        let line = if subject.is_empty() {
+            format!("{text}\n")
         } else {
-            writeln!(err, "[{subject}] {text}")
+            format!("[{subject}] {text}\n")
         };
+        let _guard = self.lock.lock();
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 }
 
