@@ -32,6 +32,8 @@ mod privileged_port;
 pub mod rules;
 mod run_config;
 mod secrets;
+#[cfg(test)]
+mod tests;
 
 use futures_util::StreamExt;
 
