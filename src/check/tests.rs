@@ -298,6 +298,10 @@ async fn an_image_that_is_not_built_is_a_note() {
     let report = fleet.check(Some(&engine), None).await;
     assert!(report.findings.is_empty() && report.failures.is_empty());
     assert_eq!(
+        report.notes[0].rule, None,
+        "a note on the image, not on one rule"
+    );
+    assert_eq!(
         report.notes[0].text,
         "image rules skipped: `web` is not built locally (build it with `fleet-images build web` to check the image itself)"
     );
