@@ -17,7 +17,7 @@ use super::address;
 use super::copies;
 use super::files::{FileState, Files};
 use super::{rules, Finding, Note, Severity};
-use crate::docker::EngineError;
+use crate::docker::{EngineError, TestContainer};
 use crate::names::ImageName;
 
 /// One asset the config references.
@@ -203,7 +203,7 @@ pub(crate) fn validate(bytes: &[u8], config_path: &str) -> Validated {
 pub(crate) async fn check(
     image: &ImageName,
     config_path: &str,
-    files: &Files<'_>,
+    files: &Files<'_, impl TestContainer>,
     notes: &mut Vec<Note>,
 ) -> Result<Vec<Finding>, EngineError> {
     let finding = |severity, message: String, hint: String| {
@@ -274,7 +274,7 @@ pub(crate) async fn check(
 /// Every branding asset the config names is in the image (lesson 10): a missing one is an
 /// error, one the build context cannot tell about a note.
 async fn check_assets(
-    files: &Files<'_>,
+    files: &Files<'_, impl TestContainer>,
     assets: Vec<Asset>,
     finding: &dyn Fn(Severity, String, String) -> Finding,
     note: &dyn Fn(String) -> Note,

@@ -17,7 +17,7 @@
 //! `CMD`), `node -e`, `python -c` and `python -m`.
 
 use super::{rules, Finding, Note, Severity};
-use crate::docker::{Container, EngineError, ImageConfig, PathInfo, PathKind};
+use crate::docker::{EngineError, ImageConfig, PathInfo, PathKind, TestContainer};
 use crate::names::ImageName;
 
 /// The `PATH` the engine uses when the image sets none.
@@ -202,7 +202,7 @@ pub(crate) fn script_candidates(
 pub(crate) async fn check(
     image: &ImageName,
     config: &ImageConfig,
-    container: &Container,
+    container: &impl TestContainer,
     notes: &mut Vec<Note>,
 ) -> Result<Vec<Finding>, EngineError> {
     let mut findings = Vec::new();
@@ -280,7 +280,7 @@ pub(crate) async fn check(
 
 /// The first of `candidates` that is a regular file in the image (after symbolic links).
 async fn first_file(
-    container: &Container,
+    container: &impl TestContainer,
     candidates: &[String],
 ) -> Result<Option<(String, PathInfo)>, EngineError> {
     for candidate in candidates {
@@ -327,7 +327,7 @@ fn missing_program(
 }
 
 async fn script_exists(
-    container: &Container,
+    container: &impl TestContainer,
     kind: Interpreter,
     script: &str,
     workdir: &str,

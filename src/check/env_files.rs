@@ -9,7 +9,7 @@
 use super::files::{FileState, Files};
 use super::run_config::{Origin, RunConfig};
 use super::{rules, Finding, Note, Severity};
-use crate::docker::EngineError;
+use crate::docker::{EngineError, TestContainer};
 use crate::names::ImageName;
 
 /// What one variable's check concluded, before it becomes a finding or a note.
@@ -72,7 +72,7 @@ pub(crate) async fn check(
     image: &ImageName,
     vars: &[String],
     config: &RunConfig,
-    files: &Files<'_>,
+    files: &Files<'_, impl TestContainer>,
     notes: &mut Vec<Note>,
 ) -> Result<Vec<Finding>, EngineError> {
     let mut findings = Vec::new();

@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use super::copies::{self, Copy, InContext};
-use crate::docker::{Container, EngineError, FileContent, PathKind};
+use crate::docker::{EngineError, FileContent, PathKind, TestContainer};
 use crate::hash::{EntryKind, ImageInputs};
 
 /// Most bytes a rule reads of one file (an Element `config.json` is a few KB).
@@ -26,8 +26,8 @@ pub(crate) enum FileState {
     Unknown,
 }
 
-/// The files of one image.
-pub(crate) enum Files<'a> {
+/// The files of one image; `C` is the engine's container type.
+pub(crate) enum Files<'a, C> {
     /// The context, through the final stage's `COPY`s.
     Context {
         /// The final stage's copies.
@@ -35,11 +35,11 @@ pub(crate) enum Files<'a> {
         /// The sent entries and their files on disk.
         inputs: &'a ImageInputs,
     },
-    /// The built image.
-    Image(&'a Container),
+    /// The built image, through a created and never started container.
+    Image(&'a C),
 }
 
-impl Files<'_> {
+impl<C: TestContainer> Files<'_, C> {
     /// What the rules say they looked at.
     pub(crate) fn origin(&self) -> &'static str {
         match self {

@@ -32,13 +32,15 @@ mod privileged_port;
 pub mod rules;
 mod run_config;
 mod secrets;
+#[cfg(test)]
+mod tests;
 
 use futures_util::StreamExt;
 
 pub use finding::{CheckReport, Failure, Finding, Note, Severity};
 pub use rules::{Rule, RULES};
 
-use crate::docker::{ContainerRequest, Engine, EngineError};
+use crate::docker::{ContainerEngine, ContainerRequest, EngineError, TestContainer};
 use crate::error::did_you_mean;
 use crate::hash::ImageInputs;
 use crate::manifest::ImageSpec;
@@ -69,10 +71,14 @@ struct Outcome {
     failure: Option<Failure>,
 }
 
-/// Checks the images. `engine` is needed for the image rules only; without it they are skipped
-/// with a note. Never fails as a whole: an engine failure for one image is recorded in
-/// [`CheckReport::failures`] and that image's static rules run instead.
-pub async fn check(targets: &[CheckTarget<'_>], engine: Option<&Engine>) -> CheckReport {
+/// Checks the images. `engine` (the real [`crate::docker::Engine`], or a double in the unit tests)
+/// is needed for the image rules only; without it they are skipped with a note. Never fails as a
+/// whole: an engine failure for one image is recorded in [`CheckReport::failures`] and that
+/// image's static rules run instead.
+pub async fn check<E: ContainerEngine>(
+    targets: &[CheckTarget<'_>],
+    engine: Option<&E>,
+) -> CheckReport {
     let outcomes: Vec<Outcome> =
         futures_util::stream::iter(targets.iter().map(|t| check_one(t, engine)))
             .buffered(PARALLEL)
@@ -87,7 +93,7 @@ pub async fn check(targets: &[CheckTarget<'_>], engine: Option<&Engine>) -> Chec
     report
 }
 
-async fn check_one(target: &CheckTarget<'_>, engine: Option<&Engine>) -> Outcome {
+async fn check_one<E: ContainerEngine>(target: &CheckTarget<'_>, engine: Option<&E>) -> Outcome {
     let spec = target.spec;
     let image = &spec.name;
     let mut out = Outcome::default();
@@ -150,7 +156,7 @@ async fn check_one(target: &CheckTarget<'_>, engine: Option<&Engine>) -> Outcome
 
     if !image_checked {
         match target.inputs {
-            Some(inputs) => static_rules(spec, inputs, &mut out).await,
+            Some(inputs) => static_rules::<E::Container>(spec, inputs, &mut out).await,
             None => out.notes.push(note(
                 None,
                 "static rules skipped: the image's inputs could not be read".into(),
@@ -164,8 +170,9 @@ fn allowed(spec: &ImageSpec, rule: &str) -> bool {
     !spec.check.allow.iter().any(|a| a == rule)
 }
 
-/// The Dockerfile view of the rules that the image would otherwise answer.
-async fn static_rules(spec: &ImageSpec, inputs: &ImageInputs, out: &mut Outcome) {
+/// The Dockerfile view of the rules that the image would otherwise answer. `C` only names the
+/// container type of [`Files`], whose context view never uses one.
+async fn static_rules<C: TestContainer>(spec: &ImageSpec, inputs: &ImageInputs, out: &mut Outcome) {
     let image = &spec.name;
     let Some(index) = run_config::final_stage(&inputs.parsed, spec.target.as_deref()) else {
         out.notes.push(Note {
@@ -184,7 +191,7 @@ async fn static_rules(spec: &ImageSpec, inputs: &ImageInputs, out: &mut Outcome)
         out.findings.extend(healthcheck::check(spec, &config));
     }
     let text = String::from_utf8_lossy(&inputs.dockerfile_bytes);
-    let files = Files::Context {
+    let files: Files<'_, C> = Files::Context {
         copies: copies::stage_copies(&text, Some(stage.line)),
         inputs,
     };
@@ -198,7 +205,7 @@ async fn static_rules(spec: &ImageSpec, inputs: &ImageInputs, out: &mut Outcome)
 async fn file_rules(
     spec: &ImageSpec,
     config: &RunConfig,
-    files: &Files<'_>,
+    files: &Files<'_, impl TestContainer>,
     notes: &mut Vec<Note>,
 ) -> Result<Vec<Finding>, EngineError> {
     let mut findings = Vec::new();
@@ -226,12 +233,12 @@ struct Found {
 }
 
 /// The image rules; `None` when the engine has no such image.
-async fn image_rules(
-    engine: &Engine,
+async fn image_rules<E: ContainerEngine>(
+    engine: &E,
     reference: &str,
     spec: &ImageSpec,
 ) -> Result<Option<Found>, EngineError> {
-    let Some(details) = engine.inspect(reference).await? else {
+    let Some(details) = engine.inspect_image(reference).await? else {
         return Ok(None);
     };
     let image = &spec.name;

@@ -1,8 +1,8 @@
-//! The engine as `test` sees it: read an image's configuration, create containers and private
-//! networks, and work with them. [`ContainerEngine`] speaks the project's own types
+//! The engine as `test` and `check` see it: inspect an image and read its configuration, create
+//! containers and private networks, and work with them. [`ContainerEngine`] speaks the project's own types
 //! ([`ContainerRequest`], [`ContainerStatus`], [`PathInfo`], [`FileContent`], [`Output`],
 //! [`EngineError`]); [`Engine`] implements it with its [`Container`] and [`Network`] guards, a
-//! double implements it in the unit tests of `src/imagetest/`.
+//! double implements it in the unit tests of `src/imagetest/` and `src/check/`.
 //!
 //! The containers and networks are associated types so that the real ones stay guards: one that
 //! is dropped instead of removed (Ctrl+C) still hands its removal to the cleaner
@@ -16,14 +16,21 @@ use super::containers::{
 };
 use super::image_config::ImageConfig;
 use super::network::Network;
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, ImageDetails};
 
-/// The engine calls that `test` makes.
+/// The engine calls that `test` and `check` make.
 pub trait ContainerEngine: Sync {
     /// A created container; removes it when dropped unless removed or kept.
     type Container: TestContainer;
     /// A created network; removes it when dropped unless removed or kept.
     type Network: TestNetwork;
+
+    /// What a local image is (id, platform, user, ports, environment, healthcheck); `None` when
+    /// the engine has no such image.
+    fn inspect_image(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Option<ImageDetails>, EngineError>> + Send;
 
     /// The run configuration of a local image; `None` when the engine has no such image.
     fn image_config(
@@ -80,6 +87,13 @@ pub trait TestContainer: Send + Sync + Sized {
         path: &str,
     ) -> impl Future<Output = Result<Option<PathInfo>, EngineError>> + Send;
 
+    /// What is at `path` after following symbolic links, and the path it resolved to; `None`
+    /// when nothing is (a dangling link counts as nothing).
+    fn resolve(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<Option<(String, PathInfo)>, EngineError>> + Send;
+
     /// The owner and permission bits of `path` from its archive; `None` when nothing is there.
     fn path_header(
         &self,
@@ -115,6 +129,13 @@ pub trait TestNetwork: Send + Sync + Sized {
 impl ContainerEngine for Engine {
     type Container = Container;
     type Network = Network;
+
+    fn inspect_image(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Option<ImageDetails>, EngineError>> + Send {
+        Engine::inspect(self, reference)
+    }
 
     fn image_config(
         &self,
@@ -180,6 +201,13 @@ impl TestContainer for Container {
         path: &str,
     ) -> impl Future<Output = Result<Option<PathInfo>, EngineError>> + Send {
         Container::stat(self, path)
+    }
+
+    fn resolve(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<Option<(String, PathInfo)>, EngineError>> + Send {
+        Container::resolve(self, path)
     }
 
     fn path_header(

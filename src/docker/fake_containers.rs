@@ -1,6 +1,7 @@
-//! An in-memory engine for the unit tests of `test` (`src/imagetest/`): images with a
-//! configuration, containers that start (or refuse to), keep running or exit with a code and an
-//! output, files every container holds, and networks. Every call is logged in order, and a guard
+//! An in-memory engine for the unit tests of `test` (`src/imagetest/`) and `check`
+//! (`src/check/`): images with a configuration, containers that start (or refuse to), keep running
+//! or exit with a code and an output, files, directories and links every container holds (some
+//! of them unreadable), and networks. Every call is logged in order, and a guard
 //! dropped without being removed or kept is logged as such, as the real guards hand theirs to the
 //! cleaner; [`FakeContainers::left`] names what was created and never removed.
 
@@ -12,7 +13,10 @@ use super::container_engine::{ContainerEngine, TestContainer, TestNetwork};
 use super::container_reads::{Output, PathHeader};
 use super::containers::{ContainerRequest, ContainerStatus, FileContent, PathInfo, PathKind};
 use super::image_config::ImageConfig;
-use super::EngineError;
+use super::{EngineError, ImageDetails};
+
+/// How many symbolic links `resolve` follows, as the real containers do.
+const MAX_LINKS: usize = 8;
 
 /// One call the double received; containers are called `<purpose>:<name>` (`cmd:web`), networks
 /// by the name they were created for.
@@ -66,6 +70,13 @@ pub(crate) struct FakeContainers {
     pub behave: Behave,
     /// Regular files every container holds, by absolute path (mode 0644, owned by 0:0).
     pub files: HashMap<String, Vec<u8>>,
+    /// Other paths every container holds, by absolute path: directories, symbolic links (with
+    /// their `link_target`), files with another mode (their bytes, if read, from `files`).
+    pub paths: HashMap<String, PathInfo>,
+    /// Paths whose `stat`, `resolve` and `read_file` fail with an engine error.
+    pub unreadable: Vec<String>,
+    /// The architecture images are built for (`os` is `linux`); `amd64` by default.
+    pub architecture: String,
     /// Whether creating a network fails.
     pub fail_network: bool,
     /// The host port a published container port is on.
@@ -79,6 +90,9 @@ impl Default for FakeContainers {
             images: HashMap::new(),
             behave: Box::new(|_| Behaviour::default()),
             files: HashMap::new(),
+            paths: HashMap::new(),
+            unreadable: Vec::new(),
+            architecture: "amd64".into(),
             fail_network: false,
             host_port: 1,
             log: Log::default(),
@@ -139,6 +153,19 @@ impl ContainerEngine for FakeContainers {
     type Container = FakeContainer;
     type Network = FakeNetwork;
 
+    /// An image's details from its configuration: its id is the reference it is known by.
+    async fn inspect_image(&self, reference: &str) -> Result<Option<ImageDetails>, EngineError> {
+        Ok(self.images.get(reference).map(|config| ImageDetails {
+            id: reference.to_string(),
+            os: "linux".into(),
+            architecture: self.architecture.clone(),
+            user: config.user.clone(),
+            exposed_ports: config.exposed_ports.clone(),
+            env: config.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            ..Default::default()
+        }))
+    }
+
     async fn image_config(&self, reference: &str) -> Result<Option<ImageConfig>, EngineError> {
         Ok(self.images.get(reference).cloned())
     }
@@ -160,6 +187,8 @@ impl ContainerEngine for FakeContainers {
             behaviour: (self.behave)(request),
             published: request.publish.map(|_| self.host_port),
             files: self.files.clone(),
+            paths: self.paths.clone(),
+            unreadable: self.unreadable.clone(),
             started: AtomicBool::new(false),
             armed: true,
             log: self.log.clone(),
@@ -191,6 +220,8 @@ pub(crate) struct FakeContainer {
     behaviour: Behaviour,
     published: Option<u16>,
     files: HashMap<String, Vec<u8>>,
+    paths: HashMap<String, PathInfo>,
+    unreadable: Vec<String>,
     started: AtomicBool,
     armed: bool,
     log: Log,
@@ -199,6 +230,17 @@ pub(crate) struct FakeContainer {
 impl FakeContainer {
     fn log(&self, call: Call) {
         self.log.lock().unwrap().push(call);
+    }
+
+    /// Fails for the paths that were made unreadable.
+    fn readable(&self, path: &str) -> Result<(), EngineError> {
+        if self.unreadable.iter().any(|p| p == path) {
+            return Err(failure(
+                format!("read `{path}` in container `{}`", self.name),
+                "connection reset by peer",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -260,6 +302,10 @@ impl TestContainer for FakeContainer {
     }
 
     async fn stat(&self, path: &str) -> Result<Option<PathInfo>, EngineError> {
+        self.readable(path)?;
+        if let Some(info) = self.paths.get(path) {
+            return Ok(Some(info.clone()));
+        }
         Ok(self.files.get(path).map(|bytes| PathInfo {
             kind: PathKind::File,
             size: bytes.len() as u64,
@@ -268,22 +314,42 @@ impl TestContainer for FakeContainer {
         }))
     }
 
+    async fn resolve(&self, path: &str) -> Result<Option<(String, PathInfo)>, EngineError> {
+        let mut current = path.to_string();
+        for _ in 0..=MAX_LINKS {
+            match self.stat(&current).await? {
+                Some(PathInfo {
+                    kind: PathKind::Symlink,
+                    link_target: Some(target),
+                    ..
+                }) => current = target,
+                Some(info) => return Ok(Some((current, info))),
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
     async fn path_header(&self, path: &str) -> Result<Option<PathHeader>, EngineError> {
-        Ok(self.files.get(path).map(|_| PathHeader {
-            kind: PathKind::File,
-            mode: 0o644,
+        Ok(self.stat(path).await?.map(|info| PathHeader {
+            kind: info.kind,
+            mode: info.mode,
             uid: 0,
             gid: 0,
         }))
     }
 
     async fn read_file(&self, path: &str, cap: u64) -> Result<FileContent, EngineError> {
-        Ok(match self.files.get(path) {
-            None => FileContent::Missing,
-            Some(bytes) if bytes.len() as u64 > cap => FileContent::TooLarge {
+        let Some((resolved, info)) = self.resolve(path).await? else {
+            return Ok(FileContent::Missing);
+        };
+        let bytes = self.files.get(&resolved).cloned().unwrap_or_default();
+        Ok(match info.kind {
+            PathKind::File if bytes.len() as u64 > cap => FileContent::TooLarge {
                 size: bytes.len() as u64,
             },
-            Some(bytes) => FileContent::File(bytes.clone()),
+            PathKind::File => FileContent::File(bytes),
+            kind => FileContent::NotAFile(kind),
         })
     }
 

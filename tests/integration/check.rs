@@ -440,7 +440,7 @@ async fn check_static(manifest: &Manifest, names: &[&str]) -> fleet_images::chec
             image: None,
         })
         .collect();
-    check(&targets, None).await
+    check::<Engine>(&targets, None).await
 }
 
 #[tokio::test]
