@@ -185,40 +185,67 @@ impl Engine {
         } else {
             PING_TIMEOUT
         };
-        let docker = docker.with_timeout(ping_timeout);
-        let answered = async {
-            let docker = match tokio::time::timeout(ping_timeout, docker.negotiate_version()).await
-            {
-                Ok(result) => result?,
-                Err(_) => return Err(bollard::errors::Error::RequestTimeoutError),
-            };
-            match tokio::time::timeout(ping_timeout, docker.ping()).await {
-                Ok(result) => result?,
-                Err(_) => return Err(bollard::errors::Error::RequestTimeoutError),
-            };
-            Ok(docker)
-        };
-        let docker = match answered.await {
-            Ok(docker) => docker,
-            Err(source) => {
-                // What ssh printed says more than "connection closed".
-                let said = match &bridge {
-                    Some(bridge) => bridge.last_error().await,
-                    None => None,
-                };
-                return Err(match said {
-                    Some(said) => {
-                        unreachable(bollard::errors::Error::from(std::io::Error::other(said)))
-                    }
-                    None => unreachable(source),
-                });
-            }
+        let docker = match Self::pinged_locally(&endpoint, bridge.is_some()).await {
+            Some(docker) => docker,
+            None => match Self::negotiated(docker.with_timeout(ping_timeout), ping_timeout).await {
+                Ok(docker) => docker,
+                Err(source) => {
+                    // What ssh printed says more than "connection closed".
+                    let said = match &bridge {
+                        Some(bridge) => bridge.last_error().await,
+                        None => None,
+                    };
+                    return Err(match said {
+                        Some(said) => {
+                            unreachable(bollard::errors::Error::from(std::io::Error::other(said)))
+                        }
+                        None => unreachable(source),
+                    });
+                }
+            },
         };
         Ok(Engine {
             docker: docker.with_timeout(REQUEST_TIMEOUT),
             endpoint,
             _bridge: bridge,
         })
+    }
+
+    /// bollard's way: the API version from `/version`, then a ping, each within `deadline`.
+    async fn negotiated(
+        docker: Docker,
+        deadline: Duration,
+    ) -> Result<Docker, bollard::errors::Error> {
+        let docker = match tokio::time::timeout(deadline, docker.negotiate_version()).await {
+            Ok(result) => result?,
+            Err(_) => return Err(bollard::errors::Error::RequestTimeoutError),
+        };
+        match tokio::time::timeout(deadline, docker.ping()).await {
+            Ok(result) => result?,
+            Err(_) => return Err(bollard::errors::Error::RequestTimeoutError),
+        };
+        Ok(docker)
+    }
+
+    /// A client for an engine on a local unix socket (not an ssh bridge), its API version taken
+    /// from `/_ping` instead of bollard's `/version` (see `ping.rs`); `None` sends the caller
+    /// down bollard's path.
+    async fn pinged_locally(endpoint: &Endpoint, bridged: bool) -> Option<Docker> {
+        let path = endpoint.host.strip_prefix("unix://")?;
+        if bridged || endpoint.tls.is_some() {
+            return None;
+        }
+        let (major, minor) = super::ping::api_version(path, PING_TIMEOUT).await?;
+        let default = bollard::API_DEFAULT_VERSION;
+        let version = if (major, minor) < (default.major_version, default.minor_version) {
+            bollard::ClientVersion {
+                major_version: major,
+                minor_version: minor,
+            }
+        } else {
+            *default
+        };
+        Docker::connect_with_unix(path, CLIENT_TIMEOUT_SECS, &version).ok()
     }
 
     /// The engine connected to, and what chose it.

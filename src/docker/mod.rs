@@ -21,6 +21,7 @@ pub(crate) mod fake_containers;
 mod image_config;
 mod images;
 mod network;
+mod ping;
 mod refusal;
 mod registry_answer;
 pub mod ssh;
