@@ -186,23 +186,26 @@ impl Engine {
             PING_TIMEOUT
         };
         let docker = match Self::pinged_locally(&endpoint, bridge.is_some()).await {
-            Some(docker) => docker,
-            None => match Self::negotiated(docker.with_timeout(ping_timeout), ping_timeout).await {
-                Ok(docker) => docker,
-                Err(source) => {
-                    // What ssh printed says more than "connection closed".
-                    let said = match &bridge {
-                        Some(bridge) => bridge.last_error().await,
-                        None => None,
-                    };
-                    return Err(match said {
-                        Some(said) => {
-                            unreachable(bollard::errors::Error::from(std::io::Error::other(said)))
-                        }
-                        None => unreachable(source),
-                    });
+            Ok(Some(docker)) => docker,
+            Err(timed_out) => return Err(unreachable(timed_out)),
+            Ok(None) => {
+                match Self::negotiated(docker.with_timeout(ping_timeout), ping_timeout).await {
+                    Ok(docker) => docker,
+                    Err(source) => {
+                        // What ssh printed says more than "connection closed".
+                        let said = match &bridge {
+                            Some(bridge) => bridge.last_error().await,
+                            None => None,
+                        };
+                        return Err(match said {
+                            Some(said) => unreachable(bollard::errors::Error::from(
+                                std::io::Error::other(said),
+                            )),
+                            None => unreachable(source),
+                        });
+                    }
                 }
-            },
+            }
         };
         Ok(Engine {
             docker: docker.with_timeout(REQUEST_TIMEOUT),
@@ -228,14 +231,24 @@ impl Engine {
     }
 
     /// A client for an engine on a local unix socket (not an ssh bridge), its API version taken
-    /// from `/_ping` instead of bollard's `/version` (see `ping.rs`); `None` sends the caller
-    /// down bollard's path.
-    async fn pinged_locally(endpoint: &Endpoint, bridged: bool) -> Option<Docker> {
-        let path = endpoint.host.strip_prefix("unix://")?;
+    /// from `/_ping` instead of bollard's `/version` (see `ping.rs`); `Ok(None)` sends the caller
+    /// down bollard's path, `Err` is an engine that did not answer in time.
+    async fn pinged_locally(
+        endpoint: &Endpoint,
+        bridged: bool,
+    ) -> Result<Option<Docker>, bollard::errors::Error> {
+        let Some(path) = endpoint.host.strip_prefix("unix://") else {
+            return Ok(None);
+        };
         if bridged || endpoint.tls.is_some() {
-            return None;
+            return Ok(None);
         }
-        let (major, minor) = super::ping::api_version(path, PING_TIMEOUT).await?;
+        let Some((major, minor)) = super::ping::api_version(path, PING_TIMEOUT)
+            .await
+            .map_err(|_| bollard::errors::Error::RequestTimeoutError)?
+        else {
+            return Ok(None);
+        };
         let default = bollard::API_DEFAULT_VERSION;
         let version = if (major, minor) < (default.major_version, default.minor_version) {
             bollard::ClientVersion {
@@ -245,7 +258,7 @@ impl Engine {
         } else {
             *default
         };
-        Docker::connect_with_unix(path, CLIENT_TIMEOUT_SECS, &version).ok()
+        Ok(Docker::connect_with_unix(path, CLIENT_TIMEOUT_SECS, &version).ok())
     }
 
     /// The engine connected to, and what chose it.

@@ -4,7 +4,7 @@
 //! asking containerd, runc and docker-init for their versions: 10–20 ms here, most of a no-op
 //! run's time. `/_ping` answers in under a millisecond and carries the same `Api-Version` header
 //! the Docker CLI negotiates from (<https://docs.docker.com/reference/api/engine/#api-version-matrix>).
-//! Any surprise (no header, another status, a slow answer) returns `None`, and the caller takes
+//! Any surprise (no header, another status, a closed socket) returns `None`, and the caller takes
 //! bollard's own path, whose errors the user already knows.
 
 use std::time::Duration;
@@ -14,12 +14,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// At most this much of the answer is read: `/_ping`'s headers are a few hundred bytes.
 const MAX_ANSWER: usize = 8 * 1024;
 
-/// The API version (`1.41`) the engine at unix socket `path` names in its `/_ping` answer.
-pub(super) async fn api_version(path: &str, deadline: Duration) -> Option<(usize, usize)> {
-    tokio::time::timeout(deadline, ask(path))
-        .await
-        .ok()
-        .flatten()
+/// The API version (`1.41`) the engine at unix socket `path` names in its `/_ping` answer;
+/// `Err` when it did not answer within `deadline` (an engine that hangs is not asked twice).
+pub(super) async fn api_version(
+    path: &str,
+    deadline: Duration,
+) -> Result<Option<(usize, usize)>, tokio::time::error::Elapsed> {
+    tokio::time::timeout(deadline, ask(path)).await
 }
 
 async fn ask(path: &str) -> Option<(usize, usize)> {
